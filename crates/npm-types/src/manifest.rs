@@ -1,0 +1,189 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::lenient;
+
+/// Where a version's tarball is and how to check it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Dist {
+    #[serde(default)]
+    pub tarball: String,
+    #[serde(default, deserialize_with = "lenient::optional_string")]
+    pub integrity: Option<String>,
+    #[serde(default, deserialize_with = "lenient::optional_string")]
+    pub shasum: Option<String>,
+}
+
+impl Dist {
+    /// The integrity npm records: `dist.integrity`, else `sha1-…` made from `shasum`.
+    pub fn lock_integrity(&self) -> Option<String> {
+        if let Some(integrity) = &self.integrity {
+            return Some(integrity.clone());
+        }
+        let shasum = self.shasum.as_deref()?;
+        crate::Integrity::from_sha1_hex(shasum).ok().map(|i| i.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PeerDependencyMeta {
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub optional: bool,
+}
+
+/// One version of a package, with the fields an installer needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub dependencies: BTreeMap<String, String>,
+    pub optional_dependencies: BTreeMap<String, String>,
+    pub peer_dependencies: BTreeMap<String, String>,
+    pub peer_dependencies_meta: BTreeMap<String, PeerDependencyMeta>,
+    pub bin: BTreeMap<String, String>,
+    pub engines: BTreeMap<String, String>,
+    pub os: Vec<String>,
+    pub cpu: Vec<String>,
+    pub libc: Vec<String>,
+    pub license: Option<String>,
+    pub deprecated: Option<String>,
+    pub has_install_script: bool,
+    pub funding: Option<Value>,
+    pub dist: Dist,
+}
+
+/// The document shape: a raw `bin` and `scripts`, normalised into [`Manifest`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawManifest {
+    #[serde(default, deserialize_with = "lenient::optional_string")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::optional_string")]
+    version: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string_map")]
+    dependencies: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "lenient::string_map")]
+    optional_dependencies: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "lenient::string_map")]
+    peer_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    peer_dependencies_meta: Option<Value>,
+    #[serde(default, deserialize_with = "lenient::raw_bin")]
+    bin: Option<Value>,
+    #[serde(default, deserialize_with = "lenient::string_map")]
+    engines: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    os: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    cpu: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    libc: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::string_or_type")]
+    license: Option<String>,
+    #[serde(default, deserialize_with = "lenient::optional_string")]
+    deprecated: Option<String>,
+    #[serde(default, deserialize_with = "lenient::flag")]
+    has_install_script: bool,
+    #[serde(default, deserialize_with = "lenient::string_map")]
+    scripts: BTreeMap<String, String>,
+    #[serde(default)]
+    funding: Option<Value>,
+    #[serde(default)]
+    dist: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Manifest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawManifest::deserialize(d)?;
+        Ok(Manifest::from_raw(raw))
+    }
+}
+
+impl Manifest {
+    fn from_raw(raw: RawManifest) -> Manifest {
+        let name = raw.name.unwrap_or_default();
+        let has_install_script = raw.has_install_script
+            || ["preinstall", "install", "postinstall"]
+                .iter()
+                .any(|s| raw.scripts.contains_key(*s));
+        let peer_dependencies_meta = match raw.peer_dependencies_meta {
+            Some(Value::Object(map)) => map
+                .into_iter()
+                .filter_map(|(k, v)| serde_json::from_value(v).ok().map(|m| (k, m)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let dist = raw
+            .dist
+            .and_then(|d| serde_json::from_value(d).ok())
+            .unwrap_or_default();
+        Manifest {
+            bin: lenient::normalise_bin(raw.bin, &name),
+            name,
+            version: raw.version.unwrap_or_default(),
+            dependencies: raw.dependencies,
+            optional_dependencies: raw.optional_dependencies,
+            peer_dependencies: raw.peer_dependencies,
+            peer_dependencies_meta,
+            engines: raw.engines,
+            os: raw.os,
+            cpu: raw.cpu,
+            libc: raw.libc,
+            license: raw.license,
+            deprecated: raw.deprecated,
+            has_install_script,
+            funding: raw.funding.filter(|f| !f.is_null()),
+            dist,
+        }
+    }
+
+    /// Parses a `package.json` (or one version object of a packument).
+    pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Manifest> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// Whether the `peerDependenciesMeta` marks the peer `name` optional.
+    pub fn is_optional_peer(&self, name: &str) -> bool {
+        self.peer_dependencies_meta
+            .get(name)
+            .is_some_and(|meta| meta.optional)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_old_fields_are_tolerated() {
+        let m = Manifest::from_slice(
+            br#"{"name":"old","version":"0.1.0","engines":["node >=0.4"],
+            "license":{"type":"BSD","url":"x"},"deprecated":true,"dependencies":[],
+            "os":"linux","scripts":{"postinstall":"node x"},"bin":"./cli.js",
+            "dist":{"tarball":"t","shasum":"aa"}}"#,
+        )
+        .unwrap();
+        assert!(m.engines.is_empty());
+        assert_eq!(m.license.as_deref(), Some("BSD"));
+        assert_eq!(m.deprecated, None);
+        assert!(m.dependencies.is_empty());
+        assert_eq!(m.os, ["linux"]);
+        assert!(m.has_install_script);
+        assert_eq!(m.bin["old"], "cli.js");
+    }
+
+    #[test]
+    fn shasum_becomes_sha1_integrity() {
+        let dist = Dist {
+            tarball: String::new(),
+            integrity: None,
+            shasum: Some("a94a8fe5ccb19ba61c4c0873d391e987982fbbd3".into()),
+        };
+        assert_eq!(
+            dist.lock_integrity().as_deref(),
+            Some("sha1-qUqP5cyxm6YcTAhz05Hph5gvu9M=")
+        );
+    }
+}
