@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// A package name that npm would refuse to publish or install.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("invalid package name {name:?}: {reason}")]
 pub struct InvalidPackageName {
     pub name: String,

@@ -1,7 +1,7 @@
 use nodejs_semver::{Range, Version};
 use thiserror::Error;
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum SpecError {
     #[error("dependency {name}@{spec}: {kind} specs are not supported yet")]
     Unsupported {

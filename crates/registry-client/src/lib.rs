@@ -1,0 +1,197 @@
+//! The one HTTP client utoo's actors share the shape of: GETs against an npm
+//! registry with connection reuse, a per-request deadline, retries with
+//! exponential backoff for transient failures (5xx, 429 with `Retry-After`,
+//! resets, bodies shorter than announced), and `integrity` verified while
+//! the body streams in.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), utoo_registry_client::HttpError> {
+//! use utoo_registry_client::{ClientConfig, RegistryClient};
+//!
+//! let client = RegistryClient::new(&ClientConfig::default())?;
+//! let body = client.get("https://registry.npmjs.org/lodash", "application/json", None).await?;
+//! assert!(!body.is_empty());
+//! # Ok(()) }
+//! ```
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use reqwest::header::{ACCEPT, RETRY_AFTER};
+use reqwest::StatusCode;
+use thiserror::Error;
+use utoo_npm_types::{Integrity, IntegrityError};
+
+#[derive(Debug, Clone, Error)]
+pub enum HttpError {
+    #[error("{url} returned 404 Not Found")]
+    NotFound { url: String },
+    #[error("{url} returned HTTP {status} after {attempts} attempts")]
+    Status { url: String, status: u16, attempts: u32 },
+    #[error("{url}: {reason} (after {attempts} attempts)")]
+    Network { url: String, reason: String, attempts: u32 },
+    #[error("{url}: {source}")]
+    Integrity { url: String, source: IntegrityError },
+    #[error("could not set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+/// Connection and retry settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Attempts per request, the first included.
+    pub attempts: u32,
+    /// Backoff before the first retry; doubled for each further one.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Longest wait for the next bytes of a response before the attempt is abandoned.
+    pub read_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_idle_per_host: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_idle_per_host: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistryClient {
+    http: reqwest::Client,
+    config: ClientConfig,
+}
+
+/// What one failed attempt tells about the next.
+enum Attempt {
+    Retry { reason: String, status: Option<u16>, wait: Option<Duration> },
+    Fatal(HttpError),
+}
+
+impl RegistryClient {
+    pub fn new(config: &ClientConfig) -> Result<RegistryClient, HttpError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("utoo/", env!("CARGO_PKG_VERSION"), " npm/11"))
+            .pool_max_idle_per_host(config.max_idle_per_host)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .build()
+            .map_err(|e| HttpError::Setup(e.to_string()))?;
+        Ok(RegistryClient {
+            http,
+            config: config.clone(),
+        })
+    }
+
+    /// GETs `url` whole; with `integrity`, the body must hash to it.
+    pub async fn get(&self, url: &str, accept: &str, integrity: Option<&Integrity>) -> Result<Bytes, HttpError> {
+        let mut attempt = 1;
+        loop {
+            match self.try_get(url, accept, integrity).await {
+                Ok(body) => return Ok(body),
+                Err(Attempt::Fatal(err)) => return Err(err),
+                Err(Attempt::Retry { reason, status, wait }) => {
+                    if attempt >= self.config.attempts {
+                        return Err(match status {
+                            Some(status) => HttpError::Status {
+                                url: url.to_string(),
+                                status,
+                                attempts: attempt,
+                            },
+                            None => HttpError::Network {
+                                url: url.to_string(),
+                                reason,
+                                attempts: attempt,
+                            },
+                        });
+                    }
+                    let backoff = self.config.base_delay * 2u32.saturating_pow(attempt - 1);
+                    let delay = wait.unwrap_or(backoff).min(self.config.max_delay);
+                    tracing::warn!(url, attempt, ?delay, reason = %reason, "retrying request");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn try_get(&self, url: &str, accept: &str, integrity: Option<&Integrity>) -> Result<Bytes, Attempt> {
+        let transient = |e: reqwest::Error| Attempt::Retry {
+            reason: describe(&e),
+            status: None,
+            wait: None,
+        };
+        let response = self.http.get(url).header(ACCEPT, accept).send().await.map_err(transient)?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(Attempt::Fatal(HttpError::NotFound { url: url.to_string() }));
+        }
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+            let wait = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(Attempt::Retry {
+                reason: format!("HTTP {}", status.as_u16()),
+                status: Some(status.as_u16()),
+                wait,
+            });
+        }
+        if !status.is_success() {
+            return Err(Attempt::Fatal(HttpError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+                attempts: 1,
+            }));
+        }
+        let announced = response.content_length();
+        let mut hasher = integrity.map(Integrity::hasher);
+        let mut body = BytesMut::with_capacity(announced.unwrap_or(0).min(64 << 20) as usize);
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(transient)?;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if let Some(expected) = announced.filter(|&n| n != body.len() as u64) {
+            return Err(Attempt::Retry {
+                reason: format!("body was {} bytes, {expected} announced", body.len()),
+                status: None,
+                wait: None,
+            });
+        }
+        if let Some(h) = hasher {
+            h.verify().map_err(|source| {
+                Attempt::Fatal(HttpError::Integrity {
+                    url: url.to_string(),
+                    source,
+                })
+            })?;
+        }
+        Ok(body.freeze())
+    }
+}
+
+/// reqwest's top-level message hides the cause ("error sending request"); add it.
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,122 @@
+use std::sync::Arc;
+
+use actix::prelude::*;
+use utoo_lockfile::Lockfile;
+use utoo_npm_types::{Manifest, Platform};
+use utoo_registry_client::RegistryClient;
+
+use crate::build::{BuildOptions, TreeBuilder};
+use crate::error::ResolveError;
+use crate::finish::{finish, ResolvedTree};
+use crate::lock::{project_tree, tree_from_lockfile};
+use crate::project::Project;
+use crate::source::{RegistrySource, RegistrySourceConfig};
+
+/// Sent to the `notify` recipient as soon as a package's place in the tree
+/// is known, so its download can start while resolution goes on.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct PackagePlaced {
+    pub manifest: Arc<Manifest>,
+}
+
+/// Resolve one project. Replies with the ideal tree.
+#[derive(Message)]
+#[rtype(result = "Result<Resolution, ResolveError>")]
+pub struct Resolve {
+    pub project: Project,
+    /// A lockfile to start from: what still satisfies is kept, and nothing
+    /// is fetched when everything does.
+    pub lockfile: Option<Lockfile>,
+    pub registry: String,
+    pub node_version: Option<String>,
+    pub legacy_peer_deps: bool,
+    pub platform: Platform,
+    pub notify: Option<Recipient<PackagePlaced>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub tree: ResolvedTree,
+    /// Distinct packuments requested (0 when a lockfile satisfied the project).
+    pub packuments_requested: usize,
+}
+
+/// The resolver actor. Messages it accepts: [`Resolve`]; it sends
+/// [`PackagePlaced`] to the recipient given in each request.
+pub struct ResolverActor {
+    client: RegistryClient,
+    max_in_flight: usize,
+}
+
+/// Resolves handled at once; more wait in the mailbox.
+pub const RESOLVER_MAILBOX: usize = 4;
+
+impl ResolverActor {
+    pub fn new(client: RegistryClient, max_in_flight: usize) -> ResolverActor {
+        ResolverActor {
+            client,
+            max_in_flight,
+        }
+    }
+}
+
+impl Actor for ResolverActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(RESOLVER_MAILBOX);
+    }
+}
+
+impl Handler<Resolve> for ResolverActor {
+    type Result = ResponseFuture<Result<Resolution, ResolveError>>;
+
+    fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
+        let source = RegistrySource::new(
+            self.client.clone(),
+            RegistrySourceConfig {
+                registry: msg.registry.clone(),
+                node_version: msg.node_version.clone(),
+                legacy_peer_deps: msg.legacy_peer_deps,
+                max_in_flight: self.max_in_flight,
+            },
+        );
+        Box::pin(async move { resolve(msg, source).await })
+    }
+}
+
+async fn resolve(
+    msg: Resolve,
+    source: std::rc::Rc<RegistrySource>,
+) -> Result<Resolution, ResolveError> {
+    let start = match &msg.lockfile {
+        Some(lock) => tree_from_lockfile(&msg.project, lock, msg.legacy_peer_deps),
+        None => project_tree(&msg.project, msg.legacy_peer_deps),
+    };
+    let options = BuildOptions {
+        legacy_peer_deps: msg.legacy_peer_deps,
+    };
+    let mut builder = TreeBuilder::new(start, &source, options);
+    builder.start();
+    loop {
+        let more = builder.step().await?;
+        for manifest in builder.take_placed() {
+            if let Some(notify) = &msg.notify {
+                notify
+                    .send(PackagePlaced { manifest })
+                    .await
+                    .map_err(|_| ResolveError::Stopped)?;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    let (tree, warnings) = (builder.tree, builder.warnings);
+    let tree = finish(tree, &msg.platform, warnings)?;
+    Ok(Resolution {
+        tree,
+        packuments_requested: source.packuments_requested(),
+    })
+}

@@ -1,0 +1,47 @@
+use thiserror::Error;
+use utoo_npm_types::{InvalidPackageName, SpecError};
+
+/// Why resolution failed; every variant names the package concerned.
+#[derive(Debug, Clone, Error)]
+pub enum ResolveError {
+    #[error("package {name} not found in the registry ({url} returned 404)")]
+    NotFound { name: String, url: String },
+    #[error("fetching the packument of {name} from {url} failed: {reason}")]
+    Registry {
+        name: String,
+        url: String,
+        reason: String,
+    },
+    #[error("the packument of {name} from {url} is malformed: {reason}")]
+    Malformed {
+        name: String,
+        url: String,
+        reason: String,
+    },
+    #[error("no version of {name} matches {spec:?} (wanted by {dependent})")]
+    NoMatchingVersion {
+        name: String,
+        spec: String,
+        dependent: String,
+    },
+    #[error("{0} (wanted by {1})")]
+    Spec(SpecError, String),
+    #[error("{0} (wanted by {1})")]
+    InvalidName(InvalidPackageName, String),
+    #[error("peer dependency conflict (ERESOLVE): {dependent} wants {name}@{spec}, but {found} is required by the project")]
+    PeerConflict {
+        name: String,
+        spec: String,
+        dependent: String,
+        found: String,
+    },
+    #[error("{name}@{version} is not supported on this platform (EBADPLATFORM): wants os {os:?} cpu {cpu:?}")]
+    BadPlatform {
+        name: String,
+        version: String,
+        os: Vec<String>,
+        cpu: Vec<String>,
+    },
+    #[error("the resolver stopped before finishing")]
+    Stopped,
+}

@@ -1,0 +1,190 @@
+//! Turns a built [`Tree`] into the result installers use: npm's dependency
+//! flags, extraneous nodes pruned, and which packages go on disk.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use utoo_npm_collate::compare;
+use utoo_npm_types::{Manifest, Platform};
+
+use crate::error::ResolveError;
+use crate::tree::{EdgeKind, NodeId, Tree, ROOT};
+
+/// One package of the final tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPackage {
+    /// Install path relative to the project, e.g. `node_modules/a/node_modules/b`.
+    pub path: String,
+    pub name: String,
+    pub manifest: Arc<Manifest>,
+    pub dev: bool,
+    pub optional: bool,
+    pub dev_optional: bool,
+    pub peer: bool,
+    /// False for optional packages this platform can't run (and what only they need):
+    /// npm keeps them in the lockfile but not in `node_modules`.
+    pub installable: bool,
+}
+
+/// The ideal tree, packages sorted by install path as npm sorts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedTree {
+    pub packages: Vec<ResolvedPackage>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Flags {
+    extraneous: bool,
+    dev: bool,
+    optional: bool,
+    dev_optional: bool,
+    peer: bool,
+}
+
+const ALL_SET: Flags = Flags {
+    extraneous: true,
+    dev: true,
+    optional: true,
+    dev_optional: true,
+    peer: true,
+};
+
+const NONE_SET: Flags = Flags {
+    extraneous: false,
+    dev: false,
+    optional: false,
+    dev_optional: false,
+    peer: false,
+};
+
+/// arborist's calcDepFlags: every flag starts set and is cleared walking out from the root.
+fn dep_flags(tree: &Tree) -> Vec<Flags> {
+    let mut flags = vec![ALL_SET; tree.nodes.len()];
+    flags[ROOT] = NONE_SET;
+    let mut queue = vec![ROOT];
+    while let Some(node) = queue.pop() {
+        if !flags[node].extraneous {
+            let mut up = tree.node(node).parent;
+            while let Some(p) = up.filter(|&p| flags[p].extraneous) {
+                flags[p].extraneous = false;
+                up = tree.node(p).parent;
+            }
+        }
+        let from = flags[node];
+        for edge in &tree.node(node).edges {
+            let Some(to) = tree.resolve(node, &edge.name) else {
+                continue;
+            };
+            let (peer, optional, dev) = (
+                edge.kind.is_peer(),
+                edge.kind.is_optional(),
+                edge.kind == EdgeKind::Dev,
+            );
+            let target = &mut flags[to];
+            let mut changed = false;
+            let mut clear = |flag: &mut bool, when: bool| {
+                if *flag && when {
+                    *flag = false;
+                    changed = true;
+                }
+            };
+            clear(
+                &mut target.extraneous,
+                !from.extraneous && !(peer && optional),
+            );
+            clear(&mut target.dev, !from.dev && !dev);
+            clear(&mut target.optional, !from.optional && !optional);
+            clear(
+                &mut target.dev_optional,
+                !from.dev_optional && !from.dev && !from.optional && !dev && !optional,
+            );
+            clear(&mut target.peer, !from.peer && !peer);
+            if changed {
+                queue.push(to);
+            }
+        }
+    }
+    for f in &mut flags {
+        if f.dev_optional && (f.dev || f.optional) {
+            f.dev_optional = false;
+        }
+    }
+    flags
+}
+
+/// Nodes reachable from the root without going through an optional package
+/// that this platform can't run; a non-optional one is an error.
+fn installable(
+    tree: &Tree,
+    flags: &[Flags],
+    platform: &Platform,
+) -> Result<HashSet<NodeId>, ResolveError> {
+    let mut reached = HashSet::from([ROOT]);
+    let mut stack = vec![ROOT];
+    while let Some(node) = stack.pop() {
+        for edge in &tree.node(node).edges {
+            let Some(to) = tree.resolve(node, &edge.name) else {
+                continue;
+            };
+            if reached.contains(&to) {
+                continue;
+            }
+            let m = &tree.node(to).manifest;
+            if !platform.allows(&m.os, &m.cpu, &m.libc) {
+                if flags[to].optional {
+                    continue;
+                }
+                return Err(ResolveError::BadPlatform {
+                    name: m.name.clone(),
+                    version: m.version.clone(),
+                    os: m.os.clone(),
+                    cpu: m.cpu.clone(),
+                });
+            }
+            reached.insert(to);
+            stack.push(to);
+        }
+    }
+    Ok(reached)
+}
+
+/// Computes flags, drops extraneous nodes and lists the packages in npm's order.
+pub fn finish(
+    mut tree: Tree,
+    platform: &Platform,
+    warnings: Vec<String>,
+) -> Result<ResolvedTree, ResolveError> {
+    let flags = dep_flags(&tree);
+    let extraneous: Vec<NodeId> = tree
+        .live()
+        .filter(|&id| id != ROOT && flags[id].extraneous)
+        .collect();
+    for id in extraneous {
+        if !tree.node(id).removed {
+            tree.remove(id);
+        }
+    }
+    let flags = dep_flags(&tree);
+    let installable = installable(&tree, &flags, platform)?;
+    let mut packages: Vec<ResolvedPackage> = tree
+        .live()
+        .filter(|&id| id != ROOT)
+        .map(|id| {
+            let node = tree.node(id);
+            let f = flags[id];
+            ResolvedPackage {
+                path: tree.path(id),
+                name: node.name.clone(),
+                manifest: node.manifest.clone(),
+                dev: f.dev,
+                optional: f.optional,
+                dev_optional: f.dev_optional,
+                peer: f.peer,
+                installable: installable.contains(&id),
+            }
+        })
+        .collect();
+    packages.sort_by(|a, b| compare(&a.path, &b.path));
+    Ok(ResolvedTree { packages, warnings })
+}

@@ -1,0 +1,57 @@
+//! The resolver actor: turns a project's `package.json` (and lockfile, if
+//! any) into npm's hoisted `node_modules` tree.
+//!
+//! It fetches abbreviated packuments (each name once, the dependency closure
+//! prefetched ahead of need), picks versions as npm-pick-manifest does, and
+//! places packages as arborist does, in a deterministic order whatever order
+//! responses arrive in. Each package is announced with [`PackagePlaced`] as
+//! soon as its place is known, so downloads can start while resolution goes on.
+//!
+//! ```no_run
+//! use actix::Actor;
+//! use utoo_npm_types::{Platform, NPM_REGISTRY};
+//! use utoo_registry_client::{ClientConfig, RegistryClient};
+//! use utoo_resolver_actor::{Project, Resolve, ResolverActor};
+//!
+//! #[actix::main]
+//! async fn main() {
+//!     let client = RegistryClient::new(&ClientConfig::default()).unwrap();
+//!     let resolver = ResolverActor::new(client, 32).start();
+//!     let package_json = serde_json::json!({"dependencies": {"is-odd": "3.0.1"}});
+//!     let resolution = resolver
+//!         .send(Resolve {
+//!             project: Project::from_package_json(&package_json, "demo"),
+//!             lockfile: None,
+//!             registry: NPM_REGISTRY.to_string(),
+//!             node_version: None,
+//!             legacy_peer_deps: false,
+//!             platform: Platform::current(),
+//!             notify: None,
+//!         })
+//!         .await
+//!         .unwrap()
+//!         .unwrap();
+//!     for package in &resolution.tree.packages {
+//!         println!("{} {}", package.path, package.manifest.version);
+//!     }
+//! }
+//! ```
+
+mod actor;
+mod build;
+mod error;
+mod finish;
+mod lock;
+mod pick;
+mod project;
+mod source;
+mod tree;
+
+pub use actor::{PackagePlaced, Resolution, Resolve, ResolverActor, RESOLVER_MAILBOX};
+pub use build::{BuildOptions, ManifestSource, TreeBuilder};
+pub use error::ResolveError;
+pub use finish::{finish, ResolvedPackage, ResolvedTree};
+pub use lock::{lockfile_from_tree, project_tree, tree_from_lockfile};
+pub use pick::pick_manifest;
+pub use project::Project;
+pub use tree::{Edge, EdgeKind, NodeId, Tree};

@@ -1,0 +1,155 @@
+//! Between trees and `package-lock.json`: a lockfile as the starting tree,
+//! and a resolved tree written back as npm 11 writes it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use utoo_lockfile::{LockEntry, Lockfile, PeerDependencyMeta as LockPeerMeta};
+use utoo_npm_types::{Dist, Manifest, PeerDependencyMeta};
+
+use crate::finish::{ResolvedPackage, ResolvedTree};
+use crate::project::Project;
+use crate::tree::{package_edges, NodeId, Tree, ROOT};
+
+/// The root node for `project`: its dependencies of every kind, dev included.
+pub fn project_tree(project: &Project, legacy_peer_deps: bool) -> Tree {
+    let root = Arc::new(project.manifest.clone());
+    let edges = package_edges(&root, Some(&project.dev_dependencies), legacy_peer_deps);
+    Tree::new(root, edges)
+}
+
+/// The tree a lockfile describes, under the root of `project` as it is now.
+/// Entries this version can't use (links, entries without a version) are left out.
+pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: bool) -> Tree {
+    let mut tree = project_tree(project, legacy_peer_deps);
+    let mut paths: Vec<(&String, &LockEntry)> = lock
+        .packages
+        .iter()
+        .filter(|(path, entry)| !path.is_empty() && !entry.link && entry.version.is_some())
+        .collect();
+    paths.sort_by_key(|(path, _)| path.matches("node_modules/").count());
+    let mut ids: HashMap<&str, NodeId> = HashMap::from([("", ROOT)]);
+    for (path, entry) in paths {
+        let Some((parent_path, name)) = path.rsplit_once("node_modules/") else {
+            continue;
+        };
+        let parent_path = parent_path.trim_end_matches('/');
+        let Some(&parent) = ids.get(parent_path) else {
+            continue;
+        };
+        let manifest = Arc::new(manifest_from_entry(name, entry));
+        let edges = package_edges(&manifest, None, legacy_peer_deps);
+        let id = tree.add(parent, name, manifest, edges);
+        ids.insert(path.as_str(), id);
+    }
+    tree
+}
+
+fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
+    Manifest {
+        name: entry
+            .name
+            .clone()
+            .unwrap_or_else(|| folder_name.to_string()),
+        version: entry.version.clone().unwrap_or_default(),
+        dependencies: entry.dependencies.clone(),
+        optional_dependencies: entry.optional_dependencies.clone(),
+        peer_dependencies: entry.peer_dependencies.clone(),
+        peer_dependencies_meta: entry
+            .peer_dependencies_meta
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    PeerDependencyMeta {
+                        optional: v.is_optional(),
+                    },
+                )
+            })
+            .collect(),
+        bin: entry.bin.clone(),
+        engines: entry.engines.clone(),
+        os: entry.os.clone(),
+        cpu: entry.cpu.clone(),
+        libc: entry.libc.clone(),
+        license: entry.license.clone(),
+        deprecated: entry.deprecated.clone(),
+        has_install_script: entry.has_install_script,
+        funding: entry.funding.clone(),
+        dist: Dist {
+            tarball: entry.resolved.clone().unwrap_or_default(),
+            integrity: entry.integrity.clone(),
+            shasum: None,
+        },
+    }
+}
+
+/// The lockfile npm 11 would write for `tree`.
+pub fn lockfile_from_tree(
+    package_json: &Value,
+    project: &Project,
+    tree: &ResolvedTree,
+) -> Lockfile {
+    let mut lock = Lockfile {
+        name: Some(project.manifest.name.clone()),
+        version: package_json
+            .get("version")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ..Lockfile::default()
+    };
+    lock.packages.insert(
+        String::new(),
+        LockEntry::root_from_package_json(package_json),
+    );
+    for package in &tree.packages {
+        lock.packages
+            .insert(package.path.clone(), entry_from_package(package));
+    }
+    lock
+}
+
+fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
+    let m = &package.manifest;
+    let funding = m.funding.clone().map(|f| match f {
+        Value::String(url) => serde_json::json!({ "url": url }),
+        other => other,
+    });
+    LockEntry {
+        name: (m.name != package.name).then(|| m.name.clone()),
+        version: Some(m.version.clone()),
+        resolved: (!m.dist.tarball.is_empty()).then(|| m.dist.tarball.clone()),
+        integrity: m.dist.lock_integrity(),
+        dev: package.dev,
+        optional: package.optional,
+        dev_optional: package.dev_optional,
+        peer: package.peer,
+        has_install_script: m.has_install_script,
+        license: m.license.clone(),
+        deprecated: m.deprecated.clone(),
+        dependencies: m.dependencies.clone(),
+        optional_dependencies: m.optional_dependencies.clone(),
+        peer_dependencies: m.peer_dependencies.clone(),
+        peer_dependencies_meta: m
+            .peer_dependencies_meta
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    LockPeerMeta {
+                        optional: Some(v.optional),
+                        ..LockPeerMeta::default()
+                    },
+                )
+            })
+            .collect(),
+        bin: m.bin.clone(),
+        engines: m.engines.clone(),
+        os: m.os.clone(),
+        cpu: m.cpu.clone(),
+        libc: m.libc.clone(),
+        funding,
+        ..LockEntry::default()
+    }
+}

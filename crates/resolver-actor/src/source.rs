@@ -1,0 +1,182 @@
+//! Packuments fetched from the registry, each name once, with picks cached
+//! and the dependency closure prefetched ahead of the tree builder.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use nodejs_semver::Version;
+use tokio::sync::Semaphore;
+use utoo_npm_types::{
+    packument_url, validate_package_name, Manifest, Packument, Spec, ABBREVIATED_ACCEPT,
+};
+use utoo_registry_client::{HttpError, RegistryClient};
+
+use crate::build::ManifestSource;
+use crate::error::ResolveError;
+use crate::pick::pick_manifest;
+
+type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, ResolveError>>>;
+
+/// Settings of one resolution against a registry.
+#[derive(Debug, Clone)]
+pub struct RegistrySourceConfig {
+    pub registry: String,
+    /// The running Node.js version, for `engines.node` when picking.
+    pub node_version: Option<String>,
+    pub legacy_peer_deps: bool,
+    /// Packument requests in flight at once.
+    pub max_in_flight: usize,
+}
+
+pub struct RegistrySource {
+    client: RegistryClient,
+    config: RegistrySourceConfig,
+    node_version: Option<Version>,
+    limit: Arc<Semaphore>,
+    packuments: RefCell<HashMap<String, PackumentFuture>>,
+    picks: RefCell<HashMap<(String, String), Arc<Manifest>>>,
+    prefetched: RefCell<HashSet<(String, String)>>,
+}
+
+impl RegistrySource {
+    pub fn new(client: RegistryClient, config: RegistrySourceConfig) -> Rc<RegistrySource> {
+        let node_version = config
+            .node_version
+            .as_deref()
+            .and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
+        Rc::new(RegistrySource {
+            client,
+            node_version,
+            limit: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            config,
+            packuments: RefCell::new(HashMap::new()),
+            picks: RefCell::new(HashMap::new()),
+            prefetched: RefCell::new(HashSet::new()),
+        })
+    }
+
+    /// How many distinct packuments were requested.
+    pub fn packuments_requested(&self) -> usize {
+        self.packuments.borrow().len()
+    }
+
+    fn packument(&self, name: &str) -> PackumentFuture {
+        if let Some(existing) = self.packuments.borrow().get(name) {
+            return existing.clone();
+        }
+        let client = self.client.clone();
+        let limit = self.limit.clone();
+        let url = packument_url(&self.config.registry, name);
+        let name_owned = name.to_string();
+        let future = async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .map_err(|_| ResolveError::Stopped)?;
+            let body =
+                client
+                    .get(&url, ABBREVIATED_ACCEPT, None)
+                    .await
+                    .map_err(|err| match err {
+                        HttpError::NotFound { url } => ResolveError::NotFound {
+                            name: name_owned.clone(),
+                            url,
+                        },
+                        other => ResolveError::Registry {
+                            name: name_owned.clone(),
+                            url: url.clone(),
+                            reason: other.to_string(),
+                        },
+                    })?;
+            let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
+                .await
+                .map_err(|_| ResolveError::Stopped)?;
+            parsed.map(Arc::new).map_err(|err| ResolveError::Malformed {
+                name: name_owned,
+                url,
+                reason: err.to_string(),
+            })
+        }
+        .boxed_local()
+        .shared();
+        self.packuments
+            .borrow_mut()
+            .insert(name.to_string(), future.clone());
+        future
+    }
+
+    async fn pick_uncached(
+        &self,
+        name: &str,
+        raw_spec: &str,
+        dependent: &str,
+    ) -> Result<Arc<Manifest>, ResolveError> {
+        validate_package_name(name)
+            .map_err(|e| ResolveError::InvalidName(e, dependent.to_string()))?;
+        let spec = Spec::parse(name, raw_spec)
+            .map_err(|e| ResolveError::Spec(e, dependent.to_string()))?;
+        let packument = self.packument(name).await?;
+        let manifest =
+            pick_manifest(&packument, &spec, self.node_version.as_ref()).ok_or_else(|| {
+                ResolveError::NoMatchingVersion {
+                    name: name.to_string(),
+                    spec: raw_spec.to_string(),
+                    dependent: dependent.to_string(),
+                }
+            })?;
+        Ok(Arc::new(manifest.clone()))
+    }
+
+    /// Fetches, ahead of need, what `name@spec` and its dependencies will ask for.
+    fn prefetch(self: &Rc<Self>, name: &str, raw_spec: &str) {
+        let key = (name.to_string(), raw_spec.to_string());
+        if !self.prefetched.borrow_mut().insert(key) {
+            return;
+        }
+        let this = self.clone();
+        let (name, raw_spec) = (name.to_string(), raw_spec.to_string());
+        actix::spawn(async move {
+            // Errors surface when the builder asks for the same pick.
+            let _ = this.pick(&name, &raw_spec, "prefetch").await;
+        });
+    }
+
+    fn prefetch_dependencies(self: &Rc<Self>, manifest: &Manifest) {
+        let peers = (!self.config.legacy_peer_deps).then_some(&manifest.peer_dependencies);
+        let all = manifest
+            .dependencies
+            .iter()
+            .chain(&manifest.optional_dependencies)
+            .chain(peers.into_iter().flatten());
+        for (name, spec) in all {
+            self.prefetch(name, spec);
+        }
+    }
+}
+
+impl ManifestSource for Rc<RegistrySource> {
+    async fn pick(
+        &self,
+        name: &str,
+        spec: &str,
+        dependent: &str,
+    ) -> Result<Arc<Manifest>, ResolveError> {
+        let key = (name.to_string(), spec.to_string());
+        if let Some(hit) = self.picks.borrow().get(&key) {
+            return Ok(hit.clone());
+        }
+        let manifest = self.pick_uncached(name, spec, dependent).await?;
+        let manifest = self
+            .picks
+            .borrow_mut()
+            .entry(key.clone())
+            .or_insert(manifest)
+            .clone();
+        self.prefetched.borrow_mut().insert(key);
+        self.prefetch_dependencies(&manifest);
+        Ok(manifest)
+    }
+}

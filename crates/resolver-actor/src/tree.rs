@@ -1,0 +1,308 @@
+//! An arena of placed packages shaped like `node_modules`: each node lives in
+//! its parent's `node_modules` and resolves names the way Node.js does, from
+//! its own folder upwards.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use utoo_npm_types::{Manifest, Spec};
+
+pub type NodeId = usize;
+
+pub const ROOT: NodeId = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    Prod,
+    Dev,
+    Optional,
+    Peer,
+    PeerOptional,
+}
+
+impl EdgeKind {
+    pub fn is_peer(self) -> bool {
+        matches!(self, EdgeKind::Peer | EdgeKind::PeerOptional)
+    }
+
+    pub fn is_optional(self) -> bool {
+        matches!(self, EdgeKind::Optional | EdgeKind::PeerOptional)
+    }
+}
+
+/// One dependency a node declares.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub name: String,
+    pub raw_spec: String,
+    pub kind: EdgeKind,
+    /// `None` when the spec is invalid or of a kind not supported yet.
+    spec: Option<Spec>,
+}
+
+impl Edge {
+    pub fn new(name: &str, raw_spec: &str, kind: EdgeKind) -> Edge {
+        Edge {
+            name: name.to_string(),
+            raw_spec: raw_spec.to_string(),
+            kind,
+            spec: Spec::parse(name, raw_spec).ok(),
+        }
+    }
+
+    /// npm's dep-valid for registry specs: `*` and `""` accept anything,
+    /// tags accept any registry package, ranges use loose semver.
+    pub fn accepts(&self, version: &str) -> bool {
+        let raw = self.raw_spec.trim();
+        if raw.is_empty() || raw == "*" {
+            return true;
+        }
+        match &self.spec {
+            Some(Spec::Tag(_)) => true,
+            Some(spec) => spec.accepts(version),
+            None => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub manifest: Arc<Manifest>,
+    pub parent: Option<NodeId>,
+    pub children: BTreeMap<String, NodeId>,
+    pub edges: Vec<Edge>,
+    pub removed: bool,
+}
+
+impl Node {
+    pub fn edge(&self, name: &str) -> Option<&Edge> {
+        self.edges.iter().find(|e| e.name == name)
+    }
+
+    pub fn version(&self) -> &str {
+        &self.manifest.version
+    }
+}
+
+/// The edges npm gives a package: peers (unless legacy), then dependencies,
+/// then optional ones; a name listed twice keeps the kind loaded last.
+pub fn package_edges(
+    manifest: &Manifest,
+    dev: Option<&BTreeMap<String, String>>,
+    legacy_peer_deps: bool,
+) -> Vec<Edge> {
+    let mut by_name: BTreeMap<String, Edge> = BTreeMap::new();
+    let mut add = |deps: &BTreeMap<String, String>, kind: &dyn Fn(&str) -> EdgeKind| {
+        for (name, spec) in deps {
+            by_name.insert(name.clone(), Edge::new(name, spec, kind(name)));
+        }
+    };
+    if !legacy_peer_deps {
+        add(&manifest.peer_dependencies, &|name| {
+            if manifest.is_optional_peer(name) {
+                EdgeKind::PeerOptional
+            } else {
+                EdgeKind::Peer
+            }
+        });
+    }
+    add(&manifest.dependencies, &|_| EdgeKind::Prod);
+    add(&manifest.optional_dependencies, &|_| EdgeKind::Optional);
+    if let Some(dev) = dev {
+        add(dev, &|_| EdgeKind::Dev);
+    }
+    by_name.into_values().collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    /// Nodes declaring an edge on each name, to find a node's dependents.
+    dependents: HashMap<String, Vec<NodeId>>,
+}
+
+impl Tree {
+    pub fn new(root_manifest: Arc<Manifest>, root_edges: Vec<Edge>) -> Tree {
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            dependents: HashMap::new(),
+        };
+        tree.push(Node {
+            name: root_manifest.name.clone(),
+            manifest: root_manifest,
+            parent: None,
+            children: BTreeMap::new(),
+            edges: root_edges,
+            removed: false,
+        });
+        tree
+    }
+
+    fn push(&mut self, node: Node) -> NodeId {
+        let id = self.nodes.len();
+        for edge in &node.edges {
+            self.dependents
+                .entry(edge.name.clone())
+                .or_default()
+                .push(id);
+        }
+        if let Some(parent) = node.parent {
+            self.nodes[parent].children.insert(node.name.clone(), id);
+        }
+        self.nodes.push(node);
+        id
+    }
+
+    /// Adds `manifest` as `parent/node_modules/<name>`, replacing whatever was there.
+    pub fn add(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        manifest: Arc<Manifest>,
+        edges: Vec<Edge>,
+    ) -> NodeId {
+        if let Some(old) = self.nodes[parent].children.get(name).copied() {
+            self.remove(old);
+        }
+        self.push(Node {
+            name: name.to_string(),
+            manifest,
+            parent: Some(parent),
+            children: BTreeMap::new(),
+            edges,
+            removed: false,
+        })
+    }
+
+    /// Detaches a node and everything in its `node_modules`.
+    pub fn remove(&mut self, id: NodeId) {
+        if let Some(parent) = self.nodes[id].parent {
+            let name = self.nodes[id].name.clone();
+            if self.nodes[parent].children.get(&name) == Some(&id) {
+                self.nodes[parent].children.remove(&name);
+            }
+        }
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            self.nodes[n].removed = true;
+            stack.extend(self.nodes[n].children.values().copied());
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    pub fn live(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len()).filter(|&id| !self.nodes[id].removed)
+    }
+
+    /// Node.js resolution: the node's own `node_modules`, then each ancestor's.
+    pub fn resolve(&self, from: NodeId, name: &str) -> Option<NodeId> {
+        let mut at = Some(from);
+        while let Some(id) = at {
+            if let Some(&child) = self.nodes[id].children.get(name) {
+                return Some(child);
+            }
+            at = self.nodes[id].parent;
+        }
+        None
+    }
+
+    pub fn depth(&self, id: NodeId) -> usize {
+        self.ancestry(id).count() - 1
+    }
+
+    /// The node itself, then its parent, up to the root.
+    pub fn ancestry(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(Some(id), move |&n| self.nodes[n].parent)
+    }
+
+    pub fn is_descendant_of(&self, id: NodeId, ancestor: NodeId) -> bool {
+        self.ancestry(id).any(|n| n == ancestor)
+    }
+
+    /// The install path npm uses as the lockfile key (`""` for the root).
+    pub fn path(&self, id: NodeId) -> String {
+        let mut names: Vec<&str> = self
+            .ancestry(id)
+            .filter(|&n| n != ROOT)
+            .map(|n| self.nodes[n].name.as_str())
+            .collect();
+        names.reverse();
+        names
+            .iter()
+            .map(|n| format!("node_modules/{n}"))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Live nodes declaring an edge on `name`.
+    pub fn dependents_on(&self, name: &str) -> Vec<NodeId> {
+        self.dependents
+            .get(name)
+            .map(|ids| {
+                ids.iter()
+                    .copied()
+                    .filter(|&id| !self.nodes[id].removed)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Edges (as dependent ids) that currently resolve to `target`.
+    pub fn edges_in(&self, target: NodeId) -> Vec<NodeId> {
+        let name = &self.nodes[target].name;
+        self.dependents_on(name)
+            .into_iter()
+            .filter(|&from| self.resolve(from, name) == Some(target))
+            .collect()
+    }
+
+    /// Whether `from`'s edge on `name` is met (npm's `edge.valid && edge.to`,
+    /// with a peer found inside the dependent's own folder counting as unmet).
+    pub fn edge_target_valid(&self, from: NodeId, edge: &Edge) -> Option<bool> {
+        let to = self.resolve(from, &edge.name)?;
+        let peer_local = edge.kind.is_peer() && from != ROOT && self.nodes[to].parent == Some(from);
+        Some(!peer_local && edge.accepts(self.nodes[to].version()))
+    }
+
+    /// The node plus the dependencies only it (directly or not) needs:
+    /// arborist's gatherDepSet, used to remove a node with what it brought.
+    pub fn exclusive_deps(&self, start: NodeId) -> Vec<NodeId> {
+        let mut set: Vec<NodeId> = vec![start];
+        let mut index = 0;
+        while index < set.len() {
+            let node = set[index];
+            for edge in &self.nodes[node].edges {
+                if let Some(to) = self.resolve(node, &edge.name) {
+                    if to != start
+                        && !set.contains(&to)
+                        && self.edge_target_valid(node, edge) == Some(true)
+                    {
+                        set.push(to);
+                    }
+                }
+            }
+            index += 1;
+        }
+        loop {
+            let outside = set.iter().position(|&dep| {
+                dep != start
+                    && self.edges_in(dep).iter().any(|from| {
+                        !set.contains(from)
+                            && self.nodes[*from]
+                                .edge(&self.nodes[dep].name)
+                                .is_some_and(|e| e.accepts(self.nodes[dep].version()))
+                    })
+            });
+            match outside {
+                Some(pos) => {
+                    set.remove(pos);
+                }
+                None => return set,
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The verified npm 11 cases of shared/npm-tree-rules.md §6, run through the
+//! tree builder with in-memory packuments.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use utoo_npm_types::{Manifest, Packument, Platform, Spec};
+use utoo_resolver_actor::{
+    finish, pick_manifest, project_tree, BuildOptions, ManifestSource, Project, ResolveError, TreeBuilder,
+};
+
+#[derive(Default)]
+struct Memory {
+    packuments: HashMap<String, Packument>,
+    pinned_latest: Vec<String>,
+}
+
+impl Memory {
+    /// `name@version` then `kind:dep@spec` words; kinds: dep, peer, peeropt, opt; `latest`, `deprecated`, `os:<os>`.
+    /// Versions are listed in ascending order; the last is `latest` unless one says `latest`.
+    fn with(mut self, line: &str) -> Self {
+        let mut words = line.split_whitespace();
+        let id = words.next().unwrap();
+        let (name, version) = id.rsplit_once('@').unwrap();
+        let mut m = Manifest {
+            name: name.into(),
+            version: version.into(),
+            ..Manifest::default()
+        };
+        m.dist.tarball = format!("http://r/{name}/-/{name}-{version}.tgz");
+        let mut latest = false;
+        for word in words {
+            let (kind, rest) = word.split_once(':').unwrap_or((word, ""));
+            let dep = || {
+                let (n, s) = rest.rsplit_once('@').unwrap();
+                (n.to_string(), s.to_string())
+            };
+            match kind {
+                "dep" => drop(m.dependencies.insert(dep().0, dep().1)),
+                "opt" => drop(m.optional_dependencies.insert(dep().0, dep().1)),
+                "peer" => drop(m.peer_dependencies.insert(dep().0, dep().1)),
+                "peeropt" => {
+                    m.peer_dependencies.insert(dep().0, dep().1);
+                    m.peer_dependencies_meta
+                        .insert(dep().0, utoo_npm_types::PeerDependencyMeta { optional: true });
+                }
+                "os" => m.os.push(rest.into()),
+                "latest" => latest = true,
+                "deprecated" => m.deprecated = Some("old".into()),
+                other => panic!("unknown fixture word {other}"),
+            }
+        }
+        let p = self.packuments.entry(name.into()).or_insert_with(|| Packument {
+            name: name.into(),
+            ..Packument::default()
+        });
+        if latest || !self.pinned_latest.iter().any(|n| n == name) {
+            p.dist_tags.insert("latest".into(), version.into());
+        }
+        if latest {
+            self.pinned_latest.push(name.into());
+        }
+        p.versions.insert(version.into(), m);
+        self
+    }
+}
+
+impl ManifestSource for Memory {
+    async fn pick(&self, name: &str, spec: &str, dependent: &str) -> Result<Arc<Manifest>, ResolveError> {
+        let not_found = || ResolveError::NotFound {
+            name: name.into(),
+            url: format!("memory:{name}"),
+        };
+        let packument = self.packuments.get(name).ok_or_else(not_found)?;
+        let spec_parsed = Spec::parse(name, spec).map_err(|e| ResolveError::Spec(e, dependent.into()))?;
+        pick_manifest(packument, &spec_parsed, None)
+            .map(|m| Arc::new(m.clone()))
+            .ok_or_else(not_found)
+    }
+}
+
+fn linux() -> Platform {
+    Platform {
+        os: "linux".into(),
+        cpu: "x64".into(),
+        libc: Some("glibc".into()),
+    }
+}
+
+/// Resolves `deps` (name → spec) and lists `path@version` (with `!` for not installed).
+fn resolve(memory: &Memory, deps: &[(&str, &str)], legacy_peer_deps: bool) -> Vec<String> {
+    let package_json = serde_json::json!({
+        "name": "root",
+        "dependencies": deps.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect::<BTreeMap<_, _>>(),
+    });
+    let project = Project::from_package_json(&package_json, "root");
+    let builder = TreeBuilder::new(project_tree(&project, legacy_peer_deps), memory, BuildOptions { legacy_peer_deps });
+    let (tree, warnings) = futures::executor::block_on(builder.build()).unwrap();
+    let resolved = finish(tree, &linux(), warnings).unwrap();
+    resolved
+        .packages
+        .iter()
+        .map(|p| {
+            let mark = if p.installable { "" } else { "!" };
+            let peer = if p.peer { " peer" } else { "" };
+            format!("{mark}{}@{}{peer}", p.path.replace("node_modules/", ""), p.manifest.version)
+        })
+        .collect()
+}
+
+#[test]
+fn l1_queue_order_decides_which_version_is_hoisted() {
+    let memory = Memory::default()
+        .with("aa@1.0.0 dep:bb@1")
+        .with("bb@1.0.0 dep:mm@1.0.0")
+        .with("zz@1.0.0 dep:mm@2.0.0")
+        .with("mm@1.0.0")
+        .with("mm@2.0.0");
+    assert_eq!(
+        resolve(&memory, &[("aa", "1.0.0"), ("zz", "1.0.0")], false),
+        ["aa@1.0.0", "bb@1.0.0", "mm@1.0.0", "zz@1.0.0", "zz/mm@2.0.0"]
+    );
+    let renamed = Memory::default()
+        .with("ab@1.0.0 dep:zzb@1")
+        .with("zzb@1.0.0 dep:mm@1.0.0")
+        .with("zz@1.0.0 dep:mm@2.0.0")
+        .with("mm@1.0.0")
+        .with("mm@2.0.0");
+    assert_eq!(
+        resolve(&renamed, &[("ab", "1.0.0"), ("zz", "1.0.0")], false),
+        ["ab@1.0.0", "mm@2.0.0", "zz@1.0.0", "zzb@1.0.0", "zzb/mm@1.0.0"]
+    );
+}
+
+#[test]
+fn l3_newer_version_replaces_when_all_dependents_accept_it() {
+    let memory = Memory::default()
+        .with("ee@1.0.0 latest")
+        .with("ee@1.1.0")
+        .with("ka@1.0.0 dep:ee@^1.0.0")
+        .with("kb@1.0.0 dep:ee@^1.1.0")
+        .with("ff@1.0.0")
+        .with("ff@1.0.5")
+        .with("ff@1.1.0")
+        .with("ta@1.0.0 dep:ff@~1.0.0")
+        .with("tb@1.0.0 dep:ff@^1.0.0");
+    assert_eq!(
+        resolve(&memory, &[("ka", "1.0.0"), ("kb", "1.0.0")], false),
+        ["ee@1.1.0", "ka@1.0.0", "kb@1.0.0"]
+    );
+    assert_eq!(
+        resolve(&memory, &[("ta", "1.0.0"), ("tb", "1.0.0")], false),
+        ["ff@1.0.5", "ta@1.0.0", "tb@1.0.0"]
+    );
+}
+
+#[test]
+fn l4_conflicting_versions_nest_under_their_dependent() {
+    let memory = Memory::default()
+        .with("pa@1.0.0 dep:pb@^1")
+        .with("pb@1.0.0")
+        .with("pb@2.0.0");
+    assert_eq!(
+        resolve(&memory, &[("pa", "1.0.0"), ("pb", "1 || 2")], false),
+        ["pa@1.0.0", "pa/pb@1.0.0", "pb@2.0.0"]
+    );
+}
+
+fn peer_fixture() -> Memory {
+    Memory::default()
+        .with("host@1.0.0 dep:util@^1")
+        .with("host@2.0.0 dep:util@^2")
+        .with("util@1.0.0")
+        .with("util@2.0.0")
+        .with("plugin1@1.0.0 peer:host@^1")
+        .with("wplug1@1.0.0 dep:plugin1@1")
+        .with("popt@1.0.0 peeropt:host@^1")
+}
+
+#[test]
+fn l5_peers_are_installed_beside_their_dependent() {
+    let memory = peer_fixture();
+    assert_eq!(
+        resolve(&memory, &[("plugin1", "1.0.0")], false),
+        ["host@1.0.0 peer", "plugin1@1.0.0", "util@1.0.0 peer"]
+    );
+    assert_eq!(
+        resolve(&memory, &[("host", "2.0.0"), ("wplug1", "1.0.0")], false),
+        [
+            "host@2.0.0",
+            "util@2.0.0",
+            "wplug1@1.0.0",
+            "wplug1/host@1.0.0 peer",
+            "wplug1/plugin1@1.0.0",
+            "wplug1/util@1.0.0 peer",
+        ]
+    );
+}
+
+#[test]
+fn l6_optional_peers_are_not_installed_and_legacy_skips_peers() {
+    let memory = peer_fixture();
+    assert_eq!(resolve(&memory, &[("popt", "1.0.0")], false), ["popt@1.0.0"]);
+    assert_eq!(resolve(&memory, &[("plugin1", "1.0.0")], true), ["plugin1@1.0.0"]);
+}
+
+#[test]
+fn l7_optional_platform_mismatch_is_locked_but_not_installed() {
+    let memory = Memory::default()
+        .with("optdeep@1.0.0 dep:util@1 opt:winonly@1 opt:missing@1")
+        .with("util@1.0.0")
+        .with("winonly@1.0.0 os:win32 dep:wdep@1")
+        .with("wdep@1.0.0");
+    assert_eq!(
+        resolve(&memory, &[("optdeep", "1.0.0")], false),
+        ["optdeep@1.0.0", "util@1.0.0", "!wdep@1.0.0", "!winonly@1.0.0"]
+    );
+}
+
+#[test]
+fn cycles_resolve() {
+    let memory = Memory::default()
+        .with("ca@1.0.0 dep:cb@1")
+        .with("cb@1.0.0 dep:ca@1");
+    assert_eq!(resolve(&memory, &[("ca", "1")], false), ["ca@1.0.0", "cb@1.0.0"]);
+}
