@@ -1,0 +1,80 @@
+//! Settings from `.npmrc` files and `npm_config_*` variables, with npm's precedence:
+//! command line, then environment, then the project's `.npmrc`, then the user's.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// `key=value` lines of one `.npmrc` (comments and blank lines skipped).
+fn read_npmrc(path: &Path) -> HashMap<String, String> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return HashMap::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with(';'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}
+
+pub struct NpmConfig {
+    layers: Vec<HashMap<String, String>>,
+}
+
+impl NpmConfig {
+    /// Loads the environment, `<project>/.npmrc` and `~/.npmrc` (or `npm_config_userconfig`).
+    pub fn load(project_dir: &Path) -> NpmConfig {
+        let env: HashMap<String, String> = std::env::vars()
+            .filter_map(|(k, v)| {
+                let lower = k.to_ascii_lowercase();
+                lower
+                    .strip_prefix("npm_config_")
+                    .map(|key| (key.replace('_', "-"), v))
+            })
+            .collect();
+        let user_rc = env
+            .get("userconfig")
+            .map(PathBuf::from)
+            .or_else(|| home_dir().map(|h| h.join(".npmrc")));
+        let mut layers = vec![env, read_npmrc(&project_dir.join(".npmrc"))];
+        if let Some(user_rc) = user_rc {
+            layers.push(read_npmrc(&user_rc));
+        }
+        NpmConfig { layers }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.layers.iter().find_map(|layer| layer.get(key)).map(String::as_str)
+    }
+
+    pub fn flag(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|v| v == "true")
+    }
+}
+
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// `--cache-dir`, else `UTOO_CACHE_DIR`, else `$XDG_CACHE_HOME/utoo`, else `~/.cache/utoo`.
+pub fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| std::env::var_os("UTOO_CACHE_DIR").map(PathBuf::from))
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("utoo")))
+        .or_else(|| home_dir().map(|h| h.join(".cache").join("utoo")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npmrc_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let rc = dir.path().join(".npmrc");
+        fs::write(&rc, "# comment\nregistry = http://r.example/\nlegacy-peer-deps=true\n\n").unwrap();
+        let values = read_npmrc(&rc);
+        assert_eq!(values["registry"], "http://r.example/");
+        assert_eq!(values["legacy-peer-deps"], "true");
+    }
+}

@@ -1,0 +1,160 @@
+//! `utoo install`: reads the project, starts the actors and reports.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use actix::{Actor, SyncArbiter};
+use anyhow::{bail, Context as _};
+use serde_json::Value;
+use utoo_clone_actor::{CloneActor, SharedStrategy};
+use utoo_extract_actor::{CacheLayout, ExtractActor};
+use utoo_fetch_actor::FetchActor;
+use utoo_lockfile::{Lockfile, LockfileError};
+use utoo_npm_types::{Platform, NPM_REGISTRY};
+use utoo_registry_client::{ClientConfig, RegistryClient};
+use utoo_resolver_actor::{Project, ResolverActor};
+use utoo_supervisor::{Actors, Install, InstallReport, Limits, Omit, Supervisor};
+
+use crate::config::{cache_dir, NpmConfig};
+use crate::{InstallArgs, OmitKind};
+
+/// Packument and tarball requests in flight at once.
+const MAX_PACKUMENTS_IN_FLIGHT: usize = 64;
+const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
+
+pub fn run(args: InstallArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let project_dir = match &args.prefix {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().context("reading the current folder")?,
+    };
+    let config = NpmConfig::load(&project_dir);
+    let registry = args
+        .registry
+        .clone()
+        .or_else(|| config.get("registry").map(str::to_string))
+        .unwrap_or_else(|| NPM_REGISTRY.to_string());
+    let registry = format!("{}/", registry.trim_end_matches('/'));
+    let cache_root = cache_dir(args.cache_dir.clone()).context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
+    let (package_json_text, package_json) = read_package_json(&project_dir)?;
+    let folder_name = project_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let project = Project::from_package_json(&package_json, &folder_name);
+    let lockfile = read_lockfile(&project_dir)?;
+    if args.frozen_lockfile && lockfile.is_none() {
+        bail!("--frozen-lockfile needs a package-lock.json in {}", project_dir.display());
+    }
+    let omit = Omit {
+        dev: args.production || args.omit.contains(&OmitKind::Dev),
+        optional: args.omit.contains(&OmitKind::Optional),
+        peer: args.omit.contains(&OmitKind::Peer),
+    };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let limits = Limits {
+        extract_capacity: args.extract_capacity.unwrap_or((2 * cores).max(4)).max(1),
+        clone_capacity: args.clone_capacity.unwrap_or(cores.max(2)).max(1),
+    };
+    let install = Install {
+        project_dir: project_dir.clone(),
+        package_json,
+        package_json_text,
+        project,
+        lockfile,
+        registry,
+        node_version: node_version(),
+        platform: Platform::current(),
+        legacy_peer_deps: args.legacy_peer_deps || config.flag("legacy-peer-deps"),
+        lockfile_only: args.lockfile_only,
+        frozen_lockfile: args.frozen_lockfile,
+        omit,
+    };
+    let report = run_actors(install, CacheLayout::new(cache_root), limits)?;
+    for warning in &report.warnings {
+        eprintln!("warn: {warning}");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if args.lockfile_only {
+        println!("locked {} packages in {seconds:.2}s", report.locked);
+    } else {
+        println!("added {} packages in {seconds:.2}s", report.added);
+    }
+    Ok(())
+}
+
+fn run_actors(install: Install, cache: CacheLayout, limits: Limits) -> anyhow::Result<InstallReport> {
+    let system = actix::System::new();
+    let outcome = system.block_on(async move {
+        let client = RegistryClient::new(&ClientConfig::default())?;
+        let resolver = ResolverActor::new(client.clone(), MAX_PACKUMENTS_IN_FLIGHT).start();
+        let fetch = FetchActor::new(client, MAX_DOWNLOADS_IN_FLIGHT).start();
+        let extract = {
+            let cache = cache.clone();
+            SyncArbiter::start(limits.extract_capacity, move || ExtractActor::new(cache.clone()))
+        };
+        let strategy = SharedStrategy::default();
+        let clone = SyncArbiter::start(limits.clone_capacity, move || CloneActor::new(strategy.clone()));
+        let actors = Actors {
+            resolver,
+            fetch: fetch.recipient(),
+            extract: extract.recipient(),
+            clone: clone.clone().recipient(),
+            link_bins: clone.recipient(),
+        };
+        let supervisor = Supervisor::new(actors, cache, limits).start();
+        let report = supervisor.send(install).await.context("the supervisor stopped")??;
+        anyhow::Ok(report)
+    });
+    outcome
+}
+
+fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
+    let path = project_dir.join("package.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("no package.json in {}: run utoo in a project folder", project_dir.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not valid JSON (line {}, column {}): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if !value.is_object() {
+        bail!("{} must hold a JSON object", path.display());
+    }
+    Ok((text, value))
+}
+
+fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Lockfile, String)>> {
+    let path: PathBuf = project_dir.join("package-lock.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    match Lockfile::parse(&text, &path) {
+        Ok(lock) => Ok(Some((lock, text))),
+        Err(LockfileError::Unsupported { .. }) => {
+            eprintln!("warn: {} is from npm 6 or older; resolving afresh", path.display());
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The running Node.js version, for `engines.node` checks; `None` without Node.js.
+fn node_version() -> Option<String> {
+    let output = Command::new("node").arg("--version").output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}

@@ -1,0 +1,99 @@
+//! `utoo`: an npm-compatible package installer built from actors.
+
+mod config;
+mod install;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "utoo", version, about = "A fast, npm-compatible JavaScript package installer")]
+struct Cli {
+    /// More logs on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the project's dependencies into node_modules and write package-lock.json.
+    #[command(visible_alias = "i")]
+    Install(InstallArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OmitKind {
+    Dev,
+    Optional,
+    Peer,
+}
+
+#[derive(clap::Args)]
+pub struct InstallArgs {
+    /// Registry URL (else npm_config_registry, else .npmrc, else https://registry.npmjs.org/).
+    #[arg(long)]
+    registry: Option<String>,
+    /// Global cache folder (else UTOO_CACHE_DIR, else ~/.cache/utoo).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Resolve and write package-lock.json only; node_modules is left alone.
+    #[arg(long)]
+    lockfile_only: bool,
+    /// Fail if package-lock.json would change.
+    #[arg(long, alias = "frozen")]
+    frozen_lockfile: bool,
+    /// Run no lifecycle scripts (utoo does not run dependency scripts yet in any case).
+    #[arg(long)]
+    ignore_scripts: bool,
+    /// Leave these kinds of dependencies out of node_modules (repeatable).
+    #[arg(long, value_enum)]
+    omit: Vec<OmitKind>,
+    /// Same as --omit dev.
+    #[arg(long)]
+    production: bool,
+    /// Don't install peer dependencies automatically (npm 6 behaviour).
+    #[arg(long)]
+    legacy_peer_deps: bool,
+    /// Threads extracting tarballs; the download backlog is bounded by twice this.
+    #[arg(long, value_name = "N")]
+    extract_capacity: Option<usize>,
+    /// Threads linking packages into node_modules.
+    #[arg(long, value_name = "N")]
+    clone_capacity: Option<usize>,
+    /// Project folder (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Install(args) => install::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,29 @@
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Why a tarball could not be unpacked.
+#[derive(Debug, Error)]
+pub enum UnpackError {
+    #[error("corrupt gzip or tar data: {0}")]
+    Corrupt(io::Error),
+    #[error("entry {0:?} would be written outside the package folder")]
+    UnsafePath(PathBuf),
+    #[error("link {0:?} points outside the package folder")]
+    LinkEscapes(PathBuf),
+    #[error("entry {0:?} is a {1} entry, which packages may not contain")]
+    SpecialEntry(PathBuf, String),
+    #[error("writing {0:?}: {1}")]
+    Io(PathBuf, io::Error),
+}
+
+/// Why a package could not be put into the cache; names the package.
+#[derive(Debug, Error)]
+#[error("extracting {name}@{version}: {source}")]
+pub struct ExtractError {
+    pub name: String,
+    pub version: String,
+    #[source]
+    pub source: UnpackError,
+}

@@ -1,0 +1,156 @@
+//! The extract actor puts downloaded tarballs into utoo's global cache
+//! (default `~/.cache/utoo`). It runs on blocking threads (an actix
+//! `SyncArbiter`, one thread per unit of extract capacity). Each package is
+//! unpacked into a staging folder, given a completion marker last, then
+//! renamed into place, so a half-extracted entry is never seen; an entry
+//! without its marker is redone, and a complete one is never extracted again.
+//!
+//! ```
+//! use actix::SyncArbiter;
+//! use utoo_extract_actor::{CacheLayout, Extract, ExtractActor};
+//!
+//! # fn tarball() -> bytes::Bytes {
+//! #     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+//! #     let body = b"module.exports = 1;\n";
+//! #     let mut header = tar::Header::new_gnu();
+//! #     header.set_size(body.len() as u64);
+//! #     header.set_mode(0o644);
+//! #     builder.append_data(&mut header, "package/index.js", &body[..]).unwrap();
+//! #     builder.into_inner().unwrap().finish().unwrap().into()
+//! # }
+//! #[actix::main]
+//! async fn main() {
+//!     let cache = tempfile::tempdir().unwrap();
+//!     let layout = CacheLayout::new(cache.path());
+//!     let extractor = {
+//!         let layout = layout.clone();
+//!         SyncArbiter::start(2, move || ExtractActor::new(layout.clone()))
+//!     };
+//!     let entry = extractor
+//!         .send(Extract {
+//!             name: "demo".into(),
+//!             version: "1.0.0".into(),
+//!             cache_key: "sha512-demo".into(),
+//!             tarball: tarball(),
+//!         })
+//!         .await
+//!         .unwrap()
+//!         .unwrap();
+//!     assert!(entry.dir.join("index.js").is_file());
+//!     assert!(CacheLayout::is_complete(&entry.dir));
+//! }
+//! ```
+
+mod cache;
+mod error;
+mod unpack;
+
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+
+use actix::prelude::*;
+use bytes::Bytes;
+
+pub use cache::{CacheLayout, COMPLETE_MARKER};
+pub use error::{ExtractError, UnpackError};
+pub use unpack::{unpack, UnpackStats};
+
+/// Unpack one package's tarball into the cache; replies with its folder.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<CacheEntry, ExtractError>")]
+pub struct Extract {
+    pub name: String,
+    pub version: String,
+    /// What identifies this tarball: its integrity, or its URL when it has none.
+    pub cache_key: String,
+    pub tarball: Bytes,
+}
+
+/// A complete cache entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    pub dir: PathBuf,
+    pub stats: UnpackStats,
+    /// True when the entry was already complete and nothing was written.
+    pub reused: bool,
+}
+
+pub struct ExtractActor {
+    cache: CacheLayout,
+}
+
+impl ExtractActor {
+    pub fn new(cache: CacheLayout) -> ExtractActor {
+        ExtractActor { cache }
+    }
+
+    fn extract(&self, msg: &Extract) -> Result<CacheEntry, UnpackError> {
+        let dir = self.cache.entry_dir(&msg.name, &msg.version, &msg.cache_key);
+        if CacheLayout::is_complete(&dir) {
+            return Ok(CacheEntry {
+                dir,
+                stats: UnpackStats::default(),
+                reused: true,
+            });
+        }
+        let staging_root = self.cache.staging_root();
+        let io_err = |path: &PathBuf| {
+            let path = path.clone();
+            move |e: io::Error| UnpackError::Io(path, e)
+        };
+        fs::create_dir_all(&staging_root).map_err(io_err(&staging_root))?;
+        // Removed on drop, so a failed extraction leaves nothing behind.
+        let staging = tempfile::Builder::new()
+            .prefix("extract-")
+            .tempdir_in(&staging_root)
+            .map_err(io_err(&staging_root))?;
+        let stats = unpack(&msg.tarball, staging.path())?;
+        let marker = staging.path().join(COMPLETE_MARKER);
+        fs::write(&marker, &msg.cache_key).map_err(io_err(&marker))?;
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(io_err(&parent.to_path_buf()))?;
+        }
+        if dir.exists() {
+            // An earlier extraction died before its marker: start that entry over.
+            fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        let staged = staging.keep();
+        match fs::rename(&staged, &dir) {
+            Ok(()) => Ok(CacheEntry {
+                dir,
+                stats,
+                reused: false,
+            }),
+            // Another install finished the same entry first; theirs is as good as ours.
+            Err(_) if CacheLayout::is_complete(&dir) => {
+                fs::remove_dir_all(&staged).map_err(io_err(&staged))?;
+                Ok(CacheEntry {
+                    dir,
+                    stats,
+                    reused: true,
+                })
+            }
+            Err(e) => {
+                let _ = fs::remove_dir_all(&staged);
+                Err(UnpackError::Io(dir, e))
+            }
+        }
+    }
+}
+
+impl Actor for ExtractActor {
+    type Context = SyncContext<Self>;
+}
+
+impl Handler<Extract> for ExtractActor {
+    type Result = Result<CacheEntry, ExtractError>;
+
+    fn handle(&mut self, msg: Extract, _ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.extract(&msg).map_err(|source| ExtractError {
+            name: msg.name.clone(),
+            version: msg.version.clone(),
+            source,
+        })
+    }
+}

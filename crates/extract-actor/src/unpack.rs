@@ -1,0 +1,136 @@
+//! gunzip + untar into a folder, refusing anything that would land outside it.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use tar::{Archive, EntryType};
+
+use crate::error::UnpackError;
+
+/// What one extraction wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnpackStats {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Unpacks a `.tgz` into `dest`, dropping the first path component (`package/`
+/// in npm tarballs). Files get mode 0o644, or 0o755 when any exec bit was set,
+/// as npm does. Hard and symbolic links are skipped as npm skips them, but one
+/// pointing outside `dest` is an error, as are `..` and absolute paths.
+pub fn unpack(tgz: &[u8], dest: &Path) -> Result<UnpackStats, UnpackError> {
+    let mut archive = Archive::new(GzDecoder::new(tgz));
+    let mut stats = UnpackStats::default();
+    let mut made_dirs: HashSet<PathBuf> = HashSet::new();
+    fs::create_dir_all(dest).map_err(|e| UnpackError::Io(dest.to_path_buf(), e))?;
+    made_dirs.insert(PathBuf::new());
+    let entries = archive.entries().map_err(UnpackError::Corrupt)?;
+    for entry in entries {
+        let mut entry = entry.map_err(UnpackError::Corrupt)?;
+        let raw_path = entry.path().map_err(UnpackError::Corrupt)?.into_owned();
+        let Some(relative) = inside_path(&raw_path)? else {
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        match kind {
+            EntryType::Directory => {
+                make_dirs(dest, &relative, &mut made_dirs)?;
+            }
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                if let Some(parent) = relative.parent() {
+                    make_dirs(dest, parent, &mut made_dirs)?;
+                }
+                let mode = entry.header().mode().unwrap_or(0o644);
+                let target = dest.join(&relative);
+                stats.bytes += write_file(&mut entry, &target, mode)?;
+                stats.files += 1;
+            }
+            EntryType::Symlink | EntryType::Link => {
+                let link = entry.link_name().map_err(UnpackError::Corrupt)?;
+                let escapes = match link {
+                    None => true,
+                    Some(link) if kind == EntryType::Link => inside_path(&link)?.is_none(),
+                    Some(link) => {
+                        let base = relative.parent().unwrap_or(Path::new(""));
+                        normalise(&base.join(link)).is_none()
+                    }
+                };
+                if escapes {
+                    return Err(UnpackError::LinkEscapes(raw_path));
+                }
+            }
+            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink => {}
+            other => return Err(UnpackError::SpecialEntry(raw_path, format!("{other:?}"))),
+        }
+    }
+    Ok(stats)
+}
+
+/// The entry's path below the package folder, or `None` for the folder itself;
+/// an error when it is absolute or climbs out with `..`.
+fn inside_path(raw: &Path) -> Result<Option<PathBuf>, UnpackError> {
+    let mut parts = Vec::new();
+    for component in raw.components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(UnpackError::UnsafePath(raw.to_path_buf()));
+            }
+        }
+    }
+    let inner: PathBuf = parts.iter().skip(1).collect();
+    Ok((!inner.as_os_str().is_empty()).then_some(inner))
+}
+
+/// Resolves `.` and `..` lexically; `None` when the path climbs above its start.
+fn normalise(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
+fn make_dirs(dest: &Path, relative: &Path, made: &mut HashSet<PathBuf>) -> Result<(), UnpackError> {
+    if made.contains(relative) {
+        return Ok(());
+    }
+    let full = dest.join(relative);
+    fs::create_dir_all(&full).map_err(|e| UnpackError::Io(full.clone(), e))?;
+    let mut at = Some(relative);
+    while let Some(dir) = at.filter(|d| !d.as_os_str().is_empty()) {
+        made.insert(dir.to_path_buf());
+        at = dir.parent();
+    }
+    Ok(())
+}
+
+fn write_file(reader: &mut impl Read, target: &Path, tar_mode: u32) -> Result<u64, UnpackError> {
+    let mode = if tar_mode & 0o111 != 0 { 0o755 } else { 0o644 };
+    let io_err = |e: io::Error| UnpackError::Io(target.to_path_buf(), e);
+    // A tarball listing the same path twice: the later entry wins, as with tar.
+    let mut file = match OpenOptions::new().write(true).create_new(true).mode(mode).open(target) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(target).map_err(io_err)?;
+            File::create(target).map_err(io_err)?
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    io::copy(reader, &mut file).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput => UnpackError::Corrupt(e),
+        _ => io_err(e),
+    })
+}

@@ -1,0 +1,190 @@
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::error::LockfileError;
+use crate::format::JsonFormat;
+use crate::model::{LockEntry, Lockfile, PeerDependencyMeta, LOCKFILE_VERSION};
+use crate::read::is_blank;
+use crate::stringify::stringify;
+
+impl Lockfile {
+    /// The lockfile as npm 11 writes it: lockfile version 3, keys in npm's order, values npm
+    /// would not write left out, and a trailing newline.
+    pub fn to_json(&self, format: &JsonFormat) -> String {
+        let mut top = self.other.clone();
+        insert_string(&mut top, "name", &self.name);
+        insert_string(&mut top, "version", &self.version);
+        top.insert("lockfileVersion".to_owned(), LOCKFILE_VERSION.into());
+        top.insert("requires".to_owned(), true.into());
+        let packages = self
+            .packages
+            .iter()
+            .map(|(location, entry)| (location.clone(), Value::Object(entry.to_map())))
+            .collect();
+        top.insert("packages".to_owned(), Value::Object(packages));
+        stringify(&Value::Object(top), format)
+    }
+}
+
+impl LockEntry {
+    fn to_map(&self) -> Map<String, Value> {
+        let mut map = self.other.clone();
+        insert_string(&mut map, "name", &self.name);
+        insert_string(&mut map, "version", &self.version);
+        insert_string(&mut map, "resolved", &self.resolved);
+        insert_string(&mut map, "integrity", &self.integrity);
+        insert_string(&mut map, "license", &self.license);
+        insert_string(&mut map, "deprecated", &self.deprecated);
+        insert_flag(&mut map, "link", self.link);
+        // npm writes `extraneous` alone; `devOptional` only says "both" when neither flag is set.
+        if self.extraneous {
+            insert_flag(&mut map, "extraneous", true);
+        } else {
+            insert_flag(&mut map, "peer", self.peer);
+            insert_flag(&mut map, "dev", self.dev);
+            insert_flag(&mut map, "optional", self.optional);
+            insert_flag(
+                &mut map,
+                "devOptional",
+                self.dev_optional && !self.dev && !self.optional,
+            );
+        }
+        insert_flag(&mut map, "inBundle", self.in_bundle);
+        insert_flag(&mut map, "hasInstallScript", self.has_install_script);
+        insert_flag(&mut map, "hasShrinkwrap", self.has_shrinkwrap);
+        insert_strings(&mut map, "dependencies", &self.dependencies);
+        if let Some(dev_dependencies) = &self.dev_dependencies {
+            map.insert("devDependencies".to_owned(), string_map(dev_dependencies));
+        }
+        insert_strings(
+            &mut map,
+            "optionalDependencies",
+            &self.optional_dependencies,
+        );
+        insert_strings(&mut map, "peerDependencies", &self.peer_dependencies);
+        if !self.peer_dependencies_meta.is_empty() {
+            let metas = self
+                .peer_dependencies_meta
+                .iter()
+                .map(|(name, meta)| (name.clone(), Value::Object(meta.to_map())))
+                .collect();
+            map.insert("peerDependenciesMeta".to_owned(), Value::Object(metas));
+        }
+        insert_strings(&mut map, "bin", &self.bin);
+        insert_strings(&mut map, "engines", &self.engines);
+        insert_list(&mut map, "os", &self.os);
+        insert_list(&mut map, "cpu", &self.cpu);
+        insert_list(&mut map, "libc", &self.libc);
+        insert_value(&mut map, "funding", &self.funding);
+        insert_value(&mut map, "bundleDependencies", &self.bundle_dependencies);
+        insert_value(&mut map, "workspaces", &self.workspaces);
+        map
+    }
+}
+
+impl PeerDependencyMeta {
+    fn to_map(&self) -> Map<String, Value> {
+        let mut map = self.other.clone();
+        if let Some(optional) = self.optional {
+            map.insert("optional".to_owned(), optional.into());
+        }
+        map
+    }
+}
+
+fn insert_string(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
+    if let Some(value) = value.as_ref().filter(|value| !value.is_empty()) {
+        map.insert(key.to_owned(), value.as_str().into());
+    }
+}
+
+fn insert_flag(map: &mut Map<String, Value>, key: &str, value: bool) {
+    if value {
+        map.insert(key.to_owned(), true.into());
+    }
+}
+
+fn insert_strings(map: &mut Map<String, Value>, key: &str, value: &BTreeMap<String, String>) {
+    if !value.is_empty() {
+        map.insert(key.to_owned(), string_map(value));
+    }
+}
+
+fn string_map(value: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        value
+            .iter()
+            .map(|(key, value)| (key.clone(), value.as_str().into()))
+            .collect(),
+    )
+}
+
+fn insert_list(map: &mut Map<String, Value>, key: &str, value: &[String]) {
+    if !value.is_empty() {
+        map.insert(key.to_owned(), value.into());
+    }
+}
+
+fn insert_value(map: &mut Map<String, Value>, key: &str, value: &Option<Value>) {
+    if let Some(value) = value.as_ref().filter(|value| !is_blank(value)) {
+        map.insert(key.to_owned(), value.clone());
+    }
+}
+
+/// Replaces `path` with `contents` so that readers see either the old file or the new one,
+/// never a truncated one: the text goes to a temporary file in the same directory, is
+/// flushed to disk, then renamed over `path`. A symlinked `path` has its target replaced.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<(), LockfileError> {
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    replace_file(&target, contents).map_err(|source| LockfileError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn replace_file(target: &Path, contents: &str) -> io::Result<()> {
+    let directory = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file_name = target.file_name().unwrap_or(target.as_os_str());
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    set_new_file_permissions(&mut builder);
+    let mut temp = builder.tempfile_in(directory)?;
+    if let Ok(existing) = fs::metadata(target) {
+        temp.as_file().set_permissions(existing.permissions())?;
+    }
+    temp.write_all(contents.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(target).map_err(|error| error.error)?;
+    sync_directory(directory)
+}
+
+/// Temporary files are private (0600); a new lockfile gets the usual 0666 minus the umask.
+#[cfg(unix)]
+fn set_new_file_permissions(builder: &mut tempfile::Builder) {
+    use std::os::unix::fs::PermissionsExt;
+    builder.permissions(fs::Permissions::from_mode(0o666));
+}
+
+#[cfg(not(unix))]
+fn set_new_file_permissions(_builder: &mut tempfile::Builder) {}
+
+/// Makes the rename itself durable.
+#[cfg(unix)]
+fn sync_directory(directory: &Path) -> io::Result<()> {
+    fs::File::open(directory)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_directory(_directory: &Path) -> io::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,529 @@
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+use utoo_clone_actor::{ClonePackage, LinkBins};
+use utoo_extract_actor::{CacheLayout, Extract};
+use utoo_fetch_actor::FetchTarball;
+use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
+use utoo_npm_types::Platform;
+use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve, ResolverActor};
+
+use crate::messages::{Install, InstallError, InstallReport, Stage};
+use crate::node_modules::remove_stale;
+use crate::plan::{download_for, parent_path, plan, Download, PlannedPackage};
+
+/// The actors a supervisor drives. Fetch, extract and clone are taken as
+/// recipients so that tools (and tests) can put their own in between.
+pub struct Actors {
+    pub resolver: Addr<ResolverActor>,
+    pub fetch: Recipient<FetchTarball>,
+    pub extract: Recipient<Extract>,
+    pub clone: Recipient<ClonePackage>,
+    pub link_bins: Recipient<LinkBins>,
+}
+
+/// Capacities of the blocking stages (threads of their `SyncArbiter`s).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub extract_capacity: usize,
+    pub clone_capacity: usize,
+}
+
+impl Limits {
+    /// Downloads in flight plus tarballs waiting for extraction never exceed this,
+    /// so the extract backlog stays within twice the extract capacity.
+    pub fn max_extract_backlog(&self) -> usize {
+        2 * self.extract_capacity.max(1)
+    }
+
+    fn max_clones_queued(&self) -> usize {
+        2 * self.clone_capacity.max(1)
+    }
+}
+
+/// Messages waiting in the supervisor's mailbox before senders must wait.
+pub const SUPERVISOR_MAILBOX: usize = 256;
+
+#[derive(Debug, Clone)]
+enum EntryState {
+    Queued,
+    Fetching,
+    Extracting,
+    Ready(PathBuf),
+    Failed(Stage, String),
+}
+
+/// The state of the one install a supervisor owns.
+struct Run {
+    request: Install,
+    responder: Option<oneshot::Sender<Result<InstallReport, InstallError>>>,
+    entries: HashMap<String, EntryState>,
+    fetch_queue: VecDeque<Download>,
+    downloads_in_flight: usize,
+    /// Tarballs downloaded and not yet extracted (queued or being extracted).
+    extract_backlog: usize,
+    /// Packages waiting to be cloned, parents before nested ones; `None` until resolution ends.
+    clone_queue: Option<Vec<PlannedPackage>>,
+    clones_in_flight: usize,
+    placed: Vec<PlannedPackage>,
+    placed_paths: HashSet<String>,
+    skipped_paths: HashSet<String>,
+    new_lockfile: Option<String>,
+    report: InstallReport,
+}
+
+/// The supervisor actor: owns one install at a time. Accepts [`Install`]
+/// (from the CLI) and [`PackagePlaced`] (from the resolver); sends `Resolve`,
+/// `FetchTarball`, `Extract`, `ClonePackage` and `LinkBins`.
+pub struct Supervisor {
+    actors: Actors,
+    cache: CacheLayout,
+    limits: Limits,
+    platform: Platform,
+    run: Option<Run>,
+}
+
+impl Supervisor {
+    pub fn new(actors: Actors, cache: CacheLayout, limits: Limits) -> Supervisor {
+        Supervisor {
+            actors,
+            cache,
+            limits,
+            platform: Platform::current(),
+            run: None,
+        }
+    }
+
+    fn fail(&mut self, error: InstallError) {
+        if let Some(mut run) = self.run.take() {
+            tracing::debug!(%error, "install failed");
+            if let Some(responder) = run.responder.take() {
+                let _ = responder.send(Err(error));
+            }
+        }
+    }
+
+    /// Makes sure the cache will hold `download`.
+    fn want(&mut self, download: Download) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        let key = download.cache_key().to_string();
+        if run.entries.contains_key(&key) {
+            return;
+        }
+        let dir = self.cache.entry_dir(&download.name, &download.version, &key);
+        if CacheLayout::is_complete(&dir) {
+            run.report.cache_hits += 1;
+            run.entries.insert(key, EntryState::Ready(dir));
+        } else {
+            run.entries.insert(key, EntryState::Queued);
+            run.fetch_queue.push_back(download);
+        }
+    }
+
+    /// Starts whatever work the limits allow.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let max_backlog = self.limits.max_extract_backlog();
+        while let Some(run) = self.run.as_mut() {
+            if run.downloads_in_flight + run.extract_backlog >= max_backlog {
+                break;
+            }
+            let Some(download) = run.fetch_queue.pop_front() else {
+                break;
+            };
+            self.start_fetch(download, ctx);
+        }
+        self.start_clones(ctx);
+    }
+
+    fn start_fetch(&mut self, download: Download, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        run.downloads_in_flight += 1;
+        run.entries.insert(download.cache_key().to_string(), EntryState::Fetching);
+        let request = FetchTarball {
+            name: download.name.clone(),
+            version: download.version.clone(),
+            url: download.url.clone(),
+            integrity: download.integrity.clone(),
+        };
+        let sent = self.actors.fetch.send(request);
+        ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
+            act.fetched(download, result, ctx);
+        }));
+    }
+
+    fn fetched(
+        &mut self,
+        download: Download,
+        result: Result<Result<utoo_fetch_actor::Tarball, utoo_fetch_actor::FetchError>, MailboxError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        run.downloads_in_flight -= 1;
+        let key = download.cache_key().to_string();
+        match result {
+            Ok(Ok(tarball)) => {
+                run.extract_backlog += 1;
+                run.report.max_extract_backlog = run.report.max_extract_backlog.max(run.extract_backlog);
+                run.report.tarballs_downloaded += 1;
+                run.report.bytes_downloaded += tarball.bytes.len() as u64;
+                run.entries.insert(key.clone(), EntryState::Extracting);
+                let request = Extract {
+                    name: download.name.clone(),
+                    version: download.version.clone(),
+                    cache_key: key,
+                    tarball: tarball.bytes,
+                };
+                let sent = self.actors.extract.send(request);
+                ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
+                    act.extracted(download, result, ctx);
+                }));
+            }
+            Ok(Err(error)) => {
+                run.entries.insert(key, EntryState::Failed(Stage::Fetch, error.to_string()));
+            }
+            Err(_) => return self.fail(InstallError::ActorStopped("fetch")),
+        }
+        self.pump(ctx);
+    }
+
+    fn extracted(
+        &mut self,
+        download: Download,
+        result: Result<Result<utoo_extract_actor::CacheEntry, utoo_extract_actor::ExtractError>, MailboxError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        run.extract_backlog -= 1;
+        let key = download.cache_key().to_string();
+        let state = match result {
+            Ok(Ok(entry)) => EntryState::Ready(entry.dir),
+            Ok(Err(error)) => EntryState::Failed(Stage::Extract, error.to_string()),
+            Err(_) => return self.fail(InstallError::ActorStopped("extract")),
+        };
+        run.entries.insert(key, state);
+        self.pump(ctx);
+    }
+
+    fn resolved(&mut self, result: Result<Result<Resolution, utoo_resolver_actor::ResolveError>, MailboxError>, ctx: &mut Context<Self>) {
+        let resolution = match result {
+            Ok(Ok(resolution)) => resolution,
+            Ok(Err(error)) => return self.fail(error.into()),
+            Err(_) => return self.fail(InstallError::ActorStopped("resolver")),
+        };
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        let request = &run.request;
+        run.report.packuments_requested = resolution.packuments_requested;
+        run.report.warnings.extend(resolution.tree.warnings.iter().cloned());
+        run.report.locked = resolution.tree.packages.len();
+        let lockfile = lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
+        let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
+        if request.frozen_lockfile && !same_lock(request.lockfile.as_ref().map(|(lock, _)| lock), &lockfile) {
+            let path = request.project_dir.join("package-lock.json");
+            return self.fail(InstallError::FrozenLockfile { path });
+        }
+        run.new_lockfile = Some(text);
+        if request.lockfile_only {
+            return self.finish();
+        }
+        let planned = plan(&resolution.tree, &request.registry, request.omit);
+        let node_modules = request.project_dir.join("node_modules");
+        let top_level: HashSet<&str> = planned
+            .iter()
+            .filter(|p| parent_path(&p.path).is_none())
+            .map(|p| p.name.as_str())
+            .collect();
+        if let Err(source) = remove_stale(&node_modules, &top_level) {
+            return self.fail(InstallError::Io {
+                path: node_modules,
+                source,
+            });
+        }
+        for package in &planned {
+            self.want(package.download.clone());
+        }
+        if let Some(run) = self.run.as_mut() {
+            run.clone_queue = Some(planned);
+        }
+        self.pump(ctx);
+    }
+
+    /// Clones every package whose cache entry is ready and whose parent is in place.
+    fn start_clones(&mut self, ctx: &mut Context<Self>) {
+        let max_queued = self.limits.max_clones_queued();
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        let Some(queue) = run.clone_queue.take() else {
+            return;
+        };
+        let mut waiting = Vec::with_capacity(queue.len());
+        let mut to_start = Vec::new();
+        let mut fatal = None;
+        for package in queue {
+            let parent = parent_path(&package.path);
+            if parent.is_some_and(|p| run.skipped_paths.contains(p)) {
+                run.skipped_paths.insert(package.path.clone());
+                continue;
+            }
+            let parent_ready = parent.is_none_or(|p| run.placed_paths.contains(p));
+            match run.entries.get(package.download.cache_key()) {
+                Some(EntryState::Failed(stage, cause)) => {
+                    let message = format!("{}@{}: {stage} failed: {cause}", package.name, package.version);
+                    if package.optional {
+                        run.report.warnings.push(format!("skipping optional {message}"));
+                        run.skipped_paths.insert(package.path.clone());
+                    } else if fatal.is_none() {
+                        fatal = Some(InstallError::Stage {
+                            package: format!("{}@{}", package.name, package.version),
+                            stage: *stage,
+                            cause: cause.clone(),
+                        });
+                    }
+                }
+                Some(EntryState::Ready(dir)) if parent_ready && run.clones_in_flight + to_start.len() < max_queued => {
+                    to_start.push((package, dir.clone()));
+                }
+                _ => waiting.push(package),
+            }
+        }
+        if let Some(error) = fatal {
+            return self.fail(error);
+        }
+        let all_done = waiting.is_empty() && to_start.is_empty() && run.clones_in_flight == 0;
+        run.clone_queue = Some(waiting);
+        let project_dir = run.request.project_dir.clone();
+        for (package, dir) in to_start {
+            self.start_clone(package, dir, &project_dir, ctx);
+        }
+        if all_done {
+            self.link_bins(ctx);
+        }
+    }
+
+    fn start_clone(&mut self, package: PlannedPackage, from: PathBuf, project_dir: &Path, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        run.clones_in_flight += 1;
+        let request = ClonePackage {
+            from,
+            to: project_dir.join(&package.path),
+        };
+        let sent = self.actors.clone.send(request);
+        ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
+            act.cloned(package, result, ctx);
+        }));
+    }
+
+    fn cloned(
+        &mut self,
+        package: PlannedPackage,
+        result: Result<Result<utoo_clone_actor::CloneStats, utoo_clone_actor::CloneError>, MailboxError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        run.clones_in_flight -= 1;
+        match result {
+            Ok(Ok(stats)) => {
+                run.report.added += 1;
+                run.report.clone_strategy = run.report.clone_strategy.or(stats.strategy);
+                run.placed_paths.insert(package.path.clone());
+                run.placed.push(package);
+            }
+            Ok(Err(error)) if package.optional => {
+                run.report.warnings.push(format!("skipping optional {}@{}: {error}", package.name, package.version));
+                run.skipped_paths.insert(package.path.clone());
+            }
+            Ok(Err(error)) => {
+                return self.fail(InstallError::Stage {
+                    package: format!("{}@{}", package.name, package.version),
+                    stage: Stage::Clone,
+                    cause: error.to_string(),
+                })
+            }
+            Err(_) => return self.fail(InstallError::ActorStopped("clone")),
+        }
+        self.pump(ctx);
+    }
+
+    /// Links bins once every package is in place; the first package (in
+    /// install-path order) to claim a name in a `.bin` folder keeps it.
+    fn link_bins(&mut self, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        let mut placed = run.placed.clone();
+        placed.sort_by(|a, b| utoo_npm_collate::compare(&a.path, &b.path));
+        let mut claimed: HashMap<PathBuf, HashSet<String>> = HashMap::new();
+        let mut requests = Vec::new();
+        for package in placed.iter().filter(|p| !p.bins.is_empty()) {
+            let (node_modules, folder) = match package.path.rsplit_once("node_modules/") {
+                Some((prefix, folder)) => (run.request.project_dir.join(prefix).join("node_modules"), folder.to_string()),
+                None => continue,
+            };
+            let names = claimed.entry(node_modules.clone()).or_default();
+            let bins: BTreeMap<String, String> = package
+                .bins
+                .iter()
+                .filter(|(name, _)| names.insert((*name).clone()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            requests.push((
+                format!("{}@{}", package.name, package.version),
+                LinkBins {
+                    node_modules,
+                    package: folder,
+                    bins,
+                },
+            ));
+        }
+        let recipient = self.actors.link_bins.clone();
+        let work = async move {
+            for (package, request) in requests {
+                match recipient.send(request).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        return Err(InstallError::Stage {
+                            package,
+                            stage: Stage::LinkBins,
+                            cause: error.to_string(),
+                        })
+                    }
+                    Err(_) => return Err(InstallError::ActorStopped("clone")),
+                }
+            }
+            Ok(())
+        };
+        ctx.spawn(work.into_actor(self).map(|result, act, _ctx| match result {
+            Ok(()) => act.finish(),
+            Err(error) => act.fail(error),
+        }));
+    }
+
+    /// Writes the lockfile (when it changed) and answers the install.
+    fn finish(&mut self) {
+        let Some(mut run) = self.run.take() else {
+            return;
+        };
+        let path = run.request.project_dir.join("package-lock.json");
+        if let Some(text) = &run.new_lockfile {
+            let unchanged = run.request.lockfile.as_ref().is_some_and(|(_, old)| old == text);
+            if !unchanged {
+                if let Err(error) = write_atomic(&path, text) {
+                    if let Some(responder) = run.responder.take() {
+                        let _ = responder.send(Err(error.into()));
+                    }
+                    return;
+                }
+                run.report.lockfile_written = true;
+            }
+        }
+        run.report.extract_capacity = self.limits.extract_capacity;
+        if let Some(responder) = run.responder.take() {
+            let _ = responder.send(Ok(run.report));
+        }
+    }
+}
+
+/// Whether two lockfiles lock the same packages at the same versions for the same root.
+fn same_lock(old: Option<&Lockfile>, new: &Lockfile) -> bool {
+    let Some(old) = old else {
+        return false;
+    };
+    let signature = |lock: &Lockfile| {
+        lock.packages
+            .iter()
+            .map(|(path, e)| {
+                let root_deps = path.is_empty().then(|| {
+                    (
+                        e.dependencies.clone(),
+                        e.dev_dependencies.clone().unwrap_or_default(),
+                        e.optional_dependencies.clone(),
+                        e.peer_dependencies.clone(),
+                    )
+                });
+                (path.clone(), e.version.clone(), e.integrity.clone(), root_deps)
+            })
+            .collect::<Vec<_>>()
+    };
+    signature(old) == signature(new)
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(SUPERVISOR_MAILBOX);
+    }
+}
+
+impl Handler<Install> for Supervisor {
+    type Result = ResponseFuture<Result<InstallReport, InstallError>>;
+
+    fn handle(&mut self, msg: Install, ctx: &mut Context<Self>) -> Self::Result {
+        if self.run.is_some() {
+            return Box::pin(async { Err(InstallError::Busy) });
+        }
+        let (responder, answer) = oneshot::channel();
+        let resolve = Resolve {
+            project: msg.project.clone(),
+            lockfile: msg.lockfile.as_ref().map(|(lock, _)| lock.clone()),
+            registry: msg.registry.clone(),
+            node_version: msg.node_version.clone(),
+            legacy_peer_deps: msg.legacy_peer_deps,
+            platform: msg.platform.clone(),
+            notify: (!msg.lockfile_only).then(|| ctx.address().recipient()),
+        };
+        self.platform = msg.platform.clone();
+        self.run = Some(Run {
+            request: msg,
+            responder: Some(responder),
+            entries: HashMap::new(),
+            fetch_queue: VecDeque::new(),
+            downloads_in_flight: 0,
+            extract_backlog: 0,
+            clone_queue: None,
+            clones_in_flight: 0,
+            placed: Vec::new(),
+            placed_paths: HashSet::new(),
+            skipped_paths: HashSet::new(),
+            new_lockfile: None,
+            report: InstallReport::default(),
+        });
+        let sent = self.actors.resolver.send(resolve);
+        ctx.spawn(sent.into_actor(self).map(|result, act, ctx| act.resolved(result, ctx)));
+        Box::pin(async move { answer.await.unwrap_or(Err(InstallError::ActorStopped("supervisor"))) })
+    }
+}
+
+impl Handler<PackagePlaced> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PackagePlaced, ctx: &mut Context<Self>) {
+        let manifest = &msg.manifest;
+        // Packages this platform can't run are locked but never downloaded.
+        if !self.platform.allows(&manifest.os, &manifest.cpu, &manifest.libc) {
+            return;
+        }
+        let Some(run) = self.run.as_ref() else {
+            return;
+        };
+        let download = download_for(&run.request.registry, manifest);
+        self.want(download);
+        self.pump(ctx);
+    }
+}

@@ -1,0 +1,23 @@
+//! The supervisor actor owns one install: it sends the project to the
+//! resolver, starts each package's download as soon as the resolver places
+//! it, hands downloaded tarballs to the extract actor and cached packages
+//! to the clone actor, then links bins and writes `package-lock.json`.
+//!
+//! Backpressure: a download starts only while downloads in flight plus the
+//! extract backlog (downloaded, not yet extracted) stay below twice the
+//! extract capacity, so the backlog never exceeds `2 × extract capacity`
+//! (reported as [`InstallReport::max_extract_backlog`]); clones queued for
+//! the clone workers are likewise bounded by twice the clone capacity. All
+//! work is sent with `send().await`, so bounded mailboxes hold senders back.
+//!
+//! See `docs/architecture.md` for the whole message flow; the `utoo` CLI
+//! (`crates/cli`) shows how the actors are started and wired.
+
+mod actor;
+mod messages;
+mod node_modules;
+mod plan;
+
+pub use actor::{Actors, Limits, Supervisor, SUPERVISOR_MAILBOX};
+pub use messages::{Install, InstallError, InstallReport, Omit, Stage};
+pub use plan::{default_tarball_url, parent_path};

@@ -1,0 +1,95 @@
+use std::path::PathBuf;
+
+use actix::prelude::*;
+use serde_json::Value;
+use thiserror::Error;
+use utoo_clone_actor::Strategy;
+use utoo_lockfile::{LockfileError, Lockfile};
+use utoo_npm_types::Platform;
+use utoo_resolver_actor::{Project, ResolveError};
+
+/// Which kinds of packages stay out of `node_modules` (npm's `--omit`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Omit {
+    pub dev: bool,
+    pub optional: bool,
+    pub peer: bool,
+}
+
+/// Install one project. Replies when `node_modules` and the lockfile are written.
+#[derive(Message)]
+#[rtype(result = "Result<InstallReport, InstallError>")]
+pub struct Install {
+    pub project_dir: PathBuf,
+    /// The project's `package.json`, parsed, and its text (for the lockfile's formatting).
+    pub package_json: Value,
+    pub package_json_text: String,
+    pub project: Project,
+    /// The lockfile as read, and its text (to tell whether it changed).
+    pub lockfile: Option<(Lockfile, String)>,
+    pub registry: String,
+    pub node_version: Option<String>,
+    pub platform: Platform,
+    pub legacy_peer_deps: bool,
+    pub lockfile_only: bool,
+    pub frozen_lockfile: bool,
+    pub omit: Omit,
+}
+
+/// What an install did.
+#[derive(Debug, Clone, Default)]
+pub struct InstallReport {
+    /// Packages placed in `node_modules`.
+    pub added: usize,
+    /// Packages in the lockfile (some may not be installed here).
+    pub locked: usize,
+    pub packuments_requested: usize,
+    pub tarballs_downloaded: usize,
+    pub bytes_downloaded: u64,
+    /// Packages found complete in the cache.
+    pub cache_hits: usize,
+    pub extract_capacity: usize,
+    /// The most tarballs ever downloaded but not yet extracted at once.
+    pub max_extract_backlog: usize,
+    pub clone_strategy: Option<Strategy>,
+    pub lockfile_written: bool,
+    pub warnings: Vec<String>,
+}
+
+/// The stage of a package's life where an install failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Fetch,
+    Extract,
+    Clone,
+    LinkBins,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Fetch => "download",
+            Stage::Extract => "extract",
+            Stage::Clone => "link into node_modules",
+            Stage::LinkBins => "link bins",
+        })
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("{package}: {stage} failed: {cause}")]
+    Stage { package: String, stage: Stage, cause: String },
+    #[error("{path:?} is out of date with package.json and --frozen-lockfile forbids changing it")]
+    FrozenLockfile { path: PathBuf },
+    #[error(transparent)]
+    Lockfile(#[from] LockfileError),
+    #[error("{path:?}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the {0} actor stopped unexpectedly")]
+    ActorStopped(&'static str),
+    #[error("another install is already running in this supervisor")]
+    Busy,
+}

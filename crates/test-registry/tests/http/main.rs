@@ -1,0 +1,5 @@
+//! End-to-end tests of the registry over real loopback connections.
+
+mod client;
+mod faults;
+mod serving;
