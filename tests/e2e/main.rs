@@ -1,1 +1,9 @@
+//! End-to-end tests: the `utoo` binary against a loopback test registry.
 
+mod cache;
+mod cli;
+mod dependency_kinds;
+mod install;
+mod lockfile;
+mod support;
+mod tree;

@@ -1,0 +1,149 @@
+//! A scratch project, its own cache and HOME, and the `utoo` binary pointed
+//! at a loopback test registry.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+use utoo_test_registry::{Fixtures, TestRegistry};
+
+pub struct Project {
+    pub registry: TestRegistry,
+    scratch: TempDir,
+}
+
+pub fn registry(fixtures: &str) -> TestRegistry {
+    TestRegistry::start(Fixtures::parse(fixtures).expect("fixture text parses")).expect("registry starts")
+}
+
+impl Project {
+    pub fn new(fixtures: &str, package_json: Value) -> Project {
+        Project::with_registry(registry(fixtures), package_json)
+    }
+
+    pub fn with_registry(registry: TestRegistry, package_json: Value) -> Project {
+        let scratch = tempfile::tempdir().expect("scratch folder");
+        let project = Project { registry, scratch };
+        fs::create_dir_all(project.dir()).unwrap();
+        fs::create_dir_all(project.home()).unwrap();
+        fs::write(project.home().join(".npmrc"), "").unwrap();
+        project.write_package_json(&package_json);
+        project
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.scratch.path().join("project")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.scratch.path().join("home")
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.scratch.path().join("cache")
+    }
+
+    pub fn write_package_json(&self, package_json: &Value) {
+        let text = serde_json::to_string_pretty(package_json).unwrap() + "\n";
+        fs::write(self.dir().join("package.json"), text).unwrap();
+    }
+
+    /// Runs `utoo` in the project with the test registry, cache and an empty user config.
+    pub fn utoo(&self, args: &[&str]) -> Output {
+        self.utoo_with(args, |c| c)
+    }
+
+    pub fn utoo_with(&self, args: &[&str], customise: impl FnOnce(&mut Command) -> &mut Command) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_utoo"));
+        command
+            .args(args)
+            .current_dir(self.dir())
+            .env("HOME", self.home())
+            .env("UTOO_CACHE_DIR", self.cache())
+            .env("npm_config_registry", self.registry.url())
+            .env_remove("RUST_LOG")
+            .env_remove("XDG_CACHE_HOME");
+        customise(&mut command);
+        command.output().expect("utoo runs")
+    }
+
+    /// Runs `utoo install` (plus `args`) and fails the test with its output if it fails.
+    pub fn install(&self, args: &[&str]) -> String {
+        let mut all = vec!["install"];
+        all.extend_from_slice(args);
+        let output = self.utoo(&all);
+        assert!(output.status.success(), "utoo {all:?} failed:\n{}", describe(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    pub fn lockfile(&self) -> Value {
+        let text = fs::read_to_string(self.dir().join("package-lock.json")).expect("package-lock.json exists");
+        serde_json::from_str(&text).expect("package-lock.json is JSON")
+    }
+
+    /// `install path -> version` of every lockfile entry but the root.
+    pub fn locked(&self) -> Vec<String> {
+        let lock = self.lockfile();
+        lock["packages"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(path, _)| !path.is_empty())
+            .map(|(path, entry)| format!("{}@{}", path.replace("node_modules/", ""), entry["version"].as_str().unwrap_or("?")))
+            .collect()
+    }
+
+    /// `path@version` of every package folder in node_modules, by name, parents first.
+    pub fn installed(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        walk(&self.dir().join("node_modules"), "", &mut found);
+        found
+    }
+}
+
+fn walk(node_modules: &Path, prefix: &str, found: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(node_modules) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let names: Vec<String> = if name.starts_with('@') {
+            let mut scoped: Vec<String> = fs::read_dir(entry.path())
+                .unwrap()
+                .flatten()
+                .map(|e| format!("{name}/{}", e.file_name().to_string_lossy()))
+                .collect();
+            scoped.sort();
+            scoped
+        } else {
+            vec![name]
+        };
+        for package in names {
+            let folder = node_modules.join(&package);
+            let manifest: Value = serde_json::from_str(&fs::read_to_string(folder.join("package.json")).unwrap()).unwrap();
+            let path = format!("{prefix}{package}");
+            found.push(format!("{path}@{}", manifest["version"].as_str().unwrap()));
+            walk(&folder.join("node_modules"), &format!("{path}/"), found);
+        }
+    }
+}
+
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

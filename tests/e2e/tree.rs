@@ -1,0 +1,49 @@
+use serde_json::json;
+
+use crate::support::Project;
+
+#[test]
+fn conflicting_versions_hoist_the_first_and_nest_the_other() {
+    let project = Project::new(
+        "
+        aa@1.0.0 deps(bb@1)
+        bb@1.0.0 deps(mm@1.0.0)
+        zz@1.0.0 deps(mm@2.0.0)
+        mm@1.0.0
+        mm@2.0.0
+        ",
+        json!({"dependencies": {"aa": "1.0.0", "zz": "1.0.0"}}),
+    );
+    project.install(&[]);
+    let expected = ["aa@1.0.0", "bb@1.0.0", "mm@1.0.0", "zz@1.0.0", "zz/mm@2.0.0"];
+    assert_eq!(project.installed(), expected);
+    assert_eq!(project.locked(), expected);
+}
+
+#[test]
+fn shared_dependency_is_deduplicated_at_the_newest_acceptable_version() {
+    let project = Project::new(
+        "
+        ee@1.0.0
+        ee@1.1.0
+        ka@1.0.0 deps(ee@^1.0.0)
+        kb@1.0.0 deps(ee@^1.1.0)
+        ",
+        json!({"dependencies": {"ka": "1", "kb": "1"}}),
+    );
+    project.install(&[]);
+    assert_eq!(project.installed(), ["ee@1.1.0", "ka@1.0.0", "kb@1.0.0"]);
+}
+
+#[test]
+fn dependency_cycle_installs() {
+    let project = Project::new(
+        "
+        ca@1.0.0 deps(cb@1)
+        cb@1.0.0 deps(ca@1)
+        ",
+        json!({"dependencies": {"ca": "1"}}),
+    );
+    project.install(&[]);
+    assert_eq!(project.installed(), ["ca@1.0.0", "cb@1.0.0"]);
+}
