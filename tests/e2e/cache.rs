@@ -42,18 +42,37 @@ fn cache_entry_without_completion_marker_is_redone() {
     project.registry.reset_counts();
 
     project.install(&[]);
-    assert_eq!(project.registry.requests(&format!("/aa/-/aa-1.0.0.tgz")), 1, "redownloaded");
-    assert_eq!(project.registry.requests("/bb/-/bb-1.0.0.tgz"), 0, "complete entry reused");
+    assert_eq!(
+        project.registry.requests("/aa/-/aa-1.0.0.tgz"),
+        1,
+        "redownloaded"
+    );
+    assert_eq!(
+        project.registry.requests("/bb/-/bb-1.0.0.tgz"),
+        0,
+        "complete entry reused"
+    );
     assert!(entry.join(".utoo-complete").is_file());
-    assert_eq!(fs::read_to_string(project.dir().join("node_modules/aa/data.txt")).unwrap(), "original");
+    assert_eq!(
+        fs::read_to_string(project.dir().join("node_modules/aa/data.txt")).unwrap(),
+        "original"
+    );
 }
 
 #[test]
 fn transient_failures_are_retried() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
     project.registry.inject("/aa", Fault::Status(503), Some(1));
-    project.registry.inject("/bb/-/bb-1.0.0.tgz", Fault::Truncate { bytes: 10 }, Some(1));
-    project.registry.inject("/aa/-/aa-1.0.0.tgz", Fault::TooManyRequests { retry_after_seconds: 0 }, Some(1));
+    project
+        .registry
+        .inject("/bb/-/bb-1.0.0.tgz", Fault::Truncate { bytes: 10 }, Some(1));
+    project.registry.inject(
+        "/aa/-/aa-1.0.0.tgz",
+        Fault::TooManyRequests {
+            retry_after_seconds: 0,
+        },
+        Some(1),
+    );
     project.install(&[]);
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
     assert_eq!(project.registry.requests("/aa"), 2);
@@ -63,11 +82,16 @@ fn transient_failures_are_retried() {
 #[test]
 fn integrity_mismatch_fails_and_caches_nothing() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
-    project.registry.inject("/bb/-/bb-1.0.0.tgz", Fault::Corrupt, None);
+    project
+        .registry
+        .inject("/bb/-/bb-1.0.0.tgz", Fault::Corrupt, None);
     let output = project.utoo(&["install"]);
     assert!(!output.status.success(), "{}", describe(&output));
     let err = stderr(&output);
-    assert!(err.contains("bb@1.0.0") && err.contains("integrity mismatch"), "{err}");
+    assert!(
+        err.contains("bb@1.0.0") && err.contains("integrity mismatch"),
+        "{err}"
+    );
     assert!(cache_entries(&project, "bb").is_empty());
     assert!(!project.dir().join("package-lock.json").exists());
 }

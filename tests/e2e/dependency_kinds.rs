@@ -17,12 +17,22 @@ fn optional_packages_for_other_platforms_are_locked_not_installed() {
     let stdout = project.install(&[]);
     assert!(stdout.starts_with("added 2 packages"), "{stdout}");
     assert_eq!(project.installed(), ["optdeep@1.0.0", "util@1.0.0"]);
-    assert_eq!(project.locked(), ["optdeep@1.0.0", "util@1.0.0", "wdep@1.0.0", "winonly@1.0.0"]);
+    assert_eq!(
+        project.locked(),
+        ["optdeep@1.0.0", "util@1.0.0", "wdep@1.0.0", "winonly@1.0.0"]
+    );
     let lock = project.lockfile();
     assert_eq!(lock["packages"]["node_modules/winonly"]["optional"], true);
-    assert_eq!(lock["packages"]["node_modules/winonly"]["os"], json!(["win32"]));
+    assert_eq!(
+        lock["packages"]["node_modules/winonly"]["os"],
+        json!(["win32"])
+    );
     assert_eq!(lock["packages"]["node_modules/wdep"]["optional"], true);
-    assert_eq!(project.registry.requests("/winonly/-/winonly-1.0.0.tgz"), 0, "never downloaded");
+    assert_eq!(
+        project.registry.requests("/winonly/-/winonly-1.0.0.tgz"),
+        0,
+        "never downloaded"
+    );
 }
 
 const PEERS: &str = "
@@ -38,20 +48,35 @@ const PEERS: &str = "
 fn peer_dependencies_are_installed_beside_their_dependent() {
     let project = Project::new(PEERS, json!({"dependencies": {"plugin1": "1"}}));
     project.install(&[]);
-    assert_eq!(project.installed(), ["host@1.0.0", "plugin1@1.0.0", "util@1.0.0"]);
+    assert_eq!(
+        project.installed(),
+        ["host@1.0.0", "plugin1@1.0.0", "util@1.0.0"]
+    );
     let lock = project.lockfile();
     assert_eq!(lock["packages"]["node_modules/host"]["peer"], true);
     assert_eq!(lock["packages"]["node_modules/util"]["peer"], true);
-    assert!(lock["packages"]["node_modules/plugin1"].get("peer").is_none());
+    assert!(lock["packages"]["node_modules/plugin1"]
+        .get("peer")
+        .is_none());
 }
 
 #[test]
 fn peers_nest_with_their_dependent_when_the_root_has_another_version() {
-    let project = Project::new(PEERS, json!({"dependencies": {"host": "2.0.0", "wplug1": "1"}}));
+    let project = Project::new(
+        PEERS,
+        json!({"dependencies": {"host": "2.0.0", "wplug1": "1"}}),
+    );
     project.install(&[]);
     assert_eq!(
         project.installed(),
-        ["host@2.0.0", "util@2.0.0", "wplug1@1.0.0", "wplug1/host@1.0.0", "wplug1/plugin1@1.0.0", "wplug1/util@1.0.0"]
+        [
+            "host@2.0.0",
+            "util@2.0.0",
+            "wplug1@1.0.0",
+            "wplug1/host@1.0.0",
+            "wplug1/plugin1@1.0.0",
+            "wplug1/util@1.0.0"
+        ]
     );
 }
 
@@ -76,10 +101,19 @@ fn omit_dev_and_production_keep_dev_packages_out_of_node_modules() {
         helper@1.0.0
     ";
     for flags in [&["--omit", "dev"][..], &["--production"][..]] {
-        let project = Project::new(fixtures, json!({"dependencies": {"aa": "1"}, "devDependencies": {"tool": "1"}}));
+        let project = Project::new(
+            fixtures,
+            json!({"dependencies": {"aa": "1"}, "devDependencies": {"tool": "1"}}),
+        );
         project.install(flags);
         assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"], "{flags:?}");
-        assert_eq!(project.locked(), ["aa@1.0.0", "bb@1.0.0", "helper@1.0.0", "tool@1.0.0"]);
-        assert_eq!(project.lockfile()["packages"]["node_modules/helper"]["dev"], true);
+        assert_eq!(
+            project.locked(),
+            ["aa@1.0.0", "bb@1.0.0", "helper@1.0.0", "tool@1.0.0"]
+        );
+        assert_eq!(
+            project.lockfile()["packages"]["node_modules/helper"]["dev"],
+            true
+        );
     }
 }

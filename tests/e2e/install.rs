@@ -15,10 +15,16 @@ const FIXTURES: &str = "
 
 #[test]
 fn fresh_install_places_packages_and_writes_npm_lockfile() {
-    let project = Project::new(FIXTURES, json!({"name": "app", "version": "1.0.0", "dependencies": {"aa": "^1.0.0", "@scope/tool": "2"}}));
+    let project = Project::new(
+        FIXTURES,
+        json!({"name": "app", "version": "1.0.0", "dependencies": {"aa": "^1.0.0", "@scope/tool": "2"}}),
+    );
     let stdout = project.install(&[]);
     assert!(stdout.starts_with("added 3 packages in "), "{stdout}");
-    assert_eq!(project.installed(), ["@scope/tool@2.0.0", "aa@1.0.0", "bb@1.1.0"]);
+    assert_eq!(
+        project.installed(),
+        ["@scope/tool@2.0.0", "aa@1.0.0", "bb@1.1.0"]
+    );
 
     let lock = project.lockfile();
     assert_eq!(lock["lockfileVersion"], 3);
@@ -27,28 +33,52 @@ fn fresh_install_places_packages_and_writes_npm_lockfile() {
     let aa = &lock["packages"]["node_modules/aa"];
     assert_eq!(aa["version"], "1.0.0");
     assert_eq!(aa["resolved"], project.registry.tarball_url("aa", "1.0.0"));
-    assert_eq!(aa["integrity"], project.registry.integrity("aa", "1.0.0").unwrap());
+    assert_eq!(
+        aa["integrity"],
+        project.registry.integrity("aa", "1.0.0").unwrap()
+    );
     assert_eq!(aa["dependencies"]["bb"], "^1");
     assert_eq!(aa["bin"]["aa"], "cli.js");
     assert_eq!(aa["license"], "MIT");
     let keys: Vec<&String> = lock["packages"].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["", "node_modules/@scope/tool", "node_modules/aa", "node_modules/bb"]);
+    assert_eq!(
+        keys,
+        [
+            "",
+            "node_modules/@scope/tool",
+            "node_modules/aa",
+            "node_modules/bb"
+        ]
+    );
 }
 
 #[test]
 fn bins_are_linked_executable_and_run() {
-    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1.0.0", "@scope/tool": "2.0.0"}}));
+    let project = Project::new(
+        FIXTURES,
+        json!({"dependencies": {"aa": "1.0.0", "@scope/tool": "2.0.0"}}),
+    );
     project.install(&[]);
-    for (bin, expected) in [("aa", "aa@1.0.0 aa"), ("scoped-tool", "@scope/tool@2.0.0 scoped-tool")] {
+    for (bin, expected) in [
+        ("aa", "aa@1.0.0 aa"),
+        ("scoped-tool", "@scope/tool@2.0.0 scoped-tool"),
+    ] {
         let link = project.dir().join("node_modules/.bin").join(bin);
         let target = fs::canonicalize(&link).expect("bin link resolves");
-        assert!(fs::metadata(&target).unwrap().permissions().mode() & 0o111 == 0o111, "{bin} not executable");
+        assert!(
+            fs::metadata(&target).unwrap().permissions().mode() & 0o111 == 0o111,
+            "{bin} not executable"
+        );
         let output = Command::new(&link).output().expect("bin runs");
         assert!(output.status.success(), "{}", describe(&output));
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), expected);
     }
     let link = fs::read_link(project.dir().join("node_modules/.bin/aa")).unwrap();
-    assert_eq!(link.to_str(), Some("../aa/cli.js"), "npm-style relative link");
+    assert_eq!(
+        link.to_str(),
+        Some("../aa/cli.js"),
+        "npm-style relative link"
+    );
 }
 
 #[test]
@@ -82,7 +112,11 @@ fn missing_package_fails_naming_it_and_writes_nothing() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1", "nope": "^1"}}));
     let output = project.utoo(&["install"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("package nope not found"), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("package nope not found"),
+        "{}",
+        describe(&output)
+    );
     assert!(!project.dir().join("package-lock.json").exists());
 }
 
@@ -91,12 +125,19 @@ fn version_that_does_not_exist_is_reported() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"bb": "^7"}}));
     let output = project.utoo(&["install"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("no version of bb matches \"^7\""), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("no version of bb matches \"^7\""),
+        "{}",
+        describe(&output)
+    );
 }
 
 #[test]
 fn reinstall_removes_packages_no_longer_wanted() {
-    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1", "@scope/tool": "2"}}));
+    let project = Project::new(
+        FIXTURES,
+        json!({"dependencies": {"aa": "1", "@scope/tool": "2"}}),
+    );
     project.install(&[]);
     project.write_package_json(&json!({"dependencies": {"bb": "1.0.0"}}));
     project.install(&[]);

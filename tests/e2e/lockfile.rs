@@ -19,7 +19,12 @@ fn install_from_lockfile_requests_no_packument() {
     project.registry.reset_counts();
 
     project.install(&[]);
-    assert_eq!(project.registry.packument_requests(), 0, "{:?}", project.registry.request_log());
+    assert_eq!(
+        project.registry.packument_requests(),
+        0,
+        "{:?}",
+        project.registry.request_log()
+    );
     assert_eq!(project.registry.tarball_requests(), 2);
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
 }
@@ -34,8 +39,15 @@ fn frozen_lockfile_fails_on_drift_and_leaves_files_alone() {
     project.write_package_json(&json!({"dependencies": {"aa": "1", "cc": "1"}}));
     let output = project.utoo(&["install", "--frozen-lockfile"]);
     assert!(!output.status.success(), "{}", describe(&output));
-    assert!(stderr(&output).contains("--frozen-lockfile"), "{}", describe(&output));
-    assert_eq!(fs::read_to_string(project.dir().join("package-lock.json")).unwrap(), before);
+    assert!(
+        stderr(&output).contains("--frozen-lockfile"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(
+        fs::read_to_string(project.dir().join("package-lock.json")).unwrap(),
+        before
+    );
     assert!(!project.dir().join("node_modules/cc").exists());
 }
 
@@ -48,13 +60,20 @@ fn stale_lockfile_keeps_versions_that_still_satisfy() {
     project.write_package_json(&json!({"dependencies": {"aa": "1", "cc": "1"}}));
     project.install(&["--registry", &newer.url()]);
     assert_eq!(project.locked(), ["aa@1.0.0", "bb@1.0.0", "cc@1.0.0"]);
-    assert_eq!(newer.requests("/aa"), 0, "aa's locked entry still satisfies");
+    assert_eq!(
+        newer.requests("/aa"),
+        0,
+        "aa's locked entry still satisfies"
+    );
     assert_eq!(newer.requests("/cc"), 1);
 }
 
 #[test]
 fn npm_written_lockfiles_are_read() {
-    let project = Project::new(FIXTURES, json!({"name": "app", "dependencies": {"aa": "1"}}));
+    let project = Project::new(
+        FIXTURES,
+        json!({"name": "app", "dependencies": {"aa": "1"}}),
+    );
     let url = |n: &str| project.registry.tarball_url(n, "1.0.0");
     let integrity = |n: &str| project.registry.integrity(n, "1.0.0").unwrap().to_string();
     // A v2 lockfile as npm 7/8 write it: a legacy "dependencies" section beside "packages".
@@ -67,7 +86,11 @@ fn npm_written_lockfiles_are_read() {
         },
         "dependencies": {"aa": {"version": "1.0.0"}, "bb": {"version": "1.0.0"}}
     });
-    fs::write(project.dir().join("package-lock.json"), serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+    fs::write(
+        project.dir().join("package-lock.json"),
+        serde_json::to_string_pretty(&lock).unwrap(),
+    )
+    .unwrap();
     project.install(&[]);
     assert_eq!(project.registry.packument_requests(), 0);
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
@@ -81,7 +104,11 @@ fn lockfile_without_resolved_uses_registry_layout() {
         "lockfileVersion": 3, "requires": true,
         "packages": {"": {"dependencies": {"bb": "1"}}, "node_modules/bb": {"version": "1.0.0"}}
     });
-    fs::write(project.dir().join("package-lock.json"), serde_json::to_string(&lock).unwrap()).unwrap();
+    fs::write(
+        project.dir().join("package-lock.json"),
+        serde_json::to_string(&lock).unwrap(),
+    )
+    .unwrap();
     project.install(&[]);
     assert_eq!(project.installed(), ["bb@1.0.0"]);
     assert_eq!(project.registry.requests("/bb/-/bb-1.0.0.tgz"), 1);
@@ -90,9 +117,16 @@ fn lockfile_without_resolved_uses_registry_layout() {
 #[test]
 fn malformed_lockfile_names_file_line_and_column() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"bb": "1"}}));
-    fs::write(project.dir().join("package-lock.json"), "{\n  \"lockfileVersion\": 3,\n  oops\n}").unwrap();
+    fs::write(
+        project.dir().join("package-lock.json"),
+        "{\n  \"lockfileVersion\": 3,\n  oops\n}",
+    )
+    .unwrap();
     let output = project.utoo(&["install"]);
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(err.contains("package-lock.json") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("package-lock.json") && err.contains("line 3"),
+        "{err}"
+    );
 }

@@ -15,7 +15,8 @@ pub struct Project {
 }
 
 pub fn registry(fixtures: &str) -> TestRegistry {
-    TestRegistry::start(Fixtures::parse(fixtures).expect("fixture text parses")).expect("registry starts")
+    TestRegistry::start(Fixtures::parse(fixtures).expect("fixture text parses"))
+        .expect("registry starts")
 }
 
 impl Project {
@@ -55,7 +56,11 @@ impl Project {
         self.utoo_with(args, |c| c)
     }
 
-    pub fn utoo_with(&self, args: &[&str], customise: impl FnOnce(&mut Command) -> &mut Command) -> Output {
+    pub fn utoo_with(
+        &self,
+        args: &[&str],
+        customise: impl FnOnce(&mut Command) -> &mut Command,
+    ) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_utoo"));
         command
             .args(args)
@@ -74,12 +79,17 @@ impl Project {
         let mut all = vec!["install"];
         all.extend_from_slice(args);
         let output = self.utoo(&all);
-        assert!(output.status.success(), "utoo {all:?} failed:\n{}", describe(&output));
+        assert!(
+            output.status.success(),
+            "utoo {all:?} failed:\n{}",
+            describe(&output)
+        );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     pub fn lockfile(&self) -> Value {
-        let text = fs::read_to_string(self.dir().join("package-lock.json")).expect("package-lock.json exists");
+        let text = fs::read_to_string(self.dir().join("package-lock.json"))
+            .expect("package-lock.json exists");
         serde_json::from_str(&text).expect("package-lock.json is JSON")
     }
 
@@ -91,7 +101,13 @@ impl Project {
             .unwrap()
             .iter()
             .filter(|(path, _)| !path.is_empty())
-            .map(|(path, entry)| format!("{}@{}", path.replace("node_modules/", ""), entry["version"].as_str().unwrap_or("?")))
+            .map(|(path, entry)| {
+                format!(
+                    "{}@{}",
+                    path.replace("node_modules/", ""),
+                    entry["version"].as_str().unwrap_or("?")
+                )
+            })
             .collect()
     }
 
@@ -127,7 +143,9 @@ fn walk(node_modules: &Path, prefix: &str, found: &mut Vec<String>) {
         };
         for package in names {
             let folder = node_modules.join(&package);
-            let manifest: Value = serde_json::from_str(&fs::read_to_string(folder.join("package.json")).unwrap()).unwrap();
+            let manifest: Value =
+                serde_json::from_str(&fs::read_to_string(folder.join("package.json")).unwrap())
+                    .unwrap();
             let path = format!("{prefix}{package}");
             found.push(format!("{path}@{}", manifest["version"].as_str().unwrap()));
             walk(&folder.join("node_modules"), &format!("{path}/"), found);

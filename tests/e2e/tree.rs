@@ -15,7 +15,13 @@ fn conflicting_versions_hoist_the_first_and_nest_the_other() {
         json!({"dependencies": {"aa": "1.0.0", "zz": "1.0.0"}}),
     );
     project.install(&[]);
-    let expected = ["aa@1.0.0", "bb@1.0.0", "mm@1.0.0", "zz@1.0.0", "zz/mm@2.0.0"];
+    let expected = [
+        "aa@1.0.0",
+        "bb@1.0.0",
+        "mm@1.0.0",
+        "zz@1.0.0",
+        "zz/mm@2.0.0",
+    ];
     assert_eq!(project.installed(), expected);
     assert_eq!(project.locked(), expected);
 }

@@ -45,7 +45,10 @@ impl NpmConfig {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.layers.iter().find_map(|layer| layer.get(key)).map(String::as_str)
+        self.layers
+            .iter()
+            .find_map(|layer| layer.get(key))
+            .map(String::as_str)
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -72,7 +75,11 @@ mod tests {
     fn npmrc_lines() {
         let dir = tempfile::tempdir().unwrap();
         let rc = dir.path().join(".npmrc");
-        fs::write(&rc, "# comment\nregistry = http://r.example/\nlegacy-peer-deps=true\n\n").unwrap();
+        fs::write(
+            &rc,
+            "# comment\nregistry = http://r.example/\nlegacy-peer-deps=true\n\n",
+        )
+        .unwrap();
         let values = read_npmrc(&rc);
         assert_eq!(values["registry"], "http://r.example/");
         assert_eq!(values["legacy-peer-deps"], "true");

@@ -36,7 +36,8 @@ pub fn run(args: InstallArgs) -> anyhow::Result<()> {
         .or_else(|| config.get("registry").map(str::to_string))
         .unwrap_or_else(|| NPM_REGISTRY.to_string());
     let registry = format!("{}/", registry.trim_end_matches('/'));
-    let cache_root = cache_dir(args.cache_dir.clone()).context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
+    let cache_root = cache_dir(args.cache_dir.clone())
+        .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
     let (package_json_text, package_json) = read_package_json(&project_dir)?;
     let folder_name = project_dir
         .file_name()
@@ -45,7 +46,10 @@ pub fn run(args: InstallArgs) -> anyhow::Result<()> {
     let project = Project::from_package_json(&package_json, &folder_name);
     let lockfile = read_lockfile(&project_dir)?;
     if args.frozen_lockfile && lockfile.is_none() {
-        bail!("--frozen-lockfile needs a package-lock.json in {}", project_dir.display());
+        bail!(
+            "--frozen-lockfile needs a package-lock.json in {}",
+            project_dir.display()
+        );
     }
     let omit = Omit {
         dev: args.production || args.omit.contains(&OmitKind::Dev),
@@ -84,7 +88,11 @@ pub fn run(args: InstallArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_actors(install: Install, cache: CacheLayout, limits: Limits) -> anyhow::Result<InstallReport> {
+fn run_actors(
+    install: Install,
+    cache: CacheLayout,
+    limits: Limits,
+) -> anyhow::Result<InstallReport> {
     let system = actix::System::new();
     let outcome = system.block_on(async move {
         let client = RegistryClient::new(&ClientConfig::default())?;
@@ -92,10 +100,14 @@ fn run_actors(install: Install, cache: CacheLayout, limits: Limits) -> anyhow::R
         let fetch = FetchActor::new(client, MAX_DOWNLOADS_IN_FLIGHT).start();
         let extract = {
             let cache = cache.clone();
-            SyncArbiter::start(limits.extract_capacity, move || ExtractActor::new(cache.clone()))
+            SyncArbiter::start(limits.extract_capacity, move || {
+                ExtractActor::new(cache.clone())
+            })
         };
         let strategy = SharedStrategy::default();
-        let clone = SyncArbiter::start(limits.clone_capacity, move || CloneActor::new(strategy.clone()));
+        let clone = SyncArbiter::start(limits.clone_capacity, move || {
+            CloneActor::new(strategy.clone())
+        });
         let actors = Actors {
             resolver,
             fetch: fetch.recipient(),
@@ -104,7 +116,10 @@ fn run_actors(install: Install, cache: CacheLayout, limits: Limits) -> anyhow::R
             link_bins: clone.recipient(),
         };
         let supervisor = Supervisor::new(actors, cache, limits).start();
-        let report = supervisor.send(install).await.context("the supervisor stopped")??;
+        let report = supervisor
+            .send(install)
+            .await
+            .context("the supervisor stopped")??;
         anyhow::Ok(report)
     });
     outcome
@@ -115,7 +130,10 @@ fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("no package.json in {}: run utoo in a project folder", project_dir.display())
+            bail!(
+                "no package.json in {}: run utoo in a project folder",
+                project_dir.display()
+            )
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
@@ -143,7 +161,10 @@ fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Lockfile, String)
     match Lockfile::parse(&text, &path) {
         Ok(lock) => Ok(Some((lock, text))),
         Err(LockfileError::Unsupported { .. }) => {
-            eprintln!("warn: {} is from npm 6 or older; resolving afresh", path.display());
+            eprintln!(
+                "warn: {} is from npm 6 or older; resolving afresh",
+                path.display()
+            );
             Ok(None)
         }
         Err(e) => Err(e.into()),

@@ -113,7 +113,10 @@ impl CloneActor {
             if kind.is_dir() {
                 self.clone_tree(&source, &target, stats)?;
             } else if kind.is_file() {
-                let used = self.strategy.place(&source, &target).map_err(io_error(&target))?;
+                let used = self
+                    .strategy
+                    .place(&source, &target)
+                    .map_err(io_error(&target))?;
                 stats.strategy = Some(used);
                 stats.files += 1;
             }

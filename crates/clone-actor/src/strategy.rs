@@ -45,7 +45,9 @@ impl SharedStrategy {
     pub fn fixed(strategy: Strategy) -> SharedStrategy {
         let chosen = OnceLock::new();
         let _ = chosen.set(strategy);
-        SharedStrategy { chosen: Arc::new(chosen) }
+        SharedStrategy {
+            chosen: Arc::new(chosen),
+        }
     }
 
     pub fn get(&self) -> Option<Strategy> {

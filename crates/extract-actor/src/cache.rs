@@ -29,7 +29,10 @@ impl CacheLayout {
     pub fn entry_dir(&self, name: &str, version: &str, key: &str) -> PathBuf {
         let digest = Sha256::digest(key.as_bytes());
         let short = hex::encode(&digest[..8]);
-        self.root.join("packages").join(name).join(format!("{version}-{short}"))
+        self.root
+            .join("packages")
+            .join(name)
+            .join(format!("{version}-{short}"))
     }
 
     /// Whether `entry_dir` holds a finished extraction.

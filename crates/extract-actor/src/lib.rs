@@ -85,8 +85,19 @@ impl ExtractActor {
         ExtractActor { cache }
     }
 
-    fn extract(&self, msg: &Extract) -> Result<CacheEntry, UnpackError> {
-        let dir = self.cache.entry_dir(&msg.name, &msg.version, &msg.cache_key);
+    /// Does the work of one [`Extract`] message on the calling thread.
+    pub fn extract(&self, msg: &Extract) -> Result<CacheEntry, ExtractError> {
+        self.extract_entry(msg).map_err(|source| ExtractError {
+            name: msg.name.clone(),
+            version: msg.version.clone(),
+            source,
+        })
+    }
+
+    fn extract_entry(&self, msg: &Extract) -> Result<CacheEntry, UnpackError> {
+        let dir = self
+            .cache
+            .entry_dir(&msg.name, &msg.version, &msg.cache_key);
         if CacheLayout::is_complete(&dir) {
             return Ok(CacheEntry {
                 dir,
@@ -147,10 +158,6 @@ impl Handler<Extract> for ExtractActor {
     type Result = Result<CacheEntry, ExtractError>;
 
     fn handle(&mut self, msg: Extract, _ctx: &mut SyncContext<Self>) -> Self::Result {
-        self.extract(&msg).map_err(|source| ExtractError {
-            name: msg.name.clone(),
-            version: msg.version.clone(),
-            source,
-        })
+        self.extract(&msg)
     }
 }

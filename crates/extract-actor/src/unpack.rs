@@ -63,7 +63,10 @@ pub fn unpack(tgz: &[u8], dest: &Path) -> Result<UnpackStats, UnpackError> {
                     return Err(UnpackError::LinkEscapes(raw_path));
                 }
             }
-            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink => {}
+            EntryType::XGlobalHeader
+            | EntryType::XHeader
+            | EntryType::GNULongName
+            | EntryType::GNULongLink => {}
             other => return Err(UnpackError::SpecialEntry(raw_path, format!("{other:?}"))),
         }
     }
@@ -121,7 +124,12 @@ fn write_file(reader: &mut impl Read, target: &Path, tar_mode: u32) -> Result<u6
     let mode = if tar_mode & 0o111 != 0 { 0o755 } else { 0o644 };
     let io_err = |e: io::Error| UnpackError::Io(target.to_path_buf(), e);
     // A tarball listing the same path twice: the later entry wins, as with tar.
-    let mut file = match OpenOptions::new().write(true).create_new(true).mode(mode).open(target) {
+    let mut file = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(target)
+    {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             fs::remove_file(target).map_err(io_err)?;
@@ -130,7 +138,9 @@ fn write_file(reader: &mut impl Read, target: &Path, tar_mode: u32) -> Result<u6
         Err(e) => return Err(io_err(e)),
     };
     io::copy(reader, &mut file).map_err(|e| match e.kind() {
-        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput => UnpackError::Corrupt(e),
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput => {
+            UnpackError::Corrupt(e)
+        }
         _ => io_err(e),
     })
 }

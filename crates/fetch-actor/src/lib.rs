@@ -109,7 +109,10 @@ impl Handler<FetchTarball> for FetchActor {
                 })?),
                 None => None,
             };
-            let _permit = limit.acquire_owned().await.map_err(|_| FetchError::Stopped)?;
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .map_err(|_| FetchError::Stopped)?;
             let bytes = client
                 .get(&msg.url, "application/octet-stream", integrity.as_ref())
                 .await

@@ -74,8 +74,16 @@ mod tests {
     #[test]
     fn scoped_packages_sort_before_letters() {
         assert_eq!(
-            sorted(vec!["node_modules/zod", "node_modules/@types/node", "node_modules/acorn"]),
-            ["node_modules/@types/node", "node_modules/acorn", "node_modules/zod"]
+            sorted(vec![
+                "node_modules/zod",
+                "node_modules/@types/node",
+                "node_modules/acorn"
+            ]),
+            [
+                "node_modules/@types/node",
+                "node_modules/acorn",
+                "node_modules/zod"
+            ]
         );
     }
 
@@ -87,7 +95,10 @@ mod tests {
 
     #[test]
     fn prefix_sorts_first() {
-        assert_eq!(compare("node_modules/a", "node_modules/a/node_modules/b"), Ordering::Less);
+        assert_eq!(
+            compare("node_modules/a", "node_modules/a/node_modules/b"),
+            Ordering::Less
+        );
         assert_eq!(compare("", "node_modules/a"), Ordering::Less);
     }
 }

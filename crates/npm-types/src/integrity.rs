@@ -97,7 +97,12 @@ impl Integrity {
 
 impl fmt::Display for Integrity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.algorithm.prefix(), STANDARD.encode(&self.digest))
+        write!(
+            f,
+            "{}-{}",
+            self.algorithm.prefix(),
+            STANDARD.encode(&self.digest)
+        )
     }
 }
 
@@ -165,12 +170,17 @@ mod tests {
         hasher.update(b"b");
         let err = hasher.verify().unwrap_err();
         assert!(matches!(err, IntegrityError::Mismatch { .. }));
-        assert!(err.to_string().contains(&Integrity::sha512_of(b"b").to_string()));
+        assert!(err
+            .to_string()
+            .contains(&Integrity::sha512_of(b"b").to_string()));
     }
 
     #[test]
     fn strongest_of_several_hashes_wins() {
-        let sri = format!("sha1-qUqP5cyxm6YcTAhz05Hph5gvu9M= {}", Integrity::sha512_of(b"x"));
+        let sri = format!(
+            "sha1-qUqP5cyxm6YcTAhz05Hph5gvu9M= {}",
+            Integrity::sha512_of(b"x")
+        );
         assert_eq!(Integrity::parse(&sri).unwrap().algorithm, Algorithm::Sha512);
         assert!(Integrity::parse("md5-abc").is_err());
     }

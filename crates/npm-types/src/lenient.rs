@@ -120,12 +120,18 @@ mod tests {
     #[test]
     fn bin_string_uses_unscoped_name() {
         let bin = normalise_bin(Some(json!("./bin/cli.js")), "@scope/tool");
-        assert_eq!(bin, BTreeMap::from([("tool".to_string(), "bin/cli.js".to_string())]));
+        assert_eq!(
+            bin,
+            BTreeMap::from([("tool".to_string(), "bin/cli.js".to_string())])
+        );
     }
 
     #[test]
     fn bin_paths_cannot_escape() {
-        let bin = normalise_bin(Some(json!({"a": "../../etc/passwd", "b": "x/../y.js"})), "p");
+        let bin = normalise_bin(
+            Some(json!({"a": "../../etc/passwd", "b": "x/../y.js"})),
+            "p",
+        );
         assert_eq!(bin, BTreeMap::from([("b".to_string(), "y.js".to_string())]));
     }
 }

@@ -57,6 +57,9 @@ mod tests {
             packument_url("https://registry.npmjs.org/", "@types/node"),
             "https://registry.npmjs.org/@types%2fnode"
         );
-        assert_eq!(packument_url("http://127.0.0.1:9/", "lodash"), "http://127.0.0.1:9/lodash");
+        assert_eq!(
+            packument_url("http://127.0.0.1:9/", "lodash"),
+            "http://127.0.0.1:9/lodash"
+        );
     }
 }

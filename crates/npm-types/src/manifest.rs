@@ -23,7 +23,9 @@ impl Dist {
             return Some(integrity.clone());
         }
         let shasum = self.shasum.as_deref()?;
-        crate::Integrity::from_sha1_hex(shasum).ok().map(|i| i.to_string())
+        crate::Integrity::from_sha1_hex(shasum)
+            .ok()
+            .map(|i| i.to_string())
     }
 }
 

@@ -48,8 +48,10 @@ pub fn validate_package_name(name: &str) -> Result<(), InvalidPackageName> {
 }
 
 fn is_url_safe(part: &str) -> bool {
-    part.chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '!' | '*' | '\'' | '(' | ')'))
+    part.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '-' | '.' | '_' | '~' | '!' | '*' | '\'' | '(' | ')')
+    })
 }
 
 #[cfg(test)]
@@ -58,14 +60,31 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_and_scoped_names() {
-        for name in ["lodash", "@babel/core", "string_decoder", "a.b-c", "JSONStream"] {
+        for name in [
+            "lodash",
+            "@babel/core",
+            "string_decoder",
+            "a.b-c",
+            "JSONStream",
+        ] {
             assert_eq!(validate_package_name(name), Ok(()), "{name}");
         }
     }
 
     #[test]
     fn rejects_bad_names() {
-        for name in ["", " a", ".hidden", "_x", "a/b", "@scope", "@/x", "a b", "ünïcode", "../evil"] {
+        for name in [
+            "",
+            " a",
+            ".hidden",
+            "_x",
+            "a/b",
+            "@scope",
+            "@/x",
+            "a b",
+            "ünïcode",
+            "../evil",
+        ] {
             assert!(validate_package_name(name).is_err(), "{name}");
         }
     }

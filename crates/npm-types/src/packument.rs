@@ -17,7 +17,11 @@ pub struct PackumentError(#[from] serde_json::Error);
 pub struct Packument {
     #[serde(default)]
     pub name: String,
-    #[serde(rename = "dist-tags", default, deserialize_with = "lenient::string_map")]
+    #[serde(
+        rename = "dist-tags",
+        default,
+        deserialize_with = "lenient::string_map"
+    )]
     pub dist_tags: BTreeMap<String, String>,
     #[serde(default)]
     pub versions: BTreeMap<String, Manifest>,

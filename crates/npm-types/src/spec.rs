@@ -95,7 +95,17 @@ mod tests {
 
     #[test]
     fn ranges_and_tags() {
-        for range in ["^1.2.3", "~1.0", "1.x", "*", "", ">=1 <2", "1 - 2", "^1 || ^2", "latest-ish-1"] {
+        for range in [
+            "^1.2.3",
+            "~1.0",
+            "1.x",
+            "*",
+            "",
+            ">=1 <2",
+            "1 - 2",
+            "^1 || ^2",
+            "latest-ish-1",
+        ] {
             let spec = Spec::parse("a", range);
             assert!(spec.is_ok(), "{range}: {spec:?}");
         }
@@ -107,7 +117,15 @@ mod tests {
 
     #[test]
     fn other_kinds_are_not_supported_yet() {
-        for raw in ["npm:b@1", "file:../x", "github:u/r", "u/r#main", "https://x/y.tgz", "git+ssh://g/r.git", "link:../x"] {
+        for raw in [
+            "npm:b@1",
+            "file:../x",
+            "github:u/r",
+            "u/r#main",
+            "https://x/y.tgz",
+            "git+ssh://g/r.git",
+            "link:../x",
+        ] {
             assert!(
                 matches!(Spec::parse("a", raw), Err(SpecError::Unsupported { .. })),
                 "{raw}"
@@ -117,6 +135,9 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid() {
-        assert!(matches!(Spec::parse("a", "^^1 @@"), Err(SpecError::Invalid { .. })));
+        assert!(matches!(
+            Spec::parse("a", "^^1 @@"),
+            Err(SpecError::Invalid { .. })
+        ));
     }
 }

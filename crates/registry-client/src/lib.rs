@@ -28,9 +28,17 @@ pub enum HttpError {
     #[error("{url} returned 404 Not Found")]
     NotFound { url: String },
     #[error("{url} returned HTTP {status} after {attempts} attempts")]
-    Status { url: String, status: u16, attempts: u32 },
+    Status {
+        url: String,
+        status: u16,
+        attempts: u32,
+    },
     #[error("{url}: {reason} (after {attempts} attempts)")]
-    Network { url: String, reason: String, attempts: u32 },
+    Network {
+        url: String,
+        reason: String,
+        attempts: u32,
+    },
     #[error("{url}: {source}")]
     Integrity { url: String, source: IntegrityError },
     #[error("could not set up the HTTP client: {0}")]
@@ -72,7 +80,11 @@ pub struct RegistryClient {
 
 /// What one failed attempt tells about the next.
 enum Attempt {
-    Retry { reason: String, status: Option<u16>, wait: Option<Duration> },
+    Retry {
+        reason: String,
+        status: Option<u16>,
+        wait: Option<Duration>,
+    },
     Fatal(HttpError),
 }
 
@@ -92,13 +104,22 @@ impl RegistryClient {
     }
 
     /// GETs `url` whole; with `integrity`, the body must hash to it.
-    pub async fn get(&self, url: &str, accept: &str, integrity: Option<&Integrity>) -> Result<Bytes, HttpError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        accept: &str,
+        integrity: Option<&Integrity>,
+    ) -> Result<Bytes, HttpError> {
         let mut attempt = 1;
         loop {
             match self.try_get(url, accept, integrity).await {
                 Ok(body) => return Ok(body),
                 Err(Attempt::Fatal(err)) => return Err(err),
-                Err(Attempt::Retry { reason, status, wait }) => {
+                Err(Attempt::Retry {
+                    reason,
+                    status,
+                    wait,
+                }) => {
                     if attempt >= self.config.attempts {
                         return Err(match status {
                             Some(status) => HttpError::Status {
@@ -123,18 +144,34 @@ impl RegistryClient {
         }
     }
 
-    async fn try_get(&self, url: &str, accept: &str, integrity: Option<&Integrity>) -> Result<Bytes, Attempt> {
+    async fn try_get(
+        &self,
+        url: &str,
+        accept: &str,
+        integrity: Option<&Integrity>,
+    ) -> Result<Bytes, Attempt> {
         let transient = |e: reqwest::Error| Attempt::Retry {
             reason: describe(&e),
             status: None,
             wait: None,
         };
-        let response = self.http.get(url).header(ACCEPT, accept).send().await.map_err(transient)?;
+        let response = self
+            .http
+            .get(url)
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .map_err(transient)?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
-            return Err(Attempt::Fatal(HttpError::NotFound { url: url.to_string() }));
+            return Err(Attempt::Fatal(HttpError::NotFound {
+                url: url.to_string(),
+            }));
         }
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+        if status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+        {
             let wait = response
                 .headers()
                 .get(RETRY_AFTER)

@@ -81,6 +81,8 @@ fn dep_flags(tree: &Tree) -> Vec<Flags> {
                 edge.kind.is_optional(),
                 edge.kind == EdgeKind::Dev,
             );
+            // A target reached only through optional peer edges stays extraneous.
+            let peer_optional = edge.kind == EdgeKind::PeerOptional;
             let target = &mut flags[to];
             let mut changed = false;
             let mut clear = |flag: &mut bool, when: bool| {
@@ -89,10 +91,7 @@ fn dep_flags(tree: &Tree) -> Vec<Flags> {
                     changed = true;
                 }
             };
-            clear(
-                &mut target.extraneous,
-                !from.extraneous && !(peer && optional),
-            );
+            clear(&mut target.extraneous, !from.extraneous && !peer_optional);
             clear(&mut target.dev, !from.dev && !dev);
             clear(&mut target.optional, !from.optional && !optional);
             clear(

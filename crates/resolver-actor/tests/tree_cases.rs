@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use utoo_npm_types::{Manifest, Packument, Platform, Spec};
 use utoo_resolver_actor::{
-    finish, pick_manifest, project_tree, BuildOptions, ManifestSource, Project, ResolveError, TreeBuilder,
+    finish, pick_manifest, project_tree, BuildOptions, ManifestSource, Project, ResolveError,
+    TreeBuilder,
 };
 
 #[derive(Default)]
@@ -41,8 +42,10 @@ impl Memory {
                 "peer" => drop(m.peer_dependencies.insert(dep().0, dep().1)),
                 "peeropt" => {
                     m.peer_dependencies.insert(dep().0, dep().1);
-                    m.peer_dependencies_meta
-                        .insert(dep().0, utoo_npm_types::PeerDependencyMeta { optional: true });
+                    m.peer_dependencies_meta.insert(
+                        dep().0,
+                        utoo_npm_types::PeerDependencyMeta { optional: true },
+                    );
                 }
                 "os" => m.os.push(rest.into()),
                 "latest" => latest = true,
@@ -50,10 +53,13 @@ impl Memory {
                 other => panic!("unknown fixture word {other}"),
             }
         }
-        let p = self.packuments.entry(name.into()).or_insert_with(|| Packument {
-            name: name.into(),
-            ..Packument::default()
-        });
+        let p = self
+            .packuments
+            .entry(name.into())
+            .or_insert_with(|| Packument {
+                name: name.into(),
+                ..Packument::default()
+            });
         if latest || !self.pinned_latest.iter().any(|n| n == name) {
             p.dist_tags.insert("latest".into(), version.into());
         }
@@ -66,13 +72,19 @@ impl Memory {
 }
 
 impl ManifestSource for Memory {
-    async fn pick(&self, name: &str, spec: &str, dependent: &str) -> Result<Arc<Manifest>, ResolveError> {
+    async fn pick(
+        &self,
+        name: &str,
+        spec: &str,
+        dependent: &str,
+    ) -> Result<Arc<Manifest>, ResolveError> {
         let not_found = || ResolveError::NotFound {
             name: name.into(),
             url: format!("memory:{name}"),
         };
         let packument = self.packuments.get(name).ok_or_else(not_found)?;
-        let spec_parsed = Spec::parse(name, spec).map_err(|e| ResolveError::Spec(e, dependent.into()))?;
+        let spec_parsed =
+            Spec::parse(name, spec).map_err(|e| ResolveError::Spec(e, dependent.into()))?;
         pick_manifest(packument, &spec_parsed, None)
             .map(|m| Arc::new(m.clone()))
             .ok_or_else(not_found)
@@ -94,7 +106,11 @@ fn resolve(memory: &Memory, deps: &[(&str, &str)], legacy_peer_deps: bool) -> Ve
         "dependencies": deps.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect::<BTreeMap<_, _>>(),
     });
     let project = Project::from_package_json(&package_json, "root");
-    let builder = TreeBuilder::new(project_tree(&project, legacy_peer_deps), memory, BuildOptions { legacy_peer_deps });
+    let builder = TreeBuilder::new(
+        project_tree(&project, legacy_peer_deps),
+        memory,
+        BuildOptions { legacy_peer_deps },
+    );
     let (tree, warnings) = futures::executor::block_on(builder.build()).unwrap();
     let resolved = finish(tree, &linux(), warnings).unwrap();
     resolved
@@ -103,7 +119,11 @@ fn resolve(memory: &Memory, deps: &[(&str, &str)], legacy_peer_deps: bool) -> Ve
         .map(|p| {
             let mark = if p.installable { "" } else { "!" };
             let peer = if p.peer { " peer" } else { "" };
-            format!("{mark}{}@{}{peer}", p.path.replace("node_modules/", ""), p.manifest.version)
+            format!(
+                "{mark}{}@{}{peer}",
+                p.path.replace("node_modules/", ""),
+                p.manifest.version
+            )
         })
         .collect()
 }
@@ -118,7 +138,13 @@ fn l1_queue_order_decides_which_version_is_hoisted() {
         .with("mm@2.0.0");
     assert_eq!(
         resolve(&memory, &[("aa", "1.0.0"), ("zz", "1.0.0")], false),
-        ["aa@1.0.0", "bb@1.0.0", "mm@1.0.0", "zz@1.0.0", "zz/mm@2.0.0"]
+        [
+            "aa@1.0.0",
+            "bb@1.0.0",
+            "mm@1.0.0",
+            "zz@1.0.0",
+            "zz/mm@2.0.0"
+        ]
     );
     let renamed = Memory::default()
         .with("ab@1.0.0 dep:zzb@1")
@@ -128,7 +154,13 @@ fn l1_queue_order_decides_which_version_is_hoisted() {
         .with("mm@2.0.0");
     assert_eq!(
         resolve(&renamed, &[("ab", "1.0.0"), ("zz", "1.0.0")], false),
-        ["ab@1.0.0", "mm@2.0.0", "zz@1.0.0", "zzb@1.0.0", "zzb/mm@1.0.0"]
+        [
+            "ab@1.0.0",
+            "mm@2.0.0",
+            "zz@1.0.0",
+            "zzb@1.0.0",
+            "zzb/mm@1.0.0"
+        ]
     );
 }
 
@@ -200,8 +232,14 @@ fn l5_peers_are_installed_beside_their_dependent() {
 #[test]
 fn l6_optional_peers_are_not_installed_and_legacy_skips_peers() {
     let memory = peer_fixture();
-    assert_eq!(resolve(&memory, &[("popt", "1.0.0")], false), ["popt@1.0.0"]);
-    assert_eq!(resolve(&memory, &[("plugin1", "1.0.0")], true), ["plugin1@1.0.0"]);
+    assert_eq!(
+        resolve(&memory, &[("popt", "1.0.0")], false),
+        ["popt@1.0.0"]
+    );
+    assert_eq!(
+        resolve(&memory, &[("plugin1", "1.0.0")], true),
+        ["plugin1@1.0.0"]
+    );
 }
 
 #[test]
@@ -213,7 +251,12 @@ fn l7_optional_platform_mismatch_is_locked_but_not_installed() {
         .with("wdep@1.0.0");
     assert_eq!(
         resolve(&memory, &[("optdeep", "1.0.0")], false),
-        ["optdeep@1.0.0", "util@1.0.0", "!wdep@1.0.0", "!winonly@1.0.0"]
+        [
+            "optdeep@1.0.0",
+            "util@1.0.0",
+            "!wdep@1.0.0",
+            "!winonly@1.0.0"
+        ]
     );
 }
 
@@ -222,5 +265,8 @@ fn cycles_resolve() {
     let memory = Memory::default()
         .with("ca@1.0.0 dep:cb@1")
         .with("cb@1.0.0 dep:ca@1");
-    assert_eq!(resolve(&memory, &[("ca", "1")], false), ["ca@1.0.0", "cb@1.0.0"]);
+    assert_eq!(
+        resolve(&memory, &[("ca", "1")], false),
+        ["ca@1.0.0", "cb@1.0.0"]
+    );
 }

@@ -114,7 +114,9 @@ impl Supervisor {
         if run.entries.contains_key(&key) {
             return;
         }
-        let dir = self.cache.entry_dir(&download.name, &download.version, &key);
+        let dir = self
+            .cache
+            .entry_dir(&download.name, &download.version, &key);
         if CacheLayout::is_complete(&dir) {
             run.report.cache_hits += 1;
             run.entries.insert(key, EntryState::Ready(dir));
@@ -144,7 +146,8 @@ impl Supervisor {
             return;
         };
         run.downloads_in_flight += 1;
-        run.entries.insert(download.cache_key().to_string(), EntryState::Fetching);
+        run.entries
+            .insert(download.cache_key().to_string(), EntryState::Fetching);
         let request = FetchTarball {
             name: download.name.clone(),
             version: download.version.clone(),
@@ -160,7 +163,10 @@ impl Supervisor {
     fn fetched(
         &mut self,
         download: Download,
-        result: Result<Result<utoo_fetch_actor::Tarball, utoo_fetch_actor::FetchError>, MailboxError>,
+        result: Result<
+            Result<utoo_fetch_actor::Tarball, utoo_fetch_actor::FetchError>,
+            MailboxError,
+        >,
         ctx: &mut Context<Self>,
     ) {
         let Some(run) = self.run.as_mut() else {
@@ -171,7 +177,8 @@ impl Supervisor {
         match result {
             Ok(Ok(tarball)) => {
                 run.extract_backlog += 1;
-                run.report.max_extract_backlog = run.report.max_extract_backlog.max(run.extract_backlog);
+                run.report.max_extract_backlog =
+                    run.report.max_extract_backlog.max(run.extract_backlog);
                 run.report.tarballs_downloaded += 1;
                 run.report.bytes_downloaded += tarball.bytes.len() as u64;
                 run.entries.insert(key.clone(), EntryState::Extracting);
@@ -187,7 +194,8 @@ impl Supervisor {
                 }));
             }
             Ok(Err(error)) => {
-                run.entries.insert(key, EntryState::Failed(Stage::Fetch, error.to_string()));
+                run.entries
+                    .insert(key, EntryState::Failed(Stage::Fetch, error.to_string()));
             }
             Err(_) => return self.fail(InstallError::ActorStopped("fetch")),
         }
@@ -197,7 +205,10 @@ impl Supervisor {
     fn extracted(
         &mut self,
         download: Download,
-        result: Result<Result<utoo_extract_actor::CacheEntry, utoo_extract_actor::ExtractError>, MailboxError>,
+        result: Result<
+            Result<utoo_extract_actor::CacheEntry, utoo_extract_actor::ExtractError>,
+            MailboxError,
+        >,
         ctx: &mut Context<Self>,
     ) {
         let Some(run) = self.run.as_mut() else {
@@ -214,7 +225,11 @@ impl Supervisor {
         self.pump(ctx);
     }
 
-    fn resolved(&mut self, result: Result<Result<Resolution, utoo_resolver_actor::ResolveError>, MailboxError>, ctx: &mut Context<Self>) {
+    fn resolved(
+        &mut self,
+        result: Result<Result<Resolution, utoo_resolver_actor::ResolveError>, MailboxError>,
+        ctx: &mut Context<Self>,
+    ) {
         let resolution = match result {
             Ok(Ok(resolution)) => resolution,
             Ok(Err(error)) => return self.fail(error.into()),
@@ -225,11 +240,16 @@ impl Supervisor {
         };
         let request = &run.request;
         run.report.packuments_requested = resolution.packuments_requested;
-        run.report.warnings.extend(resolution.tree.warnings.iter().cloned());
+        run.report
+            .warnings
+            .extend(resolution.tree.warnings.iter().cloned());
         run.report.locked = resolution.tree.packages.len();
-        let lockfile = lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
+        let lockfile =
+            lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
         let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
-        if request.frozen_lockfile && !same_lock(request.lockfile.as_ref().map(|(lock, _)| lock), &lockfile) {
+        if request.frozen_lockfile
+            && !same_lock(request.lockfile.as_ref().map(|(lock, _)| lock), &lockfile)
+        {
             let path = request.project_dir.join("package-lock.json");
             return self.fail(InstallError::FrozenLockfile { path });
         }
@@ -280,9 +300,14 @@ impl Supervisor {
             let parent_ready = parent.is_none_or(|p| run.placed_paths.contains(p));
             match run.entries.get(package.download.cache_key()) {
                 Some(EntryState::Failed(stage, cause)) => {
-                    let message = format!("{}@{}: {stage} failed: {cause}", package.name, package.version);
+                    let message = format!(
+                        "{}@{}: {stage} failed: {cause}",
+                        package.name, package.version
+                    );
                     if package.optional {
-                        run.report.warnings.push(format!("skipping optional {message}"));
+                        run.report
+                            .warnings
+                            .push(format!("skipping optional {message}"));
                         run.skipped_paths.insert(package.path.clone());
                     } else if fatal.is_none() {
                         fatal = Some(InstallError::Stage {
@@ -292,7 +317,9 @@ impl Supervisor {
                         });
                     }
                 }
-                Some(EntryState::Ready(dir)) if parent_ready && run.clones_in_flight + to_start.len() < max_queued => {
+                Some(EntryState::Ready(dir))
+                    if parent_ready && run.clones_in_flight + to_start.len() < max_queued =>
+                {
                     to_start.push((package, dir.clone()));
                 }
                 _ => waiting.push(package),
@@ -312,7 +339,13 @@ impl Supervisor {
         }
     }
 
-    fn start_clone(&mut self, package: PlannedPackage, from: PathBuf, project_dir: &Path, ctx: &mut Context<Self>) {
+    fn start_clone(
+        &mut self,
+        package: PlannedPackage,
+        from: PathBuf,
+        project_dir: &Path,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(run) = self.run.as_mut() else {
             return;
         };
@@ -330,7 +363,10 @@ impl Supervisor {
     fn cloned(
         &mut self,
         package: PlannedPackage,
-        result: Result<Result<utoo_clone_actor::CloneStats, utoo_clone_actor::CloneError>, MailboxError>,
+        result: Result<
+            Result<utoo_clone_actor::CloneStats, utoo_clone_actor::CloneError>,
+            MailboxError,
+        >,
         ctx: &mut Context<Self>,
     ) {
         let Some(run) = self.run.as_mut() else {
@@ -345,7 +381,10 @@ impl Supervisor {
                 run.placed.push(package);
             }
             Ok(Err(error)) if package.optional => {
-                run.report.warnings.push(format!("skipping optional {}@{}: {error}", package.name, package.version));
+                run.report.warnings.push(format!(
+                    "skipping optional {}@{}: {error}",
+                    package.name, package.version
+                ));
                 run.skipped_paths.insert(package.path.clone());
             }
             Ok(Err(error)) => {
@@ -372,7 +411,10 @@ impl Supervisor {
         let mut requests = Vec::new();
         for package in placed.iter().filter(|p| !p.bins.is_empty()) {
             let (node_modules, folder) = match package.path.rsplit_once("node_modules/") {
-                Some((prefix, folder)) => (run.request.project_dir.join(prefix).join("node_modules"), folder.to_string()),
+                Some((prefix, folder)) => (
+                    run.request.project_dir.join(prefix).join("node_modules"),
+                    folder.to_string(),
+                ),
                 None => continue,
             };
             let names = claimed.entry(node_modules.clone()).or_default();
@@ -421,7 +463,11 @@ impl Supervisor {
         };
         let path = run.request.project_dir.join("package-lock.json");
         if let Some(text) = &run.new_lockfile {
-            let unchanged = run.request.lockfile.as_ref().is_some_and(|(_, old)| old == text);
+            let unchanged = run
+                .request
+                .lockfile
+                .as_ref()
+                .is_some_and(|(_, old)| old == text);
             if !unchanged {
                 if let Err(error) = write_atomic(&path, text) {
                     if let Some(responder) = run.responder.take() {
@@ -456,7 +502,12 @@ fn same_lock(old: Option<&Lockfile>, new: &Lockfile) -> bool {
                         e.peer_dependencies.clone(),
                     )
                 });
-                (path.clone(), e.version.clone(), e.integrity.clone(), root_deps)
+                (
+                    path.clone(),
+                    e.version.clone(),
+                    e.integrity.clone(),
+                    root_deps,
+                )
             })
             .collect::<Vec<_>>()
     };
@@ -505,8 +556,15 @@ impl Handler<Install> for Supervisor {
             report: InstallReport::default(),
         });
         let sent = self.actors.resolver.send(resolve);
-        ctx.spawn(sent.into_actor(self).map(|result, act, ctx| act.resolved(result, ctx)));
-        Box::pin(async move { answer.await.unwrap_or(Err(InstallError::ActorStopped("supervisor"))) })
+        ctx.spawn(
+            sent.into_actor(self)
+                .map(|result, act, ctx| act.resolved(result, ctx)),
+        );
+        Box::pin(async move {
+            answer
+                .await
+                .unwrap_or(Err(InstallError::ActorStopped("supervisor")))
+        })
     }
 }
 
@@ -516,7 +574,10 @@ impl Handler<PackagePlaced> for Supervisor {
     fn handle(&mut self, msg: PackagePlaced, ctx: &mut Context<Self>) {
         let manifest = &msg.manifest;
         // Packages this platform can't run are locked but never downloaded.
-        if !self.platform.allows(&manifest.os, &manifest.cpu, &manifest.libc) {
+        if !self
+            .platform
+            .allows(&manifest.os, &manifest.cpu, &manifest.libc)
+        {
             return;
         }
         let Some(run) = self.run.as_ref() else {

@@ -4,7 +4,7 @@ use actix::prelude::*;
 use serde_json::Value;
 use thiserror::Error;
 use utoo_clone_actor::Strategy;
-use utoo_lockfile::{LockfileError, Lockfile};
+use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::Platform;
 use utoo_resolver_actor::{Project, ResolveError};
 
@@ -81,13 +81,20 @@ pub enum InstallError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
     #[error("{package}: {stage} failed: {cause}")]
-    Stage { package: String, stage: Stage, cause: String },
+    Stage {
+        package: String,
+        stage: Stage,
+        cause: String,
+    },
     #[error("{path:?} is out of date with package.json and --frozen-lockfile forbids changing it")]
     FrozenLockfile { path: PathBuf },
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
     #[error("{path:?}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the {0} actor stopped unexpectedly")]
     ActorStopped(&'static str),
     #[error("another install is already running in this supervisor")]

@@ -37,7 +37,10 @@ impl Download {
 /// The tarball URL npm would use when a lockfile doesn't record `resolved`.
 pub fn default_tarball_url(registry: &str, name: &str, version: &str) -> String {
     let bare = name.rsplit('/').next().unwrap_or(name);
-    format!("{}/{name}/-/{bare}-{version}.tgz", registry.trim_end_matches('/'))
+    format!(
+        "{}/{name}/-/{bare}-{version}.tgz",
+        registry.trim_end_matches('/')
+    )
 }
 
 pub fn download_for(registry: &str, manifest: &utoo_npm_types::Manifest) -> Download {
@@ -97,7 +100,10 @@ mod tests {
 
     #[test]
     fn parents_of_nested_packages() {
-        assert_eq!(parent_path("node_modules/a/node_modules/@s/b"), Some("node_modules/a"));
+        assert_eq!(
+            parent_path("node_modules/a/node_modules/@s/b"),
+            Some("node_modules/a")
+        );
         assert_eq!(parent_path("node_modules/@s/b"), None);
     }
 }

@@ -1,0 +1,262 @@
+//! The fetch actor on its own, against a loopback registry: verified
+//! downloads, integrity failures, retries, 404s and the in-flight bound.
+
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr};
+use bytes::Bytes;
+use futures::future::join_all;
+use utoo_fetch_actor::{FetchActor, FetchError, FetchTarball, Tarball};
+use utoo_registry_client::{ClientConfig, HttpError, RegistryClient};
+use utoo_test_registry::{Fault, Fixtures, TestRegistry};
+
+fn client() -> RegistryClient {
+    RegistryClient::new(&ClientConfig {
+        base_delay: Duration::from_millis(10),
+        ..Default::default()
+    })
+    .expect("HTTP client")
+}
+
+fn registry(fixtures: &str) -> TestRegistry {
+    TestRegistry::start(Fixtures::parse(fixtures).expect("fixtures")).expect("registry")
+}
+
+fn fetcher(max_in_flight: usize) -> Addr<FetchActor> {
+    FetchActor::new(client(), max_in_flight).start()
+}
+
+/// The server path of `name@version`'s tarball, e.g. `/aa/-/aa-1.0.0.tgz`.
+fn tarball_path(registry: &TestRegistry, name: &str, version: &str) -> String {
+    let url = registry.tarball_url(name, version);
+    let base = registry.url();
+    url.strip_prefix(base.trim_end_matches('/'))
+        .expect("tarball URL below the registry")
+        .to_string()
+}
+
+/// The exact bytes the registry serves for `name@version`.
+fn served(registry: &TestRegistry, name: &str, version: &str) -> Bytes {
+    registry
+        .server()
+        .store()
+        .get(&tarball_path(registry, name, version))
+        .expect("published tarball")
+        .body
+}
+
+fn fetch(registry: &TestRegistry, name: &str, version: &str, integrity: Option<&str>) -> FetchTarball {
+    FetchTarball {
+        name: name.to_string(),
+        version: version.to_string(),
+        url: registry.tarball_url(name, version),
+        integrity: integrity.map(str::to_string),
+    }
+}
+
+async fn send(actor: &Addr<FetchActor>, msg: FetchTarball) -> Result<Tarball, FetchError> {
+    actor.send(msg).await.expect("fetch actor mailbox")
+}
+
+const TWO: &str = "aa@1.0.0 deps(bb@^1)\nbb@1.0.0";
+
+#[actix::test]
+async fn downloads_and_verifies_the_served_tarball() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+    let integrity = registry.integrity("aa", "1.0.0").expect("integrity");
+
+    let tarball = send(&actor, fetch(&registry, "aa", "1.0.0", Some(integrity)))
+        .await
+        .expect("verified download");
+
+    assert!(!tarball.bytes.is_empty());
+    assert_eq!(tarball.bytes, served(&registry, "aa", "1.0.0"));
+    assert_ne!(tarball.bytes, served(&registry, "bb", "1.0.0"));
+    assert_eq!(registry.requests(&tarball_path(&registry, "aa", "1.0.0")), 1);
+}
+
+#[actix::test]
+async fn without_integrity_nothing_is_verified() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+
+    let tarball = send(&actor, fetch(&registry, "bb", "1.0.0", None))
+        .await
+        .expect("unverified download");
+
+    assert_eq!(tarball.bytes, served(&registry, "bb", "1.0.0"));
+}
+
+#[actix::test]
+async fn wrong_integrity_is_a_mismatch_naming_the_package() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+    let other = registry.integrity("bb", "1.0.0").expect("integrity");
+
+    let err = send(&actor, fetch(&registry, "aa", "1.0.0", Some(other)))
+        .await
+        .expect_err("the integrity belongs to another package");
+
+    let FetchError::Http {
+        name,
+        version,
+        source,
+    } = &err
+    else {
+        panic!("expected FetchError::Http, got {err:?}");
+    };
+    assert_eq!((name.as_str(), version.as_str()), ("aa", "1.0.0"));
+    assert!(
+        matches!(source, HttpError::Integrity { .. }),
+        "expected an integrity error, got {source:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("integrity mismatch"), "{message}");
+    assert!(message.contains("aa@1.0.0"), "{message}");
+    // A mismatch is final: the same bytes would come back.
+    assert_eq!(registry.requests(&tarball_path(&registry, "aa", "1.0.0")), 1);
+}
+
+#[actix::test]
+async fn a_corrupted_body_fails_its_integrity_check() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+    let path = tarball_path(&registry, "aa", "1.0.0");
+    registry.inject(path.as_str(), Fault::Corrupt, Some(1));
+    let integrity = registry.integrity("aa", "1.0.0").expect("integrity");
+
+    let err = send(&actor, fetch(&registry, "aa", "1.0.0", Some(integrity)))
+        .await
+        .expect_err("corrupted bytes must not pass");
+
+    assert!(
+        matches!(
+            &err,
+            FetchError::Http {
+                source: HttpError::Integrity { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[actix::test]
+async fn an_unreadable_integrity_fails_before_any_request() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+
+    let err = send(&actor, fetch(&registry, "aa", "1.0.0", Some("md5-nonsense")))
+        .await
+        .expect_err("unreadable integrity");
+
+    match &err {
+        FetchError::BadIntegrity {
+            name,
+            version,
+            integrity,
+        } => {
+            assert_eq!((name.as_str(), version.as_str()), ("aa", "1.0.0"));
+            assert_eq!(integrity, "md5-nonsense");
+        }
+        other => panic!("expected BadIntegrity, got {other:?}"),
+    }
+    assert_eq!(registry.tarball_requests(), 0);
+}
+
+#[actix::test]
+async fn a_transient_503_is_retried() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+    let path = tarball_path(&registry, "aa", "1.0.0");
+    registry.inject(path.as_str(), Fault::Status(503), Some(1));
+    let integrity = registry.integrity("aa", "1.0.0").expect("integrity");
+
+    let tarball = send(&actor, fetch(&registry, "aa", "1.0.0", Some(integrity)))
+        .await
+        .expect("the retry succeeds");
+
+    assert_eq!(tarball.bytes, served(&registry, "aa", "1.0.0"));
+    assert_eq!(registry.requests(&path), 2);
+}
+
+#[actix::test]
+async fn a_truncated_body_is_retried() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+    let path = tarball_path(&registry, "aa", "1.0.0");
+    registry.inject(path.as_str(), Fault::Truncate { bytes: 10 }, Some(1));
+    let integrity = registry.integrity("aa", "1.0.0").expect("integrity");
+
+    let tarball = send(&actor, fetch(&registry, "aa", "1.0.0", Some(integrity)))
+        .await
+        .expect("the retry succeeds");
+
+    assert_eq!(tarball.bytes, served(&registry, "aa", "1.0.0"));
+    assert_eq!(registry.requests(&path), 2);
+}
+
+#[actix::test]
+async fn a_404_fails_at_once_and_says_so() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+
+    let err = send(&actor, fetch(&registry, "zz", "9.9.9", None))
+        .await
+        .expect_err("nothing published there");
+
+    assert!(
+        matches!(
+            &err,
+            FetchError::Http {
+                source: HttpError::NotFound { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("404"), "{message}");
+    assert!(message.contains("zz@9.9.9"), "{message}");
+    assert_eq!(registry.requests(&tarball_path(&registry, "zz", "9.9.9")), 1);
+}
+
+#[actix::test]
+async fn at_most_max_in_flight_downloads_run_at_once() {
+    const DELAY: Duration = Duration::from_millis(150);
+    let names = ["p1", "p2", "p3", "p4", "p5", "p6"];
+    let fixtures: Vec<String> = names.iter().map(|n| format!("{n}@1.0.0")).collect();
+    let registry = registry(&fixtures.join("\n"));
+    for name in names {
+        let path = tarball_path(&registry, name, "1.0.0");
+        registry.inject(path.as_str(), Fault::Delay(DELAY), None);
+    }
+    let actor = fetcher(2);
+
+    let started = Instant::now();
+    let downloads = join_all(names.iter().map(|name| {
+        let integrity = registry.integrity(name, "1.0.0").expect("integrity");
+        send(&actor, fetch(&registry, name, "1.0.0", Some(integrity)))
+    }));
+    // No download can finish before DELAY has passed since the first request
+    // arrived, so halfway there only the first two may have been sent.
+    let early_look = async {
+        actix::clock::sleep(DELAY / 2).await;
+        registry.tarball_requests()
+    };
+    let (results, arrived_early) = futures::join!(downloads, early_look);
+    let elapsed = started.elapsed();
+
+    for (name, result) in names.iter().zip(results) {
+        let tarball = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(tarball.bytes, served(&registry, name, "1.0.0"));
+    }
+    assert!(
+        arrived_early <= 2,
+        "{arrived_early} requests in flight with max_in_flight = 2"
+    );
+    // Three waves of two, each held DELAY by the server.
+    assert!(elapsed >= DELAY * 3, "6 downloads took only {elapsed:?}");
+    assert_eq!(registry.tarball_requests(), 6);
+}
