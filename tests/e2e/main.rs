@@ -5,5 +5,6 @@ mod cli;
 mod dependency_kinds;
 mod install;
 mod lockfile;
+mod real_registry;
 mod support;
 mod tree;

@@ -1,7 +1,7 @@
 //! gunzip + untar into a folder, refusing anything that would land outside it.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
@@ -53,7 +53,9 @@ pub fn unpack(tgz: &[u8], dest: &Path) -> Result<UnpackStats, UnpackError> {
                 let link = entry.link_name().map_err(UnpackError::Corrupt)?;
                 let escapes = match link {
                     None => true,
-                    Some(link) if kind == EntryType::Link => inside_path(&link)?.is_none(),
+                    Some(link) if kind == EntryType::Link => {
+                        !matches!(inside_path(&link), Ok(Some(_)))
+                    }
                     Some(link) => {
                         let base = relative.parent().unwrap_or(Path::new(""));
                         normalise(&base.join(link)).is_none()
@@ -124,16 +126,18 @@ fn write_file(reader: &mut impl Read, target: &Path, tar_mode: u32) -> Result<u6
     let mode = if tar_mode & 0o111 != 0 { 0o755 } else { 0o644 };
     let io_err = |e: io::Error| UnpackError::Io(target.to_path_buf(), e);
     // A tarball listing the same path twice: the later entry wins, as with tar.
-    let mut file = match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(target)
-    {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(target)
+    };
+    let mut file = match open() {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             fs::remove_file(target).map_err(io_err)?;
-            File::create(target).map_err(io_err)?
+            open().map_err(io_err)?
         }
         Err(e) => return Err(io_err(e)),
     };

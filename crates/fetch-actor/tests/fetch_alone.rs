@@ -45,7 +45,12 @@ fn served(registry: &TestRegistry, name: &str, version: &str) -> Bytes {
         .body
 }
 
-fn fetch(registry: &TestRegistry, name: &str, version: &str, integrity: Option<&str>) -> FetchTarball {
+fn fetch(
+    registry: &TestRegistry,
+    name: &str,
+    version: &str,
+    integrity: Option<&str>,
+) -> FetchTarball {
     FetchTarball {
         name: name.to_string(),
         version: version.to_string(),
@@ -73,7 +78,10 @@ async fn downloads_and_verifies_the_served_tarball() {
     assert!(!tarball.bytes.is_empty());
     assert_eq!(tarball.bytes, served(&registry, "aa", "1.0.0"));
     assert_ne!(tarball.bytes, served(&registry, "bb", "1.0.0"));
-    assert_eq!(registry.requests(&tarball_path(&registry, "aa", "1.0.0")), 1);
+    assert_eq!(
+        registry.requests(&tarball_path(&registry, "aa", "1.0.0")),
+        1
+    );
 }
 
 #[actix::test]
@@ -115,7 +123,10 @@ async fn wrong_integrity_is_a_mismatch_naming_the_package() {
     assert!(message.contains("integrity mismatch"), "{message}");
     assert!(message.contains("aa@1.0.0"), "{message}");
     // A mismatch is final: the same bytes would come back.
-    assert_eq!(registry.requests(&tarball_path(&registry, "aa", "1.0.0")), 1);
+    assert_eq!(
+        registry.requests(&tarball_path(&registry, "aa", "1.0.0")),
+        1
+    );
 }
 
 #[actix::test]
@@ -147,9 +158,12 @@ async fn an_unreadable_integrity_fails_before_any_request() {
     let registry = registry(TWO);
     let actor = fetcher(4);
 
-    let err = send(&actor, fetch(&registry, "aa", "1.0.0", Some("md5-nonsense")))
-        .await
-        .expect_err("unreadable integrity");
+    let err = send(
+        &actor,
+        fetch(&registry, "aa", "1.0.0", Some("md5-nonsense")),
+    )
+    .await
+    .expect_err("unreadable integrity");
 
     match &err {
         FetchError::BadIntegrity {
@@ -219,7 +233,10 @@ async fn a_404_fails_at_once_and_says_so() {
     let message = err.to_string();
     assert!(message.contains("404"), "{message}");
     assert!(message.contains("zz@9.9.9"), "{message}");
-    assert_eq!(registry.requests(&tarball_path(&registry, "zz", "9.9.9")), 1);
+    assert_eq!(
+        registry.requests(&tarball_path(&registry, "zz", "9.9.9")),
+        1
+    );
 }
 
 #[actix::test]

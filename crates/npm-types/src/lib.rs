@@ -16,7 +16,7 @@
 //! let packument = Packument::from_slice(doc).unwrap();
 //! let spec = Spec::parse("a", "^1.0.0").unwrap();
 //! assert!(matches!(spec, Spec::Range(_)));
-//! assert_eq!(packument.versions["1.0.0"].dist.tarball, "http://r/a/-/a-1.0.0.tgz");
+//! assert_eq!(packument.version("1.0.0").unwrap().manifest().dist.tarball, "http://r/a/-/a-1.0.0.tgz");
 //! ```
 
 mod integrity;
@@ -30,7 +30,7 @@ mod spec;
 pub use integrity::{Algorithm, Integrity, IntegrityError, IntegrityHasher};
 pub use manifest::{Dist, Manifest, PeerDependencyMeta};
 pub use name::{validate_package_name, InvalidPackageName};
-pub use packument::{Packument, PackumentError};
+pub use packument::{Packument, PackumentError, PackumentVersion};
 pub use platform::Platform;
 pub use spec::{Spec, SpecError};
 

@@ -146,6 +146,54 @@ impl Manifest {
         serde_json::from_slice(bytes)
     }
 
+    /// This manifest as compact JSON that [`Manifest::from_slice`] reads back whole.
+    pub fn to_compact_json(&self) -> Vec<u8> {
+        let mut doc = serde_json::Map::new();
+        let mut put = |key: &str, value: Value| {
+            let empty = match &value {
+                Value::Null | Value::Bool(false) => true,
+                Value::String(s) => s.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                Value::Object(o) => o.is_empty(),
+                Value::Number(_) | Value::Bool(true) => false,
+            };
+            if !empty {
+                doc.insert(key.to_string(), value);
+            }
+        };
+        put("name", Value::String(self.name.clone()));
+        put("version", Value::String(self.version.clone()));
+        put("dependencies", to_json(&self.dependencies));
+        put("optionalDependencies", to_json(&self.optional_dependencies));
+        put("peerDependencies", to_json(&self.peer_dependencies));
+        put(
+            "peerDependenciesMeta",
+            Value::Object(
+                self.peer_dependencies_meta
+                    .iter()
+                    .map(|(k, m)| (k.clone(), serde_json::json!({ "optional": m.optional })))
+                    .collect(),
+            ),
+        );
+        put("bin", to_json(&self.bin));
+        put("engines", to_json(&self.engines));
+        put("os", to_json(&self.os));
+        put("cpu", to_json(&self.cpu));
+        put("libc", to_json(&self.libc));
+        put(
+            "license",
+            self.license.clone().map_or(Value::Null, Value::String),
+        );
+        put(
+            "deprecated",
+            self.deprecated.clone().map_or(Value::Null, Value::String),
+        );
+        put("hasInstallScript", Value::Bool(self.has_install_script));
+        put("funding", self.funding.clone().unwrap_or(Value::Null));
+        put("dist", to_json(&self.dist));
+        serde_json::to_vec(&Value::Object(doc)).unwrap_or_default()
+    }
+
     /// Whether the `peerDependenciesMeta` marks the peer `name` optional.
     pub fn is_optional_peer(&self, name: &str) -> bool {
         self.peer_dependencies_meta
@@ -154,9 +202,27 @@ impl Manifest {
     }
 }
 
+/// Maps and lists of strings always serialise.
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_json_round_trips() {
+        let m = Manifest::from_slice(
+            br#"{"name":"@s/p","version":"1.0.0","dependencies":{"a":"^1"},"optionalDependencies":{"o":"1"},
+            "peerDependencies":{"h":"^2"},"peerDependenciesMeta":{"h":{"optional":true}},"bin":{"p":"./cli.js"},
+            "engines":{"node":">=18"},"os":["linux"],"cpu":["x64"],"libc":["glibc"],"license":"MIT",
+            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},
+            "dist":{"tarball":"t","integrity":"sha512-i","shasum":"s"}}"#,
+        )
+        .unwrap();
+        assert_eq!(Manifest::from_slice(&m.to_compact_json()).unwrap(), m);
+    }
 
     #[test]
     fn odd_old_fields_are_tolerated() {

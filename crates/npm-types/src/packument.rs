@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use nodejs_semver::Version;
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -10,25 +11,120 @@ use crate::Manifest;
 #[error("malformed packument: {0}")]
 pub struct PackumentError(#[from] serde_json::Error);
 
-/// A registry document listing every version of one package.
-/// Only the fields an installer uses are kept; the rest (readmes, times,
-/// maintainers) are skipped while parsing.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One published version, kept lean: what choosing a version needs is at
+/// hand, the rest of the manifest is stored compactly and read back on demand.
+/// (Full registry documents list thousands of versions; holding every one as
+/// a parsed [`Manifest`] would cost hundreds of megabytes on large projects.)
+#[derive(Debug, Clone)]
+pub struct PackumentVersion {
+    pub version: Version,
+    pub deprecated: bool,
+    /// `engines.node`, when given.
+    pub node_engine: Option<Box<str>>,
+    compact: Box<[u8]>,
+}
+
+impl PackumentVersion {
+    fn new(version: Version, manifest: &Manifest) -> PackumentVersion {
+        PackumentVersion {
+            version,
+            deprecated: manifest.deprecated.is_some(),
+            node_engine: manifest.engines.get("node").map(|r| r.as_str().into()),
+            compact: manifest.to_compact_json().into_boxed_slice(),
+        }
+    }
+
+    /// The full manifest of this version.
+    pub fn manifest(&self) -> Manifest {
+        Manifest::from_slice(&self.compact).unwrap_or_default()
+    }
+}
+
+/// A registry document listing every version of one package, reduced to
+/// what an installer uses (readmes, times and maintainers are skipped while
+/// parsing). Versions that aren't valid semver are left out, as npm does.
+#[derive(Debug, Clone, Default)]
 pub struct Packument {
-    #[serde(default)]
     pub name: String,
+    pub dist_tags: BTreeMap<String, String>,
+    /// Sorted by version, lowest first.
+    pub versions: Vec<PackumentVersion>,
+}
+
+#[derive(Deserialize)]
+struct RawPackument {
+    #[serde(default)]
+    name: String,
     #[serde(
         rename = "dist-tags",
         default,
         deserialize_with = "lenient::string_map"
     )]
-    pub dist_tags: BTreeMap<String, String>,
+    dist_tags: BTreeMap<String, String>,
     #[serde(default)]
-    pub versions: BTreeMap<String, Manifest>,
+    versions: BTreeMap<String, Manifest>,
 }
 
 impl Packument {
     pub fn from_slice(bytes: &[u8]) -> Result<Packument, PackumentError> {
-        Ok(serde_json::from_slice(bytes)?)
+        let raw: RawPackument = serde_json::from_slice(bytes)?;
+        Ok(Packument::from_manifests(
+            raw.name,
+            raw.dist_tags,
+            raw.versions.into_values(),
+        ))
+    }
+
+    pub fn from_manifests(
+        name: String,
+        dist_tags: BTreeMap<String, String>,
+        manifests: impl IntoIterator<Item = Manifest>,
+    ) -> Packument {
+        let mut versions: Vec<PackumentVersion> = manifests
+            .into_iter()
+            .filter_map(|m| {
+                Version::parse(&m.version)
+                    .ok()
+                    .map(|v| PackumentVersion::new(v, &m))
+            })
+            .collect();
+        versions.sort_by(|a, b| a.version.cmp(&b.version));
+        Packument {
+            name,
+            dist_tags,
+            versions,
+        }
+    }
+
+    /// The entry of exactly `version`.
+    pub fn version(&self, version: &str) -> Option<&PackumentVersion> {
+        let wanted = Version::parse(version).ok()?;
+        self.versions
+            .binary_search_by(|v| v.version.cmp(&wanted))
+            .ok()
+            .map(|i| &self.versions[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_sorted_and_read_back_whole() {
+        let doc = br#"{"name":"p","dist-tags":{"latest":"1.10.0"},"versions":{
+            "1.10.0":{"name":"p","version":"1.10.0","dependencies":{"q":"^1"},"bin":"cli.js",
+                      "engines":{"node":">=18"},"dist":{"tarball":"t10","integrity":"sha512-x"}},
+            "1.9.0":{"name":"p","version":"1.9.0","deprecated":"old","dist":{"tarball":"t9"}},
+            "garbage":{"name":"p","version":"garbage"}}}"#;
+        let p = Packument::from_slice(doc).unwrap();
+        let order: Vec<String> = p.versions.iter().map(|v| v.version.to_string()).collect();
+        assert_eq!(order, ["1.9.0", "1.10.0"]);
+        assert!(p.versions[0].deprecated);
+        assert_eq!(p.versions[1].node_engine.as_deref(), Some(">=18"));
+        let m = p.version("1.10.0").unwrap().manifest();
+        assert_eq!(m.dependencies["q"], "^1");
+        assert_eq!(m.bin["p"], "cli.js");
+        assert_eq!(m.dist.integrity.as_deref(), Some("sha512-x"));
     }
 }

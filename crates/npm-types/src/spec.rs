@@ -20,6 +20,8 @@ pub enum Spec {
     Range(Range),
     /// A dist-tag such as `latest` or `next`.
     Tag(String),
+    /// `npm:<name>@<spec>`: another package installed under this dependency's name.
+    Alias { name: String, spec: Box<Spec> },
 }
 
 impl Spec {
@@ -27,6 +29,9 @@ impl Spec {
     /// (aliases, git, URLs, paths) are reported as not supported yet.
     pub fn parse(name: &str, raw: &str) -> Result<Spec, SpecError> {
         let trimmed = raw.trim();
+        if let Some(target) = trimmed.strip_prefix("npm:") {
+            return parse_alias(name, raw, target);
+        }
         if let Some(kind) = unsupported_kind(trimmed) {
             return Err(SpecError::Unsupported {
                 name: name.to_string(),
@@ -52,15 +57,50 @@ impl Spec {
         match self {
             Spec::Range(range) => Version::parse(version).is_ok_and(|v| range.satisfies(&v)),
             Spec::Tag(_) => false,
+            Spec::Alias { spec, .. } => spec.accepts(version),
+        }
+    }
+
+    /// The package whose packument this spec is resolved against.
+    pub fn registry_name<'a>(&'a self, dependency_name: &'a str) -> &'a str {
+        match self {
+            Spec::Alias { name, .. } => name,
+            _ => dependency_name,
         }
     }
 }
 
+fn parse_alias(name: &str, raw: &str, target: &str) -> Result<Spec, SpecError> {
+    let invalid = || SpecError::Invalid {
+        name: name.to_string(),
+        spec: raw.to_string(),
+    };
+    // The version part starts at the first `@` after a scope's leading one.
+    let split_at = target
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '@')
+        .map(|(i, _)| i);
+    let (target_name, target_spec) = match split_at {
+        Some(i) => (&target[..i], &target[i + 1..]),
+        None => (target, "*"),
+    };
+    if target_name.is_empty() || crate::validate_package_name(target_name).is_err() {
+        return Err(invalid());
+    }
+    let inner = Spec::parse(target_name, target_spec).map_err(|_| invalid())?;
+    if matches!(inner, Spec::Alias { .. }) {
+        return Err(invalid());
+    }
+    Ok(Spec::Alias {
+        name: target_name.to_string(),
+        spec: Box::new(inner),
+    })
+}
+
 fn unsupported_kind(spec: &str) -> Option<&'static str> {
     let lower = spec.to_ascii_lowercase();
-    if lower.starts_with("npm:") {
-        Some("npm: alias")
-    } else if lower.starts_with("file:") || lower.starts_with("link:") {
+    if lower.starts_with("file:") || lower.starts_with("link:") {
         Some("local path (file:/link:)")
     } else if lower.starts_with("git+")
         || lower.starts_with("git:")
@@ -118,7 +158,6 @@ mod tests {
     #[test]
     fn other_kinds_are_not_supported_yet() {
         for raw in [
-            "npm:b@1",
             "file:../x",
             "github:u/r",
             "u/r#main",
@@ -131,6 +170,19 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn npm_aliases() {
+        let spec = Spec::parse("string-width-cjs", "npm:string-width@^4.2.0").unwrap();
+        assert_eq!(spec.registry_name("string-width-cjs"), "string-width");
+        assert!(spec.accepts("4.2.3"));
+        let scoped = Spec::parse("x", "npm:@scope/pkg").unwrap();
+        assert_eq!(scoped.registry_name("x"), "@scope/pkg");
+        assert!(matches!(
+            Spec::parse("x", "npm:@bad"),
+            Err(SpecError::Invalid { .. })
+        ));
     }
 
     #[test]

@@ -253,7 +253,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                     Some(own) => {
                         let candidate = self.source.pick(name, &own.raw_spec, &who).await?;
                         let peer_edge = Edge::new(name, spec, EdgeKind::Peer);
-                        if peer_edge.accepts(&candidate.version) {
+                        if peer_edge.accepts(&candidate) {
                             candidate
                         } else {
                             self.source.pick(name, spec, &who).await?
@@ -389,7 +389,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             }
             if let Some(peer) = bundle
                 .peer(&peer_edge.name)
-                .filter(|p| peer_edge.accepts(&p.manifest.version))
+                .filter(|p| peer_edge.accepts(&p.manifest))
             {
                 let peer = peer.clone();
                 self.place(placed, &peer_edge, &peer, Some(start), &path);
@@ -490,11 +490,12 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         let Some(other) = self.tree.resolve(grandparent, &node.name) else {
             return false;
         };
-        let other_version = self.tree.node(other).version().to_string();
-        if other_version == node.version() {
+        let other_manifest = self.tree.node(other).manifest.clone();
+        let other_version = other_manifest.version.clone();
+        if other_manifest.name == node.manifest.name && other_version == node.version() {
             return true;
         }
-        if !self.can_replace(id, &other_version) {
+        if !self.can_replace(id, &other_manifest) {
             return false;
         }
         match (
@@ -507,7 +508,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     }
 
     /// Whether every dependent of `current` (outside what only it needs) accepts `version`.
-    fn can_replace(&self, current: NodeId, version: &str) -> bool {
+    fn can_replace(&self, current: NodeId, replacement: &Manifest) -> bool {
         let own = self.tree.exclusive_deps(current);
         let name = self.tree.node(current).name.clone();
         self.tree.edges_in(current).into_iter().all(|from| {
@@ -516,7 +517,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                     .tree
                     .node(from)
                     .edge(&name)
-                    .is_none_or(|e| e.accepts(version))
+                    .is_none_or(|e| e.accepts(replacement))
         })
     }
 
@@ -539,7 +540,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             return (Decision::Conflict, Decision::Conflict);
         }
         let own_edge = Some(target) == from;
-        if current.is_none() && !own_edge && target_edge.is_some_and(|e| !e.accepts(&dep.version)) {
+        if current.is_none() && !own_edge && target_edge.is_some_and(|e| !e.accepts(dep)) {
             return (Decision::Conflict, Decision::Conflict);
         }
         let alone = match current {
@@ -564,8 +565,12 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         current: NodeId,
         prefer_dedupe: bool,
     ) -> Decision {
-        let current_version = self.tree.node(current).version().to_string();
-        if current_version == dep.version && edge.accepts(&current_version) {
+        let current_manifest = self.tree.node(current).manifest.clone();
+        let current_version = current_manifest.version.clone();
+        if current_manifest.name == dep.name
+            && current_version == dep.version
+            && edge.accepts(&current_manifest)
+        {
             return Decision::Keep;
         }
         let newer_or_same = match (
@@ -575,11 +580,11 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             (Ok(new), Ok(cur)) => new >= cur,
             _ => false,
         };
-        let replaceable = self.can_replace(current, &dep.version);
+        let replaceable = self.can_replace(current, dep);
         if newer_or_same && replaceable {
             return Decision::Replace;
         }
-        if edge.accepts(&current_version) {
+        if edge.accepts(&current_manifest) {
             return Decision::Keep;
         }
         if prefer_dedupe && !newer_or_same && replaceable {
@@ -606,13 +611,13 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             return Decision::Ok;
         }
         if let Some(shadowed) = self.tree.resolve(target, name) {
-            let shadowed_version = self.tree.node(shadowed).version().to_string();
+            let shadowed_manifest = self.tree.node(shadowed).manifest.clone();
             for dependent in self.tree.edges_in(shadowed) {
                 if !self.tree.is_descendant_of(dependent, target) {
                     continue;
                 }
                 if let Some(dep_edge) = self.tree.node(dependent).edge(name) {
-                    if dep_edge.accepts(&shadowed_version) && !dep_edge.accepts(&dep.version) {
+                    if dep_edge.accepts(&shadowed_manifest) && !dep_edge.accepts(dep) {
                         return Decision::Conflict;
                     }
                 }

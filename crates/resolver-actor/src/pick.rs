@@ -1,7 +1,7 @@
 //! npm-pick-manifest: which version of a packument a spec selects.
 
 use nodejs_semver::{Range, Version};
-use utoo_npm_types::{Manifest, Packument, Spec};
+use utoo_npm_types::{Packument, PackumentVersion, Spec};
 
 /// Picks the version npm would install for `spec`, given the running Node.js
 /// version (for `engines.node`; `None` treats every engine as compatible).
@@ -9,40 +9,39 @@ pub fn pick_manifest<'p>(
     packument: &'p Packument,
     spec: &Spec,
     node: Option<&Version>,
-) -> Option<&'p Manifest> {
+) -> Option<&'p PackumentVersion> {
     let range = match spec {
-        Spec::Tag(tag) => {
-            let version = packument.dist_tags.get(tag)?;
-            return packument.versions.get(version);
-        }
+        Spec::Tag(tag) => return packument.version(packument.dist_tags.get(tag)?),
+        Spec::Alias { spec, .. } => return pick_manifest(packument, spec, node),
         Spec::Range(range) => range,
     };
     let is_star = *range == Range::any();
     if let Some(latest) = packument
         .dist_tags
         .get("latest")
-        .and_then(|v| packument.versions.get(v))
+        .and_then(|v| packument.version(v))
     {
-        let satisfies =
-            is_star || Version::parse(&latest.version).is_ok_and(|v| range.satisfies(&v));
-        if satisfies && latest.deprecated.is_none() && engine_ok(latest, node) {
+        let satisfies = is_star || range.satisfies(&latest.version);
+        if satisfies && !latest.deprecated && engine_ok(latest, node) {
             return Some(latest);
         }
     }
+    // Versions are sorted ascending, so the last of the best rank is the highest.
     packument
         .versions
-        .values()
-        .filter_map(|m| Version::parse(&m.version).ok().map(|v| (v, m)))
-        .filter(|(v, _)| range.satisfies(v))
-        .max_by(|(va, a), (vb, b)| {
-            let rank = |m: &Manifest| (engine_ok(m, node), m.deprecated.is_none());
-            rank(a).cmp(&rank(b)).then_with(|| va.cmp(vb))
+        .iter()
+        .filter(|v| range.satisfies(&v.version))
+        .max_by_key(|v| (engine_ok(v, node), !v.deprecated))
+        .and_then(|best| {
+            let rank = (engine_ok(best, node), !best.deprecated);
+            packument.versions.iter().rev().find(|v| {
+                range.satisfies(&v.version) && (engine_ok(v, node), !v.deprecated) == rank
+            })
         })
-        .map(|(_, m)| m)
 }
 
-fn engine_ok(manifest: &Manifest, node: Option<&Version>) -> bool {
-    let (Some(node), Some(wanted)) = (node, manifest.engines.get("node")) else {
+fn engine_ok(version: &PackumentVersion, node: Option<&Version>) -> bool {
+    let (Some(node), Some(wanted)) = (node, version.node_engine.as_deref()) else {
         return true;
     };
     Range::parse(wanted).map_or(true, |range| range.satisfies_with_prerelease(node, true))
@@ -52,32 +51,32 @@ fn engine_ok(manifest: &Manifest, node: Option<&Version>) -> bool {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use utoo_npm_types::Manifest;
 
     fn packument(versions: &[(&str, Option<&str>, Option<&str>)], latest: &str) -> Packument {
-        Packument {
-            name: "p".into(),
-            dist_tags: BTreeMap::from([("latest".to_string(), latest.to_string())]),
-            versions: versions
-                .iter()
-                .map(|(v, deprecated, node)| {
-                    let mut m = Manifest {
-                        name: "p".into(),
-                        version: v.to_string(),
-                        deprecated: deprecated.map(str::to_string),
-                        ..Manifest::default()
-                    };
-                    if let Some(node) = node {
-                        m.engines.insert("node".into(), node.to_string());
-                    }
-                    (v.to_string(), m)
-                })
-                .collect(),
-        }
+        let manifests = versions.iter().map(|(v, deprecated, node)| {
+            let mut m = Manifest {
+                name: "p".into(),
+                version: v.to_string(),
+                deprecated: deprecated.map(str::to_string),
+                ..Manifest::default()
+            };
+            if let Some(node) = node {
+                m.engines.insert("node".into(), node.to_string());
+            }
+            m
+        });
+        Packument::from_manifests(
+            "p".into(),
+            BTreeMap::from([("latest".to_string(), latest.to_string())]),
+            manifests,
+        )
     }
 
-    fn pick<'p>(p: &'p Packument, spec: &str) -> Option<&'p str> {
+    fn pick(p: &Packument, spec: &str) -> Option<String> {
         let node = Version::parse("20.0.0").unwrap();
-        pick_manifest(p, &Spec::parse("p", spec).unwrap(), Some(&node)).map(|m| m.version.as_str())
+        pick_manifest(p, &Spec::parse("p", spec).unwrap(), Some(&node))
+            .map(|m| m.version.to_string())
     }
 
     #[test]
@@ -90,10 +89,10 @@ mod tests {
             ],
             "1.1.0",
         );
-        assert_eq!(pick(&p, "^1.0.0"), Some("1.1.0"));
-        assert_eq!(pick(&p, "*"), Some("1.1.0"));
-        assert_eq!(pick(&p, "~1.2.0"), Some("1.2.0"));
-        assert_eq!(pick(&p, "latest"), Some("1.1.0"));
+        assert_eq!(pick(&p, "^1.0.0"), Some("1.1.0".into()));
+        assert_eq!(pick(&p, "*"), Some("1.1.0".into()));
+        assert_eq!(pick(&p, "~1.2.0"), Some("1.2.0".into()));
+        assert_eq!(pick(&p, "latest"), Some("1.1.0".into()));
         assert_eq!(pick(&p, "^2"), None);
     }
 
@@ -103,12 +102,12 @@ mod tests {
             &[("1.0.0", None, None), ("1.1.0", Some("old"), None)],
             "1.1.0",
         );
-        assert_eq!(pick(&dp, "^1"), Some("1.0.0"));
+        assert_eq!(pick(&dp, "^1"), Some("1.0.0".into()));
         let en = packument(
             &[("1.0.0", None, None), ("1.1.0", None, Some(">=99"))],
             "1.1.0",
         );
-        assert_eq!(pick(&en, "^1"), Some("1.0.0"));
+        assert_eq!(pick(&en, "^1"), Some("1.0.0".into()));
     }
 
     #[test]
@@ -117,8 +116,8 @@ mod tests {
             &[("1.0.0", None, None), ("1.1.0-beta.1", None, None)],
             "1.0.0",
         );
-        assert_eq!(pick(&p, "^1.0.0"), Some("1.0.0"));
-        assert_eq!(pick(&p, "1.1.0-beta.1"), Some("1.1.0-beta.1"));
-        assert_eq!(pick(&p, ">=1.1.0-beta.0"), Some("1.1.0-beta.1"));
+        assert_eq!(pick(&p, "^1.0.0"), Some("1.0.0".into()));
+        assert_eq!(pick(&p, "1.1.0-beta.1"), Some("1.1.0-beta.1".into()));
+        assert_eq!(pick(&p, ">=1.1.0-beta.0"), Some("1.1.0-beta.1".into()));
     }
 }

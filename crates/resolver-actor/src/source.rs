@@ -118,7 +118,7 @@ impl RegistrySource {
             .map_err(|e| ResolveError::InvalidName(e, dependent.to_string()))?;
         let spec = Spec::parse(name, raw_spec)
             .map_err(|e| ResolveError::Spec(e, dependent.to_string()))?;
-        let packument = self.packument(name).await?;
+        let packument = self.packument(spec.registry_name(name)).await?;
         let manifest =
             pick_manifest(&packument, &spec, self.node_version.as_ref()).ok_or_else(|| {
                 ResolveError::NoMatchingVersion {
@@ -127,7 +127,7 @@ impl RegistrySource {
                     dependent: dependent.to_string(),
                 }
             })?;
-        Ok(Arc::new(manifest.clone()))
+        Ok(Arc::new(manifest.manifest()))
     }
 
     /// Fetches, ahead of need, what `name@spec` and its dependencies will ask for.

@@ -51,15 +51,20 @@ impl Edge {
     }
 
     /// npm's dep-valid for registry specs: `*` and `""` accept anything,
-    /// tags accept any registry package, ranges use loose semver.
-    pub fn accepts(&self, version: &str) -> bool {
+    /// tags accept any registry package, ranges use loose semver, and an
+    /// alias needs the package it names.
+    pub fn accepts(&self, package: &Manifest) -> bool {
         let raw = self.raw_spec.trim();
         if raw.is_empty() || raw == "*" {
             return true;
         }
         match &self.spec {
             Some(Spec::Tag(_)) => true,
-            Some(spec) => spec.accepts(version),
+            Some(Spec::Alias { name, spec }) => {
+                *name == package.name
+                    && (matches!(**spec, Spec::Tag(_)) || spec.accepts(&package.version))
+            }
+            Some(spec) => spec.accepts(&package.version),
             None => false,
         }
     }
@@ -265,7 +270,7 @@ impl Tree {
     pub fn edge_target_valid(&self, from: NodeId, edge: &Edge) -> Option<bool> {
         let to = self.resolve(from, &edge.name)?;
         let peer_local = edge.kind.is_peer() && from != ROOT && self.nodes[to].parent == Some(from);
-        Some(!peer_local && edge.accepts(self.nodes[to].version()))
+        Some(!peer_local && edge.accepts(&self.nodes[to].manifest))
     }
 
     /// The node plus the dependencies only it (directly or not) needs:
@@ -294,7 +299,7 @@ impl Tree {
                         !set.contains(from)
                             && self.nodes[*from]
                                 .edge(&self.nodes[dep].name)
-                                .is_some_and(|e| e.accepts(self.nodes[dep].version()))
+                                .is_some_and(|e| e.accepts(&self.nodes[dep].manifest))
                     })
             });
             match outside {

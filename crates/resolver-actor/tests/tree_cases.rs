@@ -12,7 +12,8 @@ use utoo_resolver_actor::{
 
 #[derive(Default)]
 struct Memory {
-    packuments: HashMap<String, Packument>,
+    /// name → (latest, manifests)
+    manifests: HashMap<String, (String, Vec<Manifest>)>,
     pinned_latest: Vec<String>,
 }
 
@@ -53,20 +54,14 @@ impl Memory {
                 other => panic!("unknown fixture word {other}"),
             }
         }
-        let p = self
-            .packuments
-            .entry(name.into())
-            .or_insert_with(|| Packument {
-                name: name.into(),
-                ..Packument::default()
-            });
+        let entry = self.manifests.entry(name.into()).or_default();
+        entry.1.push(m);
         if latest || !self.pinned_latest.iter().any(|n| n == name) {
-            p.dist_tags.insert("latest".into(), version.into());
+            entry.0 = version.into();
         }
         if latest {
             self.pinned_latest.push(name.into());
         }
-        p.versions.insert(version.into(), m);
         self
     }
 }
@@ -82,11 +77,13 @@ impl ManifestSource for Memory {
             name: name.into(),
             url: format!("memory:{name}"),
         };
-        let packument = self.packuments.get(name).ok_or_else(not_found)?;
+        let (latest, manifests) = self.manifests.get(name).ok_or_else(not_found)?;
+        let dist_tags = BTreeMap::from([("latest".to_string(), latest.clone())]);
+        let packument = Packument::from_manifests(name.into(), dist_tags, manifests.clone());
         let spec_parsed =
             Spec::parse(name, spec).map_err(|e| ResolveError::Spec(e, dependent.into()))?;
-        pick_manifest(packument, &spec_parsed, None)
-            .map(|m| Arc::new(m.clone()))
+        pick_manifest(&packument, &spec_parsed, None)
+            .map(|m| Arc::new(m.manifest()))
             .ok_or_else(not_found)
     }
 }

@@ -87,9 +87,13 @@ impl Handler<Extract> for SlowExtract {
 
 #[actix::test]
 async fn extract_backlog_stays_within_twice_the_extract_capacity() {
-    let fixtures = (0..PACKAGES).fold(Fixtures::new(), |f, i| f.version(&format!("p{i}"), "1.0.0", |v| v));
+    let fixtures = (0..PACKAGES).fold(Fixtures::new(), |f, i| {
+        f.version(&format!("p{i}"), "1.0.0", |v| v)
+    });
     let registry = TestRegistry::start(fixtures).unwrap();
-    let dependencies: serde_json::Map<String, serde_json::Value> = (0..PACKAGES).map(|i| (format!("p{i}"), json!("1.0.0"))).collect();
+    let dependencies: serde_json::Map<String, serde_json::Value> = (0..PACKAGES)
+        .map(|i| (format!("p{i}"), json!("1.0.0")))
+        .collect();
     let package_json = json!({"name": "app", "dependencies": dependencies});
     let scratch = tempfile::tempdir().unwrap();
     let project_dir = scratch.path().join("app");
@@ -146,8 +150,15 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
     assert_eq!(counters.extracted.load(Ordering::SeqCst), PACKAGES);
     let bound = 2 * EXTRACT_CAPACITY;
     let observed = counters.max_backlog.load(Ordering::SeqCst);
-    assert!(observed <= bound, "backlog reached {observed}, bound {bound}");
-    assert!(report.max_extract_backlog <= bound, "supervisor saw {}", report.max_extract_backlog);
+    assert!(
+        observed <= bound,
+        "backlog reached {observed}, bound {bound}"
+    );
+    assert!(
+        report.max_extract_backlog <= bound,
+        "supervisor saw {}",
+        report.max_extract_backlog
+    );
     // Fast downloads against slow extraction must fill the backlog: the bound is what held it.
     assert_eq!(report.max_extract_backlog, bound);
     assert!(project_dir.join("node_modules/p0/package.json").is_file());

@@ -1,0 +1,370 @@
+//! The clone actor on its own, on a `SyncArbiter`: placing cached package
+//! folders in `node_modules` and linking their bins.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use actix::{Addr, SyncArbiter};
+use futures::future::join_all;
+use tempfile::TempDir;
+use utoo_clone_actor::{CloneActor, ClonePackage, CloneStats, LinkBins, SharedStrategy, Strategy};
+
+fn cloner(strategy: SharedStrategy) -> Addr<CloneActor> {
+    SyncArbiter::start(2, move || CloneActor::new(strategy.clone()))
+}
+
+fn write(path: &Path, content: &str, mode: u32) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("parent dir");
+    fs::write(path, content).expect("write");
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{path:?}: {e}"))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A finished cache entry as the extract actor leaves it.
+fn cache_entry(root: &Path) -> PathBuf {
+    let dir = root.join("packages/demo/1.0.0-abc");
+    write(&dir.join("package.json"), r#"{"name":"demo"}"#, 0o644);
+    write(&dir.join("index.js"), "module.exports = 1;\n", 0o644);
+    write(
+        &dir.join("lib/deep/nested/util.js"),
+        "exports.u = 1;\n",
+        0o644,
+    );
+    write(&dir.join("bin/cli.js"), "#!/usr/bin/env node\n", 0o755);
+    write(&dir.join(".utoo-complete"), "sha512-demo", 0o644);
+    dir
+}
+
+const CLONED: [&str; 4] = [
+    "package.json",
+    "index.js",
+    "lib/deep/nested/util.js",
+    "bin/cli.js",
+];
+
+async fn clone(actor: &Addr<CloneActor>, from: &Path, to: &Path) -> CloneStats {
+    actor
+        .send(ClonePackage {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+        })
+        .await
+        .expect("clone actor mailbox")
+        .unwrap_or_else(|e| panic!("cloning {from:?}: {e}"))
+}
+
+async fn link_bins(
+    actor: &Addr<CloneActor>,
+    node_modules: &Path,
+    package: &str,
+    bins: &[(&str, &str)],
+) {
+    actor
+        .send(LinkBins {
+            node_modules: node_modules.to_path_buf(),
+            package: package.to_string(),
+            bins: bins
+                .iter()
+                .map(|(name, path)| (name.to_string(), path.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        })
+        .await
+        .expect("clone actor mailbox")
+        .unwrap_or_else(|e| panic!("linking bins of {package}: {e}"));
+}
+
+struct Dirs {
+    cache: TempDir,
+    project: TempDir,
+}
+
+impl Dirs {
+    fn new() -> Dirs {
+        Dirs {
+            cache: tempfile::tempdir().expect("cache tempdir"),
+            project: tempfile::tempdir().expect("project tempdir"),
+        }
+    }
+
+    fn node_modules(&self) -> PathBuf {
+        self.project.path().join("node_modules")
+    }
+
+    fn same_filesystem(&self) -> bool {
+        let dev = |p: &Path| fs::metadata(p).expect("metadata").dev();
+        dev(self.cache.path()) == dev(self.project.path())
+    }
+}
+
+#[actix::test]
+async fn clones_a_tree_with_contents_and_exec_bits() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let to = dirs.node_modules().join("demo");
+    let actor = cloner(SharedStrategy::default());
+
+    let stats = clone(&actor, &from, &to).await;
+
+    assert_eq!(stats.files, CLONED.len() as u64);
+    for file in CLONED {
+        assert_eq!(
+            fs::read(to.join(file)).expect(file),
+            fs::read(from.join(file)).expect(file),
+            "{file}"
+        );
+    }
+    assert_eq!(mode(&to.join("bin/cli.js")), 0o755);
+    assert_eq!(mode(&to.join("index.js")), 0o644);
+    assert!(!to.join(".utoo-complete").exists());
+    assert!(
+        from.join(".utoo-complete").exists(),
+        "the cache keeps its marker"
+    );
+}
+
+#[actix::test]
+async fn on_one_filesystem_files_are_linked_or_reflinked_not_copied() {
+    let dirs = Dirs::new();
+    assert!(
+        dirs.same_filesystem(),
+        "both tempdirs should share a filesystem"
+    );
+    let from = cache_entry(dirs.cache.path());
+    let to = dirs.node_modules().join("demo");
+    let strategy = SharedStrategy::default();
+    assert_eq!(strategy.get(), None);
+    let actor = cloner(strategy.clone());
+
+    let stats = clone(&actor, &from, &to).await;
+
+    let used = stats.strategy.expect("a strategy was chosen");
+    assert!(
+        matches!(used, Strategy::Hardlink | Strategy::Reflink),
+        "same filesystem, yet {used:?}"
+    );
+    assert_eq!(strategy.get(), Some(used), "the choice is shared");
+    let ino = |p: &Path| fs::metadata(p).expect("metadata").ino();
+    let same_inode = ino(&from.join("index.js")) == ino(&to.join("index.js"));
+    assert_eq!(same_inode, used == Strategy::Hardlink);
+}
+
+#[actix::test]
+async fn fixed_copy_makes_independent_files() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let to = dirs.node_modules().join("demo");
+    let actor = cloner(SharedStrategy::fixed(Strategy::Copy));
+
+    let stats = clone(&actor, &from, &to).await;
+
+    assert_eq!(stats.strategy, Some(Strategy::Copy));
+    let ino = |p: &Path| fs::metadata(p).expect("metadata").ino();
+    for file in CLONED {
+        assert_ne!(ino(&from.join(file)), ino(&to.join(file)), "{file}");
+    }
+    assert_eq!(mode(&to.join("bin/cli.js")), 0o755);
+    fs::write(to.join("index.js"), "patched in node_modules").expect("patch");
+    assert_eq!(
+        fs::read_to_string(from.join("index.js")).expect("cache file"),
+        "module.exports = 1;\n",
+        "the cache must stay pristine"
+    );
+}
+
+#[actix::test]
+async fn existing_content_at_the_target_is_replaced() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let to = dirs.node_modules().join("demo");
+    write(&to.join("stale.js"), "from an older version", 0o644);
+    write(&to.join("index.js"), "old index", 0o644);
+    write(&to.join("old/dir/file.js"), "old", 0o644);
+    let actor = cloner(SharedStrategy::default());
+
+    let stats = clone(&actor, &from, &to).await;
+
+    assert_eq!(stats.files, CLONED.len() as u64);
+    assert!(!to.join("stale.js").exists());
+    assert!(!to.join("old").exists());
+    assert_eq!(
+        fs::read_to_string(to.join("index.js")).expect("index.js"),
+        "module.exports = 1;\n"
+    );
+}
+
+#[actix::test]
+async fn a_file_or_symlink_at_the_target_is_replaced() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let actor = cloner(SharedStrategy::default());
+    let as_file = dirs.node_modules().join("as-file");
+    write(&as_file, "not a folder", 0o644);
+    let elsewhere = dirs.project.path().join("elsewhere");
+    write(&elsewhere.join("keep.js"), "keep", 0o644);
+    let as_link = dirs.node_modules().join("as-link");
+    symlink(&elsewhere, &as_link).expect("symlink");
+
+    clone(&actor, &from, &as_file).await;
+    clone(&actor, &from, &as_link).await;
+
+    for to in [&as_file, &as_link] {
+        let meta = fs::symlink_metadata(to).expect("target");
+        assert!(meta.is_dir(), "{to:?} should now be a real folder");
+        assert!(to.join("index.js").is_file());
+    }
+    assert!(
+        elsewhere.join("keep.js").is_file(),
+        "replacing a symlink must not touch what it pointed to"
+    );
+}
+
+#[actix::test]
+async fn concurrent_clones_share_one_probe() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let strategy = SharedStrategy::default();
+    let actor = cloner(strategy.clone());
+    let targets: Vec<PathBuf> = (0..8)
+        .map(|i| dirs.node_modules().join(format!("copy-{i}")))
+        .collect();
+
+    let all = join_all(targets.iter().map(|to| clone(&actor, &from, to))).await;
+
+    let chosen = strategy.get().expect("probed");
+    for (to, stats) in targets.iter().zip(all) {
+        assert_eq!(stats.files, CLONED.len() as u64);
+        assert_eq!(stats.strategy, Some(chosen));
+        for file in CLONED {
+            assert!(to.join(file).is_file(), "{to:?}/{file}");
+        }
+    }
+}
+
+#[actix::test]
+async fn link_bins_makes_relative_symlinks_with_exec_bits() {
+    let dirs = Dirs::new();
+    let node_modules = dirs.node_modules();
+    write(
+        &node_modules.join("demo/cli.js"),
+        "#!/usr/bin/env node\n",
+        0o644,
+    );
+    write(
+        &node_modules.join("demo/bin/other.js"),
+        "#!/usr/bin/env node\n",
+        0o600,
+    );
+    let actor = cloner(SharedStrategy::default());
+
+    link_bins(
+        &actor,
+        &node_modules,
+        "demo",
+        &[("demo", "cli.js"), ("demo-other", "bin/other.js")],
+    )
+    .await;
+
+    let link = node_modules.join(".bin/demo");
+    assert!(fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        fs::read_link(&link).expect("readlink"),
+        Path::new("../demo/cli.js")
+    );
+    assert_eq!(
+        fs::read_to_string(&link).expect("link resolves"),
+        "#!/usr/bin/env node\n"
+    );
+    assert_eq!(
+        fs::read_link(node_modules.join(".bin/demo-other")).expect("readlink"),
+        Path::new("../demo/bin/other.js")
+    );
+    assert_eq!(mode(&node_modules.join("demo/cli.js")), 0o755);
+    assert_eq!(mode(&node_modules.join("demo/bin/other.js")) & 0o111, 0o111);
+}
+
+#[actix::test]
+async fn link_bins_replaces_an_existing_link() {
+    let dirs = Dirs::new();
+    let node_modules = dirs.node_modules();
+    write(&node_modules.join("demo/cli.js"), "new", 0o755);
+    fs::create_dir_all(node_modules.join(".bin")).expect(".bin");
+    symlink("../old-demo/gone.js", node_modules.join(".bin/demo")).expect("stale link");
+    write(
+        &node_modules.join(".bin/plain"),
+        "a file, not a link",
+        0o644,
+    );
+    write(&node_modules.join("plain/run.js"), "run", 0o644);
+    let actor = cloner(SharedStrategy::default());
+
+    link_bins(&actor, &node_modules, "demo", &[("demo", "cli.js")]).await;
+    link_bins(&actor, &node_modules, "plain", &[("plain", "run.js")]).await;
+
+    assert_eq!(
+        fs::read_link(node_modules.join(".bin/demo")).expect("readlink"),
+        Path::new("../demo/cli.js")
+    );
+    assert_eq!(
+        fs::read_link(node_modules.join(".bin/plain")).expect("readlink"),
+        Path::new("../plain/run.js")
+    );
+}
+
+#[actix::test]
+async fn link_bins_skips_a_missing_target() {
+    let dirs = Dirs::new();
+    let node_modules = dirs.node_modules();
+    write(&node_modules.join("demo/cli.js"), "present", 0o644);
+    let actor = cloner(SharedStrategy::default());
+
+    link_bins(
+        &actor,
+        &node_modules,
+        "demo",
+        &[("demo", "cli.js"), ("ghost", "missing.js")],
+    )
+    .await;
+
+    assert!(fs::symlink_metadata(node_modules.join(".bin/ghost")).is_err());
+    assert!(!node_modules.join("demo/missing.js").exists());
+    assert_eq!(
+        fs::read_link(node_modules.join(".bin/demo")).expect("readlink"),
+        Path::new("../demo/cli.js")
+    );
+}
+
+#[actix::test]
+async fn scoped_packages_clone_and_link() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let node_modules = dirs.node_modules();
+    let actor = cloner(SharedStrategy::default());
+
+    clone(&actor, &from, &node_modules.join("@s/tool")).await;
+    link_bins(&actor, &node_modules, "@s/tool", &[("tool", "bin/cli.js")]).await;
+
+    assert!(node_modules
+        .join("@s/tool/lib/deep/nested/util.js")
+        .is_file());
+    let link = node_modules.join(".bin/tool");
+    assert_eq!(
+        fs::read_link(&link).expect("readlink"),
+        Path::new("../@s/tool/bin/cli.js")
+    );
+    assert_eq!(
+        fs::read_to_string(&link).expect("link resolves"),
+        "#!/usr/bin/env node\n"
+    );
+}

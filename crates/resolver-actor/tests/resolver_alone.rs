@@ -1,0 +1,371 @@
+//! The resolver actor on its own, against a loopback registry: the hoisted
+//! tree, one request per packument, `PackagePlaced` announcements, lockfile
+//! reuse, and missing packages.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde_json::{json, Value};
+use utoo_lockfile::Lockfile;
+use utoo_npm_types::Platform;
+use utoo_registry_client::{ClientConfig, RegistryClient};
+use utoo_resolver_actor::{
+    lockfile_from_tree, PackagePlaced, Project, Resolution, Resolve, ResolveError, ResolvedTree,
+    ResolverActor,
+};
+use utoo_test_registry::{Fault, Fixtures, TestRegistry};
+
+/// Records every `PackagePlaced` as `name@version`.
+struct Collector {
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<PackagePlaced> for Collector {
+    type Result = ();
+
+    fn handle(&mut self, msg: PackagePlaced, _ctx: &mut Context<Self>) {
+        let id = format!("{}@{}", msg.manifest.name, msg.manifest.version);
+        self.seen.lock().expect("collector lock").push(id);
+    }
+}
+
+/// `aa` and `bb` share `dd`; `aa` wants `cc@1` and `bb` wants `cc@2`.
+const CONFLICT: &str = "
+    aa@1.0.0 deps(bb@1, cc@^1, dd@^1)
+    bb@1.0.0 deps(cc@^2, dd@^1)
+    cc@1.0.0
+    cc@2.0.0
+    dd@1.0.0
+    dd@1.1.0
+    ee@1.0.0
+";
+
+struct Setup {
+    registry: TestRegistry,
+    resolver: Addr<ResolverActor>,
+    placed: Arc<Mutex<Vec<String>>>,
+    collector: Addr<Collector>,
+}
+
+impl Setup {
+    fn new(fixtures: &str) -> Setup {
+        let registry =
+            TestRegistry::start(Fixtures::parse(fixtures).expect("fixtures")).expect("registry");
+        let client = RegistryClient::new(&ClientConfig {
+            base_delay: Duration::from_millis(10),
+            ..Default::default()
+        })
+        .expect("HTTP client");
+        let placed = Arc::new(Mutex::new(Vec::new()));
+        let collector = Collector {
+            seen: placed.clone(),
+        }
+        .start();
+        Setup {
+            registry,
+            resolver: ResolverActor::new(client, 8).start(),
+            placed,
+            collector,
+        }
+    }
+
+    async fn resolve(
+        &self,
+        package_json: &Value,
+        lockfile: Option<Lockfile>,
+    ) -> Result<Resolution, ResolveError> {
+        self.resolver
+            .send(Resolve {
+                project: Project::from_package_json(package_json, "app"),
+                lockfile,
+                registry: self.registry.url(),
+                node_version: None,
+                legacy_peer_deps: false,
+                platform: Platform::current(),
+                notify: Some(self.collector.clone().recipient()),
+            })
+            .await
+            .expect("resolver mailbox")
+    }
+
+    fn take_placed(&self) -> Vec<String> {
+        std::mem::take(&mut *self.placed.lock().expect("collector lock"))
+    }
+}
+
+/// `(path, version)` of every package, in the tree's order.
+fn layout(tree: &ResolvedTree) -> Vec<(String, String)> {
+    tree.packages
+        .iter()
+        .map(|p| (p.path.clone(), p.manifest.version.clone()))
+        .collect()
+}
+
+fn expected_layout() -> Vec<(String, String)> {
+    [
+        ("node_modules/aa", "1.0.0"),
+        ("node_modules/bb", "1.0.0"),
+        ("node_modules/bb/node_modules/cc", "2.0.0"),
+        ("node_modules/cc", "1.0.0"),
+        ("node_modules/dd", "1.1.0"),
+    ]
+    .iter()
+    .map(|(path, version)| (path.to_string(), version.to_string()))
+    .collect()
+}
+
+#[actix::test]
+async fn resolves_a_hoisted_tree_with_a_nested_conflict() {
+    let setup = Setup::new(CONFLICT);
+    let package_json = json!({"name": "app", "version": "1.0.0", "dependencies": {"aa": "^1.0.0"}});
+
+    let resolution = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("resolution");
+
+    assert_eq!(layout(&resolution.tree), expected_layout());
+    assert!(
+        resolution.tree.warnings.is_empty(),
+        "{:?}",
+        resolution.tree.warnings
+    );
+    for package in &resolution.tree.packages {
+        assert!(
+            !package.dev && !package.optional && !package.peer && package.installable,
+            "{package:?}"
+        );
+    }
+    // Each packument exactly once, `ee` (not needed) never.
+    for name in ["aa", "bb", "cc", "dd"] {
+        assert_eq!(setup.registry.requests(&format!("/{name}")), 1, "/{name}");
+    }
+    assert_eq!(setup.registry.requests("/ee"), 0);
+    assert_eq!(setup.registry.packument_requests(), 4);
+    assert_eq!(setup.registry.tarball_requests(), 0);
+    assert_eq!(resolution.packuments_requested, 4);
+}
+
+#[actix::test]
+async fn every_package_of_the_tree_is_announced() {
+    let setup = Setup::new(CONFLICT);
+    let package_json = json!({"name": "app", "dependencies": {"aa": "^1.0.0"}});
+
+    let resolution = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("resolution");
+
+    let placed: BTreeSet<String> = setup.take_placed().into_iter().collect();
+    let in_tree: BTreeSet<String> = resolution
+        .tree
+        .packages
+        .iter()
+        .map(|p| format!("{}@{}", p.manifest.name, p.manifest.version))
+        .collect();
+    assert_eq!(in_tree.len(), 5);
+    assert!(
+        in_tree.is_subset(&placed),
+        "not announced: {:?}",
+        in_tree.difference(&placed).collect::<Vec<_>>()
+    );
+}
+
+#[actix::test]
+async fn a_satisfying_lockfile_needs_no_packuments() {
+    let setup = Setup::new(CONFLICT);
+    let package_json = json!({"name": "app", "version": "1.0.0", "dependencies": {"aa": "^1.0.0"}});
+    let first = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("resolution");
+    let project = Project::from_package_json(&package_json, "app");
+    let lockfile = lockfile_from_tree(&package_json, &project, &first.tree);
+    setup.registry.reset_counts();
+
+    let again = setup
+        .resolve(&package_json, Some(lockfile))
+        .await
+        .expect("resolution from the lockfile");
+
+    assert_eq!(setup.registry.packument_requests(), 0);
+    assert_eq!(again.packuments_requested, 0);
+    assert_eq!(layout(&again.tree), layout(&first.tree));
+    let flags = |tree: &ResolvedTree| -> Vec<(bool, bool, bool)> {
+        tree.packages
+            .iter()
+            .map(|p| (p.dev, p.optional, p.peer))
+            .collect()
+    };
+    assert_eq!(flags(&again.tree), flags(&first.tree));
+    for (locked, fresh) in again.tree.packages.iter().zip(&first.tree.packages) {
+        assert_eq!(locked.manifest.dist.tarball, fresh.manifest.dist.tarball);
+        assert_eq!(
+            locked.manifest.dist.integrity,
+            fresh.manifest.dist.integrity
+        );
+    }
+}
+
+#[actix::test]
+async fn a_lockfile_missing_a_new_dependency_fetches_only_that_one() {
+    let setup = Setup::new(CONFLICT);
+    let before = json!({"name": "app", "dependencies": {"aa": "^1.0.0"}});
+    let first = setup.resolve(&before, None).await.expect("resolution");
+    let lockfile = lockfile_from_tree(
+        &before,
+        &Project::from_package_json(&before, "app"),
+        &first.tree,
+    );
+    setup.registry.reset_counts();
+    let after = json!({"name": "app", "dependencies": {"aa": "^1.0.0", "ee": "^1.0.0"}});
+
+    let again = setup
+        .resolve(&after, Some(lockfile))
+        .await
+        .expect("resolution");
+
+    assert_eq!(setup.registry.request_log(), ["/ee"]);
+    let mut expected = expected_layout();
+    expected.push(("node_modules/ee".to_string(), "1.0.0".to_string()));
+    assert_eq!(layout(&again.tree), expected);
+}
+
+#[actix::test]
+async fn a_missing_dependency_is_not_found_by_name() {
+    let setup = Setup::new(CONFLICT);
+    let package_json = json!({"name": "app", "dependencies": {"aa": "^1.0.0", "nope": "^1.0.0"}});
+
+    let err = setup
+        .resolve(&package_json, None)
+        .await
+        .expect_err("nope is not published");
+
+    match &err {
+        ResolveError::NotFound { name, url } => {
+            assert_eq!(name, "nope");
+            assert!(url.ends_with("/nope"), "{url}");
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert!(err.to_string().contains("nope"), "{err}");
+    assert_eq!(setup.registry.requests("/nope"), 1, "a 404 is not retried");
+}
+
+#[actix::test]
+async fn a_missing_transitive_dependency_is_not_found_by_name() {
+    let setup = Setup::new("aa@1.0.0 deps(gone@^2)");
+    let package_json = json!({"name": "app", "dependencies": {"aa": "1.0.0"}});
+
+    let err = setup
+        .resolve(&package_json, None)
+        .await
+        .expect_err("gone is not published");
+
+    assert!(
+        matches!(&err, ResolveError::NotFound { name, .. } if name == "gone"),
+        "{err:?}"
+    );
+}
+
+#[actix::test]
+async fn no_matching_version_names_the_package_and_the_dependent() {
+    let setup = Setup::new(CONFLICT);
+    let package_json = json!({"name": "app", "dependencies": {"cc": "^5.0.0"}});
+
+    let err = setup
+        .resolve(&package_json, None)
+        .await
+        .expect_err("no cc@^5");
+
+    match &err {
+        ResolveError::NoMatchingVersion {
+            name,
+            spec,
+            dependent,
+        } => {
+            assert_eq!(name, "cc");
+            assert_eq!(spec, "^5.0.0");
+            assert!(dependent.contains("root"), "{dependent}");
+        }
+        other => panic!("expected NoMatchingVersion, got {other:?}"),
+    }
+}
+
+#[actix::test]
+async fn a_missing_optional_dependency_is_skipped_with_a_warning() {
+    let setup = Setup::new(
+        "
+        host@1.0.0 optional(ghost@^1) deps(dd@^1)
+        dd@1.0.0
+        ",
+    );
+    let package_json = json!({"name": "app", "dependencies": {"host": "^1.0.0"}});
+
+    let resolution = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("an optional 404 is not fatal");
+
+    let paths: Vec<String> = layout(&resolution.tree)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(paths, ["node_modules/dd", "node_modules/host"]);
+    assert_eq!(
+        resolution.tree.warnings.len(),
+        1,
+        "{:?}",
+        resolution.tree.warnings
+    );
+    let warning = &resolution.tree.warnings[0];
+    assert!(warning.contains("ghost"), "{warning}");
+    assert!(warning.contains("404"), "{warning}");
+}
+
+#[actix::test]
+async fn a_root_optional_dependency_that_is_missing_is_skipped() {
+    let setup = Setup::new("dd@1.0.0");
+    let package_json = json!({
+        "name": "app",
+        "dependencies": {"dd": "^1.0.0"},
+        "optionalDependencies": {"ghost": "^1.0.0"}
+    });
+
+    let resolution = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("an optional 404 is not fatal");
+
+    assert_eq!(
+        layout(&resolution.tree),
+        [("node_modules/dd".to_string(), "1.0.0".to_string())]
+    );
+    assert!(
+        resolution.tree.warnings.iter().any(|w| w.contains("ghost")),
+        "{:?}",
+        resolution.tree.warnings
+    );
+}
+
+#[actix::test]
+async fn a_transient_packument_failure_is_retried() {
+    let setup = Setup::new(CONFLICT);
+    setup.registry.inject("/bb", Fault::Status(503), Some(1));
+    let package_json = json!({"name": "app", "dependencies": {"aa": "^1.0.0"}});
+
+    let resolution = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("resolution");
+
+    assert_eq!(layout(&resolution.tree), expected_layout());
+    assert_eq!(setup.registry.requests("/bb"), 2);
+    assert_eq!(setup.registry.requests("/aa"), 1);
+}
