@@ -117,3 +117,24 @@ fn omit_dev_and_production_keep_dev_packages_out_of_node_modules() {
         );
     }
 }
+
+#[test]
+fn the_projects_own_peer_conflict_is_reported_not_mismatched() {
+    let fixtures = format!("{PEERS}\nplugin2@1.0.0 peer(host@^2)\n");
+    let project = Project::new(
+        &fixtures,
+        json!({"dependencies": {"host": "^1", "plugin2": "1"}}),
+    );
+    let output = project.utoo(&["install"]);
+    assert!(
+        !output.status.success(),
+        "{}",
+        crate::support::describe(&output)
+    );
+    let err = crate::support::stderr(&output);
+    assert!(
+        err.contains("ERESOLVE") && err.contains("host@^2") && err.contains("host@1.0.0"),
+        "{err}"
+    );
+    assert!(!project.dir().join("node_modules").exists());
+}

@@ -201,7 +201,10 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 continue;
             }
             match bundle {
-                Ok(bundle) => self.place(id, edge, &bundle, None, &[]),
+                Ok(bundle) => {
+                    let mine = self.is_mine(id, edge);
+                    self.place(id, edge, &bundle, None, &[], mine)?;
+                }
                 Err(err) if edge.kind.is_optional() => {
                     self.warnings
                         .push(format!("skipping optional dependency {}: {err}", edge.name));
@@ -299,7 +302,55 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             .unwrap_or(ROOT)
     }
 
+    /// Whether a conflict placing for `from`'s `edge` is the project's own
+    /// (arborist's isMine): the root asked, or asked for the peer's dependent.
+    fn is_mine(&self, from: NodeId, edge: &Edge) -> bool {
+        if from == ROOT {
+            return true;
+        }
+        edge.kind.is_peer()
+            && self.tree.edges_in(from).into_iter().any(|dependent| {
+                dependent == ROOT
+                    && self
+                        .tree
+                        .node(ROOT)
+                        .edge(&self.tree.node(from).name)
+                        .is_some_and(|e| !e.kind.is_peer())
+            })
+    }
+
+    /// The project's own unresolvable conflict is an error (ERESOLVE), as with npm.
+    fn peer_conflict_error(&self, from: NodeId, edge: &Edge, dep: &Manifest) -> ResolveError {
+        let blocking = dep.peer_dependencies.iter().find_map(|(peer, spec)| {
+            let found = self.tree.resolve(ROOT, peer)?;
+            let found = &self.tree.node(found).manifest;
+            let peer_edge = Edge::new(peer, spec, EdgeKind::Peer);
+            (!peer_edge.accepts(found)).then(|| {
+                (
+                    peer.clone(),
+                    spec.clone(),
+                    format!("{}@{}", found.name, found.version),
+                )
+            })
+        });
+        let (name, spec, found) = blocking.unwrap_or_else(|| {
+            let found = self
+                .tree
+                .resolve(ROOT, &edge.name)
+                .map(|n| format!("{}@{}", self.tree.node(n).name, self.tree.node(n).version()))
+                .unwrap_or_else(|| "another version".to_string());
+            (edge.name.clone(), edge.raw_spec.clone(), found)
+        });
+        ResolveError::PeerConflict {
+            name,
+            spec,
+            dependent: format!("{}@{} (for {})", dep.name, dep.version, self.describe(from)),
+            found,
+        }
+    }
+
     /// Places `bundle` for `from`'s `edge` (PlaceDep), then its peers.
+    /// `mine` says whether a conflict here is the project's own (an error).
     fn place(
         &mut self,
         from: NodeId,
@@ -307,7 +358,8 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         bundle: &DepBundle,
         parent_start: Option<NodeId>,
         peer_path: &[String],
-    ) {
+        mine: bool,
+    ) -> Result<(), ResolveError> {
         let name = edge.name.as_str();
         let start = self.deepest_nesting_target(parent_start.unwrap_or(from), name);
         let mut chosen: Option<(NodeId, Decision)> = None;
@@ -328,6 +380,9 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             }
             chosen = Some((target, decision));
         }
+        if chosen.is_none() && mine {
+            return Err(self.peer_conflict_error(from, edge, &bundle.manifest));
+        }
         let (target, decision) = match chosen.or(chosen_self) {
             Some(choice) => {
                 if chosen.is_none() {
@@ -337,11 +392,11 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             }
             None => {
                 self.warn_peer_conflict(from, edge, &bundle.manifest);
-                return;
+                return Ok(());
             }
         };
         if decision == Decision::Keep {
-            return;
+            return Ok(());
         }
         // A dependency cycle that cannot be flattened: npm links to the
         // earlier copy; keeping the existing one resolves the same way.
@@ -351,7 +406,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 && self.tree.node(p).name == manifest.name
                 && self.tree.node(p).version() == manifest.version
         }) {
-            return;
+            return Ok(());
         }
 
         let placed = self.replace_or_add(target, name, manifest.clone());
@@ -392,9 +447,10 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 .filter(|p| peer_edge.accepts(&p.manifest))
             {
                 let peer = peer.clone();
-                self.place(placed, &peer_edge, &peer, Some(start), &path);
+                self.place(placed, &peer_edge, &peer, Some(start), &path, mine)?;
             }
         }
+        Ok(())
     }
 
     fn same_name_nodes(&self, name: &str) -> Vec<NodeId> {

@@ -226,6 +226,29 @@ fn l5_peers_are_installed_beside_their_dependent() {
     );
 }
 
+fn resolve_error(memory: &Memory, deps: &[(&str, &str)]) -> ResolveError {
+    let package_json = serde_json::json!({
+        "name": "root",
+        "dependencies": deps.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect::<BTreeMap<_, _>>(),
+    });
+    let project = Project::from_package_json(&package_json, "root");
+    let options = BuildOptions {
+        legacy_peer_deps: false,
+    };
+    let builder = TreeBuilder::new(project_tree(&project, false), memory, options);
+    futures::executor::block_on(builder.build()).expect_err("resolution must fail")
+}
+
+#[test]
+fn l5_l6_the_projects_own_peer_conflicts_are_eresolve() {
+    let memory = peer_fixture().with("plugin2@1.0.0 peer:host@^2");
+    let err = resolve_error(&memory, &[("host", "^1"), ("plugin2", "1.0.0")]);
+    assert!(matches!(err, ResolveError::PeerConflict { .. }), "{err}");
+    assert!(err.to_string().contains("host@^2"), "{err}");
+    let err = resolve_error(&memory, &[("popt", "1.0.0"), ("host", "2.0.0")]);
+    assert!(matches!(err, ResolveError::PeerConflict { .. }), "{err}");
+}
+
 #[test]
 fn l6_optional_peers_are_not_installed_and_legacy_skips_peers() {
     let memory = peer_fixture();
