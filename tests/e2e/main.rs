@@ -7,4 +7,5 @@ mod install;
 mod lockfile;
 mod real_registry;
 mod support;
+mod trace;
 mod tree;

@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use actix::{Actor, SyncArbiter};
+use actix::{Actor, Arbiter, SyncArbiter};
 use anyhow::{bail, Context as _};
-use serde_json::Value;
+use serde_json::{json, Value};
 use utoo_clone_actor::{CloneActor, SharedStrategy};
 use utoo_extract_actor::{CacheLayout, ExtractActor};
 use utoo_fetch_actor::FetchActor;
+use utoo_install_trace::Fields;
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, NPM_REGISTRY};
 use utoo_registry_client::{ClientConfig, RegistryClient};
@@ -17,14 +18,20 @@ use utoo_resolver_actor::{Project, ResolverActor};
 use utoo_supervisor::{Actors, Install, InstallReport, Limits, Omit, Supervisor};
 
 use crate::config::{cache_dir, NpmConfig};
+use crate::observe::{self, Observe};
 use crate::{InstallArgs, OmitKind};
 
 /// Packument and tarball requests in flight at once.
 const MAX_PACKUMENTS_IN_FLIGHT: usize = 64;
 const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
 
-pub fn run(args: InstallArgs) -> anyhow::Result<()> {
+pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     let started = Instant::now();
+    let observers = observe::init(Observe {
+        verbose,
+        silent: args.silent,
+        trace: args.trace.clone(),
+    });
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("reading the current folder")?,
@@ -75,7 +82,31 @@ pub fn run(args: InstallArgs) -> anyhow::Result<()> {
         frozen_lockfile: args.frozen_lockfile,
         omit,
     };
-    let report = run_actors(install, CacheLayout::new(cache_root), limits)?;
+    let outcome = run_actors(install, CacheLayout::new(cache_root), limits);
+    let trace_limits = Fields::from([
+        (
+            "download_capacity".to_string(),
+            json!(MAX_DOWNLOADS_IN_FLIGHT),
+        ),
+        (
+            "packument_capacity".to_string(),
+            json!(MAX_PACKUMENTS_IN_FLIGHT),
+        ),
+        (
+            "extract_capacity".to_string(),
+            json!(limits.extract_capacity),
+        ),
+        (
+            "extract_backlog_bound".to_string(),
+            json!(limits.max_extract_backlog()),
+        ),
+        ("clone_capacity".to_string(), json!(limits.clone_capacity)),
+    ]);
+    observers.finish(&trace_limits)?;
+    let report = outcome?;
+    if args.silent {
+        return Ok(());
+    }
     for warning in &report.warnings {
         eprintln!("warn: {warning}");
     }
@@ -95,14 +126,19 @@ fn run_actors(
 ) -> anyhow::Result<InstallReport> {
     let system = actix::System::new();
     let outcome = system.block_on(async move {
-        let client = RegistryClient::new(&ClientConfig::default())?;
-        let resolver = ResolverActor::new(client.clone(), MAX_PACKUMENTS_IN_FLIGHT).start();
-        let fetch = FetchActor::new(client, MAX_DOWNLOADS_IN_FLIGHT).start();
+        // The resolver and the fetch actor each get a thread of their own:
+        // their work overlaps, and traces show one track per actor.
+        let resolver_client = RegistryClient::new(&ClientConfig::default())?;
+        let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+            ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT)
+        });
+        let fetch_client = RegistryClient::new(&ClientConfig::default())?;
+        let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+            FetchActor::new(fetch_client, MAX_DOWNLOADS_IN_FLIGHT)
+        });
         let extract = {
-            let cache = cache.clone();
-            SyncArbiter::start(limits.extract_capacity, move || {
-                ExtractActor::new(cache.clone())
-            })
+            let worker = ExtractActor::new(cache.clone());
+            SyncArbiter::start(limits.extract_capacity, move || worker.clone())
         };
         let strategy = SharedStrategy::default();
         let clone = SyncArbiter::start(limits.clone_capacity, move || {

@@ -2,6 +2,7 @@
 
 mod config;
 mod install;
+mod observe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,31 +69,21 @@ pub struct InstallArgs {
     /// Threads linking packages into node_modules.
     #[arg(long, value_name = "N")]
     clone_capacity: Option<usize>,
+    /// Write a Chrome trace-event file of the install (open it in ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    silent: bool,
     /// Project folder (default: the current folder).
     #[arg(long, value_name = "DIR")]
     prefix: Option<PathBuf>,
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Install(args) => install::run(args),
+        Command::Install(args) => install::run(args, cli.verbose),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,7 +19,11 @@
 //!     let cloner = SyncArbiter::start(2, move || CloneActor::new(strategy.clone()));
 //!     let node_modules = project.path().join("node_modules");
 //!     cloner
-//!         .send(ClonePackage { from: cache.path().into(), to: node_modules.join("demo") })
+//!         .send(ClonePackage {
+//!             package: "demo@1.0.0".into(),
+//!             from: cache.path().into(),
+//!             to: node_modules.join("demo"),
+//!         })
 //!         .await
 //!         .unwrap()
 //!         .unwrap();
@@ -56,6 +60,8 @@ const SKIPPED_NAMES: &[&str] = &[".utoo-complete"];
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<CloneStats, CloneError>")]
 pub struct ClonePackage {
+    /// `name@version`, for traces.
+    pub package: String,
     pub from: PathBuf,
     pub to: PathBuf,
 }
@@ -133,6 +139,9 @@ impl Handler<ClonePackage> for CloneActor {
     type Result = Result<CloneStats, CloneError>;
 
     fn handle(&mut self, msg: ClonePackage, _ctx: &mut SyncContext<Self>) -> Self::Result {
+        let span =
+            tracing::info_span!("clone", package = %msg.package, files = tracing::field::Empty);
+        let _entered = span.enter();
         match fs::symlink_metadata(&msg.to) {
             Ok(meta) if meta.is_dir() => fs::remove_dir_all(&msg.to).map_err(io_error(&msg.to))?,
             Ok(_) => fs::remove_file(&msg.to).map_err(io_error(&msg.to))?,
@@ -143,6 +152,7 @@ impl Handler<ClonePackage> for CloneActor {
             strategy: self.strategy.get(),
         };
         self.clone_tree(&msg.from, &msg.to, &mut stats)?;
+        span.record("files", stats.files);
         Ok(stats)
     }
 }
@@ -151,6 +161,7 @@ impl Handler<LinkBins> for CloneActor {
     type Result = Result<(), CloneError>;
 
     fn handle(&mut self, msg: LinkBins, _ctx: &mut SyncContext<Self>) -> Self::Result {
+        let _span = tracing::info_span!("link_bins", package = %msg.package).entered();
         let bin_dir = msg.node_modules.join(".bin");
         fs::create_dir_all(&bin_dir).map_err(io_error(&bin_dir))?;
         for (name, path) in &msg.bins {

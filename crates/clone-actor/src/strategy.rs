@@ -69,7 +69,7 @@ impl SharedStrategy {
                         return candidate;
                     }
                     Err(e) => {
-                        tracing::debug!(strategy = candidate.name(), error = %e, "clone strategy unavailable");
+                        tracing::info!(from = candidate.name(), error = %e, "clone fallback");
                         let _ = fs::remove_file(to);
                         outcome = Err(e);
                     }

@@ -54,6 +54,7 @@ const CLONED: [&str; 4] = [
 async fn clone(actor: &Addr<CloneActor>, from: &Path, to: &Path) -> CloneStats {
     actor
         .send(ClonePackage {
+            package: "test@1.0.0".into(),
             from: from.to_path_buf(),
             to: to.to_path_buf(),
         })

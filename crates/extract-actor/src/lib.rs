@@ -48,6 +48,8 @@ mod unpack;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use bytes::Bytes;
@@ -76,18 +78,57 @@ pub struct CacheEntry {
     pub reused: bool,
 }
 
+/// One extract worker. Clones share the count of extractions in progress,
+/// so start a `SyncArbiter` with `move || actor.clone()`.
+#[derive(Debug, Clone)]
 pub struct ExtractActor {
     cache: CacheLayout,
+    active: Arc<AtomicU64>,
+}
+
+/// Counts an extraction in progress across the workers and reports each change.
+struct Active<'a>(&'a AtomicU64);
+
+impl<'a> Active<'a> {
+    fn enter(counter: &'a AtomicU64) -> Active<'a> {
+        let depth = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::info!(target: "utoo::queue", queue = "extracts_active", depth);
+        Active(counter)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        let depth = self.0.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
+        tracing::info!(target: "utoo::queue", queue = "extracts_active", depth);
+    }
 }
 
 impl ExtractActor {
     pub fn new(cache: CacheLayout) -> ExtractActor {
-        ExtractActor { cache }
+        ExtractActor {
+            cache,
+            active: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Does the work of one [`Extract`] message on the calling thread.
     pub fn extract(&self, msg: &Extract) -> Result<CacheEntry, ExtractError> {
-        self.extract_entry(msg).map_err(|source| ExtractError {
+        let _active = Active::enter(&self.active);
+        let package = format!("{}@{}", msg.name, msg.version);
+        let span = tracing::info_span!(
+            "extract",
+            package = %package,
+            bytes = tracing::field::Empty,
+            files = tracing::field::Empty
+        );
+        let _entered = span.enter();
+        let entry = self.extract_entry(msg);
+        if let Ok(entry) = &entry {
+            span.record("bytes", entry.stats.bytes);
+            span.record("files", entry.stats.files);
+        }
+        entry.map_err(|source| ExtractError {
             name: msg.name.clone(),
             version: msg.version.clone(),
             source,

@@ -113,6 +113,9 @@ impl Handler<FetchTarball> for FetchActor {
                 .acquire_owned()
                 .await
                 .map_err(|_| FetchError::Stopped)?;
+            let package = format!("{}@{}", msg.name, msg.version);
+            let span =
+                tracing::info_span!("fetch", package = %package, bytes = tracing::field::Empty);
             let bytes = client
                 .get(&msg.url, "application/octet-stream", integrity.as_ref())
                 .await
@@ -121,7 +124,7 @@ impl Handler<FetchTarball> for FetchActor {
                     version: msg.version.clone(),
                     source,
                 })?;
-            tracing::debug!(name = %msg.name, version = %msg.version, bytes = bytes.len(), "downloaded");
+            span.record("bytes", bytes.len() as u64);
             Ok(Tarball { bytes })
         })
     }

@@ -1,7 +1,7 @@
 //! Packuments fetched from the registry, each name once, with picks cached
 //! and the dependency closure prefetched ahead of the tree builder.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -39,6 +39,30 @@ pub struct RegistrySource {
     packuments: RefCell<HashMap<String, PackumentFuture>>,
     picks: RefCell<HashMap<(String, String), Arc<Manifest>>>,
     prefetched: RefCell<HashSet<(String, String)>>,
+    in_flight: Rc<Cell<u64>>,
+}
+
+/// Counts a packument request in flight for as long as it lives, and reports
+/// each change as a queue-depth sample.
+struct InFlight(Rc<Cell<u64>>);
+
+impl InFlight {
+    fn enter(counter: Rc<Cell<u64>>) -> InFlight {
+        counter.set(counter.get() + 1);
+        sample(counter.get());
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+        sample(self.0.get());
+    }
+}
+
+fn sample(depth: u64) {
+    tracing::info!(target: "utoo::queue", queue = "packuments_in_flight", depth);
 }
 
 impl RegistrySource {
@@ -55,6 +79,7 @@ impl RegistrySource {
             packuments: RefCell::new(HashMap::new()),
             picks: RefCell::new(HashMap::new()),
             prefetched: RefCell::new(HashSet::new()),
+            in_flight: Rc::new(Cell::new(0)),
         })
     }
 
@@ -71,11 +96,15 @@ impl RegistrySource {
         let limit = self.limit.clone();
         let url = packument_url(&self.config.registry, name);
         let name_owned = name.to_string();
+        let in_flight = self.in_flight.clone();
         let future = async move {
             let _permit = limit
                 .acquire_owned()
                 .await
                 .map_err(|_| ResolveError::Stopped)?;
+            let _counted = InFlight::enter(in_flight);
+            let span =
+                tracing::info_span!("packument", name = %name_owned, bytes = tracing::field::Empty);
             let body =
                 client
                     .get(&url, ABBREVIATED_ACCEPT, None)
@@ -91,6 +120,7 @@ impl RegistrySource {
                             reason: other.to_string(),
                         },
                     })?;
+            span.record("bytes", body.len() as u64);
             let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
                 .await
                 .map_err(|_| ResolveError::Stopped)?;

@@ -43,6 +43,11 @@ impl Limits {
     }
 }
 
+/// Reports a queue's new depth (drawn as a counter track in traces).
+fn sample(queue: &'static str, depth: usize) {
+    tracing::info!(target: "utoo::queue", queue, depth = depth as u64);
+}
+
 /// Messages waiting in the supervisor's mailbox before senders must wait.
 pub const SUPERVISOR_MAILBOX: usize = 256;
 
@@ -72,6 +77,9 @@ struct Run {
     skipped_paths: HashSet<String>,
     new_lockfile: Option<String>,
     report: InstallReport,
+    /// Open for the whole install, and for resolution: they end when dropped.
+    _install_span: tracing::Span,
+    resolve_span: Option<tracing::Span>,
 }
 
 /// The supervisor actor: owns one install at a time. Accepts [`Install`]
@@ -118,6 +126,7 @@ impl Supervisor {
             .cache
             .entry_dir(&download.name, &download.version, &key);
         if CacheLayout::is_complete(&dir) {
+            tracing::info!(package = %format!("{}@{}", download.name, download.version), "cache hit");
             run.report.cache_hits += 1;
             run.entries.insert(key, EntryState::Ready(dir));
         } else {
@@ -146,6 +155,7 @@ impl Supervisor {
             return;
         };
         run.downloads_in_flight += 1;
+        sample("downloads_in_flight", run.downloads_in_flight);
         run.entries
             .insert(download.cache_key().to_string(), EntryState::Fetching);
         let request = FetchTarball {
@@ -173,10 +183,12 @@ impl Supervisor {
             return;
         };
         run.downloads_in_flight -= 1;
+        sample("downloads_in_flight", run.downloads_in_flight);
         let key = download.cache_key().to_string();
         match result {
             Ok(Ok(tarball)) => {
                 run.extract_backlog += 1;
+                sample("extract_backlog", run.extract_backlog);
                 run.report.max_extract_backlog =
                     run.report.max_extract_backlog.max(run.extract_backlog);
                 run.report.tarballs_downloaded += 1;
@@ -215,6 +227,7 @@ impl Supervisor {
             return;
         };
         run.extract_backlog -= 1;
+        sample("extract_backlog", run.extract_backlog);
         let key = download.cache_key().to_string();
         let state = match result {
             Ok(Ok(entry)) => EntryState::Ready(entry.dir),
@@ -238,6 +251,7 @@ impl Supervisor {
         let Some(run) = self.run.as_mut() else {
             return;
         };
+        run.resolve_span = None;
         let request = &run.request;
         run.report.packuments_requested = resolution.packuments_requested;
         run.report
@@ -350,7 +364,9 @@ impl Supervisor {
             return;
         };
         run.clones_in_flight += 1;
+        sample("clones_queued", run.clones_in_flight);
         let request = ClonePackage {
+            package: format!("{}@{}", package.name, package.version),
             from,
             to: project_dir.join(&package.path),
         };
@@ -373,6 +389,7 @@ impl Supervisor {
             return;
         };
         run.clones_in_flight -= 1;
+        sample("clones_queued", run.clones_in_flight);
         match result {
             Ok(Ok(stats)) => {
                 run.report.added += 1;
@@ -554,6 +571,8 @@ impl Handler<Install> for Supervisor {
             skipped_paths: HashSet::new(),
             new_lockfile: None,
             report: InstallReport::default(),
+            _install_span: tracing::info_span!("install"),
+            resolve_span: Some(tracing::info_span!("resolve")),
         });
         let sent = self.actors.resolver.send(resolve);
         ctx.spawn(

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use serde_json::json;
+use tracing_subscriber::prelude::*;
 use utoo_clone_actor::{CloneActor, SharedStrategy};
 use utoo_extract_actor::{CacheEntry, CacheLayout, Extract, ExtractActor, ExtractError};
 use utoo_fetch_actor::{FetchActor, FetchError, FetchTarball, Tarball};
+use utoo_install_trace::{chrome_trace, Fields, Recorder};
 use utoo_npm_types::Platform;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
@@ -87,6 +89,10 @@ impl Handler<Extract> for SlowExtract {
 
 #[actix::test]
 async fn extract_backlog_stays_within_twice_the_extract_capacity() {
+    // The supervisor runs on this thread: its queue samples are recorded.
+    let (recorder, recording) = Recorder::new();
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder));
     let fixtures = (0..PACKAGES).fold(Fixtures::new(), |f, i| {
         f.version(&format!("p{i}"), "1.0.0", |v| v)
     });
@@ -162,4 +168,28 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
     // Fast downloads against slow extraction must fill the backlog: the bound is what held it.
     assert_eq!(report.max_extract_backlog, bound);
     assert!(project_dir.join("node_modules/p0/package.json").is_file());
+
+    // The trace shows the same: every extract-backlog sample within the bound in its metadata.
+    let limits = Fields::from([("extract_capacity".to_string(), json!(EXTRACT_CAPACITY))]);
+    let trace = chrome_trace(&recording.snapshot(), &limits);
+    let capacity = trace["otherData"]["limits"]["extract_capacity"]
+        .as_u64()
+        .unwrap();
+    let samples: Vec<u64> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "C" && e["name"] == "extract_backlog")
+        .map(|e| e["args"]["extract_backlog"].as_u64().unwrap())
+        .collect();
+    assert!(
+        samples.len() >= 2 * PACKAGES,
+        "one sample per change, got {}",
+        samples.len()
+    );
+    assert!(
+        samples.iter().all(|&depth| depth <= 2 * capacity),
+        "{samples:?}"
+    );
+    assert_eq!(samples.iter().max(), Some(&(2 * capacity)));
 }

@@ -1,0 +1,84 @@
+//! What the person running `utoo` sees: logs on stderr, a progress line on a
+//! terminal, and on request a Chrome trace and an HTML timings page.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::prelude::*;
+use utoo_install_trace::{
+    chrome_trace, write_atomic, Fields, Progress, ProgressHandle, Recorder, RecordingHandle,
+};
+
+/// What to show and record, from the command line.
+pub struct Observe {
+    pub verbose: u8,
+    pub silent: bool,
+    pub trace: Option<PathBuf>,
+}
+
+pub struct Observers {
+    recording: Option<RecordingHandle>,
+    progress: Option<ProgressHandle>,
+    trace: Option<PathBuf>,
+}
+
+/// Spans and events of utoo's own crates, at the levels the recorders use.
+fn ours(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("utoo") && *meta.level() <= tracing::Level::INFO
+}
+
+pub fn init(observe: Observe) -> Observers {
+    let default = match observe.verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_filter(filter);
+    let (recorder, recording) = match observe.trace.is_some() {
+        true => {
+            let (recorder, recording) = Recorder::new();
+            (Some(recorder.with_filter(filter_fn(ours))), Some(recording))
+        }
+        false => (None, None),
+    };
+    let show_progress = !observe.silent && observe.verbose == 0 && std::io::stderr().is_terminal();
+    let (progress, progress_handle) = match show_progress {
+        true => {
+            let (layer, handle) = Progress::new();
+            (Some(layer.with_filter(filter_fn(ours))), Some(handle))
+        }
+        false => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(recorder)
+        .with(progress)
+        .init();
+    Observers {
+        recording,
+        progress: progress_handle,
+        trace: observe.trace,
+    }
+}
+
+impl Observers {
+    /// Clears the progress line and writes the trace (also after a failed install).
+    pub fn finish(&self, limits: &Fields) -> anyhow::Result<()> {
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
+        if let (Some(path), Some(recording)) = (&self.trace, &self.recording) {
+            let trace = chrome_trace(&recording.snapshot(), limits);
+            let text = serde_json::to_vec(&trace).context("serialising the trace")?;
+            write_atomic(path, &text)
+                .with_context(|| format!("writing the trace to {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
