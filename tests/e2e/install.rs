@@ -79,6 +79,17 @@ fn bins_are_linked_executable_and_run() {
         Some("../aa/cli.js"),
         "npm-style relative link"
     );
+
+    let stdout = project.install(&[]);
+    assert!(stdout.starts_with("added 0 packages"), "{stdout}");
+    let output = Command::new(project.dir().join("node_modules/.bin/aa"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "bins survive a no-op install: {}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -144,4 +155,43 @@ fn reinstall_removes_packages_no_longer_wanted() {
     assert_eq!(project.installed(), ["bb@1.0.0"]);
     assert!(!project.dir().join("node_modules/.bin/aa").exists());
     assert_eq!(project.locked(), ["bb@1.0.0"]);
+}
+
+#[test]
+fn reinstall_keeps_what_is_already_in_place() {
+    let fixtures = "
+        aa@1.0.0 deps(bb@^1)
+        bb@1.0.0
+        bb@1.1.0
+        cc@1.0.0
+    ";
+    let project = Project::new(
+        fixtures,
+        json!({"dependencies": {"aa": "1", "bb": "1.0.0"}}),
+    );
+    project.install(&[]);
+    let hidden = project.dir().join("node_modules/.package-lock.json");
+    assert!(hidden.is_file(), "npm's hidden lockfile is written");
+    let marker = project.dir().join("node_modules/aa/left-alone.txt");
+    fs::write(&marker, "untouched").unwrap();
+
+    let stdout = project.install(&[]);
+    assert!(stdout.starts_with("added 0 packages"), "{stdout}");
+    assert!(
+        marker.is_file(),
+        "a package already in place is not placed again"
+    );
+
+    project.write_package_json(&json!({"dependencies": {"aa": "1", "bb": "1.1.0", "cc": "1"}}));
+    let stdout = project.install(&[]);
+    assert!(stdout.starts_with("added 2 packages"), "{stdout}");
+    assert!(marker.is_file());
+    assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.1.0", "cc@1.0.0"]);
+
+    fs::remove_dir_all(project.dir().join("node_modules/cc")).unwrap();
+    let stdout = project.install(&[]);
+    assert!(
+        stdout.starts_with("added 1 package in"),
+        "a missing folder is placed again: {stdout}"
+    );
 }

@@ -147,3 +147,23 @@ fn silent_prints_nothing_and_verbose_logs_retries() {
     );
     assert!(stderr.contains("DEBUG"), "-v shows debug logs");
 }
+
+#[test]
+fn timings_page_is_written_and_self_contained() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    project.install(&["--timings"]);
+    let page = fs::read_to_string(project.dir().join("utoo-timings.html"))
+        .expect("utoo-timings.html written");
+    assert!(
+        page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"),
+        "{}",
+        &page[..40]
+    );
+    for package in ["aa@1.0.0", "bb@1.0.0", "cc@1.0.0"] {
+        assert!(page.contains(package), "{package} missing from the page");
+    }
+    assert!(
+        !page.contains("<script src") && !page.contains("<link"),
+        "no external resources"
+    );
+}

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix::{Actor, Arbiter, SyncArbiter};
@@ -15,7 +16,9 @@ use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, NPM_REGISTRY};
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
-use utoo_supervisor::{Actors, Install, InstallReport, Limits, Omit, Supervisor};
+use utoo_supervisor::{
+    fingerprint, up_to_date, Actors, Install, InstallReport, Limits, Omit, Supervisor,
+};
 
 use crate::config::{cache_dir, NpmConfig};
 use crate::observe::{self, Observe};
@@ -27,15 +30,16 @@ const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
 
 pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     let started = Instant::now();
-    let observers = observe::init(Observe {
-        verbose,
-        silent: args.silent,
-        trace: args.trace.clone(),
-    });
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("reading the current folder")?,
     };
+    let observers = observe::init(Observe {
+        verbose,
+        silent: args.silent,
+        trace: args.trace.clone(),
+        timings: args.timings.then(|| project_dir.join("utoo-timings.html")),
+    });
     let config = NpmConfig::load(&project_dir);
     let registry = args
         .registry
@@ -75,14 +79,18 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         project,
         lockfile,
         registry,
-        node_version: node_version(),
+        node_version,
         platform: Platform::current(),
         legacy_peer_deps: args.legacy_peer_deps || config.flag("legacy-peer-deps"),
         lockfile_only: args.lockfile_only,
         frozen_lockfile: args.frozen_lockfile,
         omit,
     };
-    let outcome = run_actors(install, CacheLayout::new(cache_root), limits);
+    let outcome = if nothing_changed(&install) {
+        Ok(InstallReport::default())
+    } else {
+        run_actors(install, CacheLayout::new(cache_root), limits)
+    };
     let trace_limits = Fields::from([
         (
             "download_capacity".to_string(),
@@ -102,7 +110,7 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         ),
         ("clone_capacity".to_string(), json!(limits.clone_capacity)),
     ]);
-    observers.finish(&trace_limits)?;
+    observers.finish(&trace_limits, started.elapsed().as_secs_f64())?;
     let report = outcome?;
     if args.silent {
         return Ok(());
@@ -112,11 +120,31 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     }
     let seconds = started.elapsed().as_secs_f64();
     if args.lockfile_only {
-        println!("locked {} packages in {seconds:.2}s", report.locked);
+        println!("locked {} in {seconds:.2}s", packages(report.locked));
     } else {
-        println!("added {} packages in {seconds:.2}s", report.added);
+        println!("added {} in {seconds:.2}s", packages(report.added));
     }
     Ok(())
+}
+
+/// An install whose manifest, lockfile and options are exactly those of the
+/// last install into this `node_modules` has nothing to do.
+fn nothing_changed(install: &Install) -> bool {
+    let Some((_, lockfile_text)) = &install.lockfile else {
+        return false;
+    };
+    !install.lockfile_only
+        && up_to_date(
+            &install.project_dir.join("node_modules"),
+            &fingerprint(install, lockfile_text),
+        )
+}
+
+fn packages(count: usize) -> String {
+    match count {
+        1 => "1 package".to_string(),
+        n => format!("{n} packages"),
+    }
 }
 
 fn run_actors(
@@ -190,7 +218,7 @@ fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
     Ok((text, value))
 }
 
-fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Lockfile, String)>> {
+fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Arc<Lockfile>, String)>> {
     let path: PathBuf = project_dir.join("package-lock.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -198,7 +226,7 @@ fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Lockfile, String)
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     match Lockfile::parse(&text, &path) {
-        Ok(lock) => Ok(Some((lock, text))),
+        Ok(lock) => Ok(Some((Arc::new(lock), text))),
         Err(LockfileError::Unsupported { .. }) => {
             eprintln!(
                 "warn: {} is from npm 6 or older; resolving afresh",

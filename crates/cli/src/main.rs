@@ -72,6 +72,9 @@ pub struct InstallArgs {
     /// Write a Chrome trace-event file of the install (open it in ui.perfetto.dev).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Write utoo-timings.html: a timeline per stage, queue depths over time, the slowest packages.
+    #[arg(long)]
+    timings: bool,
     /// Print nothing but errors.
     #[arg(long)]
     silent: bool,

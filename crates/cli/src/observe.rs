@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::prelude::*;
 use utoo_install_trace::{
-    chrome_trace, write_atomic, Fields, Progress, ProgressHandle, Recorder, RecordingHandle,
+    chrome_trace, timings_html, write_atomic, Fields, Progress, ProgressHandle, Recorder,
+    Recording, RecordingHandle, TimingsSummary,
 };
 
 /// What to show and record, from the command line.
@@ -16,12 +17,15 @@ pub struct Observe {
     pub verbose: u8,
     pub silent: bool,
     pub trace: Option<PathBuf>,
+    /// Where to write the HTML timings page, if asked for.
+    pub timings: Option<PathBuf>,
 }
 
 pub struct Observers {
     recording: Option<RecordingHandle>,
     progress: Option<ProgressHandle>,
     trace: Option<PathBuf>,
+    timings: Option<PathBuf>,
 }
 
 /// Spans and events of utoo's own crates, at the levels the recorders use.
@@ -40,7 +44,7 @@ pub fn init(observe: Observe) -> Observers {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_filter(filter);
-    let (recorder, recording) = match observe.trace.is_some() {
+    let (recorder, recording) = match observe.trace.is_some() || observe.timings.is_some() {
         true => {
             let (recorder, recording) = Recorder::new();
             (Some(recorder.with_filter(filter_fn(ours))), Some(recording))
@@ -64,21 +68,55 @@ pub fn init(observe: Observe) -> Observers {
         recording,
         progress: progress_handle,
         trace: observe.trace,
+        timings: observe.timings,
     }
 }
 
 impl Observers {
-    /// Clears the progress line and writes the trace (also after a failed install).
-    pub fn finish(&self, limits: &Fields) -> anyhow::Result<()> {
+    /// Clears the progress line and writes the trace and the timings page
+    /// (also after a failed install).
+    pub fn finish(&self, limits: &Fields, total_seconds: f64) -> anyhow::Result<()> {
         if let Some(progress) = &self.progress {
             progress.finish();
         }
-        if let (Some(path), Some(recording)) = (&self.trace, &self.recording) {
-            let trace = chrome_trace(&recording.snapshot(), limits);
+        let Some(recording) = self.recording.as_ref().map(RecordingHandle::snapshot) else {
+            return Ok(());
+        };
+        if let Some(path) = &self.trace {
+            let trace = chrome_trace(&recording, limits);
             let text = serde_json::to_vec(&trace).context("serialising the trace")?;
             write_atomic(path, &text)
                 .with_context(|| format!("writing the trace to {}", path.display()))?;
         }
+        if let Some(path) = &self.timings {
+            let page = timings_html(&recording, &summarise(&recording, limits, total_seconds));
+            write_atomic(path, page.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
         Ok(())
+    }
+}
+
+/// The totals of the timings page, counted from what the actors recorded.
+fn summarise(recording: &Recording, limits: &Fields, total_seconds: f64) -> TimingsSummary {
+    let bytes_of = |stage: &str| -> u64 {
+        recording
+            .spans
+            .iter()
+            .filter(|s| s.name == stage)
+            .filter_map(|s| s.fields.get("bytes").and_then(serde_json::Value::as_u64))
+            .sum()
+    };
+    TimingsSummary {
+        packages: recording.spans.iter().filter(|s| s.name == "clone").count(),
+        bytes_downloaded: bytes_of("fetch"),
+        bytes_written: bytes_of("extract"),
+        cache_hits: recording
+            .events
+            .iter()
+            .filter(|e| e.name == "cache hit")
+            .count(),
+        limits: limits.clone(),
+        total_seconds,
     }
 }

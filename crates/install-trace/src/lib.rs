@@ -21,6 +21,7 @@
 mod chrome;
 mod progress;
 mod recorder;
+mod timings;
 
 use std::fs;
 use std::io;
@@ -31,6 +32,7 @@ pub use progress::{Progress, ProgressHandle};
 pub use recorder::{
     EventRecord, Fields, Recorder, Recording, RecordingHandle, SpanRecord, QUEUE_TARGET,
 };
+pub use timings::{timings_html, TimingsSummary};
 
 /// Writes `contents` to `path` through a temporary file and a rename, so a
 /// reader never sees half a file.

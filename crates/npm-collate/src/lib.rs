@@ -25,12 +25,42 @@ const PUNCTUATION: &str = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$";
 
 /// Primary weight: punctuation, then digits, then letters (case folded), then anything else by code point.
 fn primary(c: char) -> (u8, u32) {
-    if let Some(index) = PUNCTUATION.find(c) {
-        return (1, index as u32);
+    if c.is_ascii() {
+        return ASCII_PRIMARY[c as usize];
     }
-    if c.is_ascii_digit() {
-        return (2, c as u32);
+    non_ascii_primary(c)
+}
+
+/// Package names and paths are ASCII: their weights are looked up, not computed.
+const ASCII_PRIMARY: [(u8, u32); 128] = {
+    let mut table = [(0u8, 0u32); 128];
+    let mut i = 0;
+    while i < 128 {
+        table[i] = ascii_primary(i as u8);
+        i += 1;
     }
+    table
+};
+
+const fn ascii_primary(b: u8) -> (u8, u32) {
+    let punctuation = PUNCTUATION.as_bytes();
+    let mut index = 0;
+    while index < punctuation.len() {
+        if punctuation[index] == b {
+            return (1, index as u32);
+        }
+        index += 1;
+    }
+    match b {
+        b'0'..=b'9' => (2, b as u32),
+        b'a'..=b'z' => (3, b as u32),
+        b'A'..=b'Z' => (3, b.to_ascii_lowercase() as u32),
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => (0, b as u32),
+        _ => (4, b as u32),
+    }
+}
+
+fn non_ascii_primary(c: char) -> (u8, u32) {
     if c.is_alphabetic() {
         let folded = c.to_lowercase().next().unwrap_or(c);
         return (3, folded as u32);
@@ -91,6 +121,18 @@ mod tests {
     fn case_only_breaks_ties() {
         assert_eq!(sorted(vec!["B", "a", "A", "b"]), ["a", "A", "b", "B"]);
         assert_eq!(compare("aB", "Ab"), Ordering::Less);
+    }
+
+    #[test]
+    fn ascii_table_matches_the_rules() {
+        assert_eq!(primary('_'), (1, 0));
+        assert_eq!(primary('~'), (1, PUNCTUATION.find('~').unwrap() as u32));
+        assert_eq!(primary('Q'), primary('q'));
+        assert!(primary('9') < primary('a'));
+        assert!(
+            primary('é') > primary('e'),
+            "non-ASCII letters sort by code point after folding"
+        );
     }
 
     #[test]

@@ -27,9 +27,11 @@ pub struct Resolve {
     pub project: Project,
     /// A lockfile to start from: what still satisfies is kept, and nothing
     /// is fetched when everything does.
-    pub lockfile: Option<Lockfile>,
+    pub lockfile: Option<Arc<Lockfile>>,
     pub registry: String,
-    pub node_version: Option<String>,
+    /// Finds the running Node.js version (for `engines.node`); called at most
+    /// once, and only if a version must be picked.
+    pub node_version: fn() -> Option<String>,
     pub legacy_peer_deps: bool,
     pub platform: Platform,
     pub notify: Option<Recipient<PackagePlaced>>,
@@ -77,7 +79,7 @@ impl Handler<Resolve> for ResolverActor {
             self.client.clone(),
             RegistrySourceConfig {
                 registry: msg.registry.clone(),
-                node_version: msg.node_version.clone(),
+                node_version: msg.node_version,
                 legacy_peer_deps: msg.legacy_peer_deps,
                 max_in_flight: self.max_in_flight,
             },

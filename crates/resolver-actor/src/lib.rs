@@ -23,7 +23,7 @@
 //!             project: Project::from_package_json(&package_json, "demo"),
 //!             lockfile: None,
 //!             registry: NPM_REGISTRY.to_string(),
-//!             node_version: None,
+//!             node_version: || None,
 //!             legacy_peer_deps: false,
 //!             platform: Platform::current(),
 //!             notify: None,

@@ -1,7 +1,7 @@
 //! Packuments fetched from the registry, each name once, with picks cached
 //! and the dependency closure prefetched ahead of the tree builder.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,8 +24,8 @@ type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, Res
 #[derive(Debug, Clone)]
 pub struct RegistrySourceConfig {
     pub registry: String,
-    /// The running Node.js version, for `engines.node` when picking.
-    pub node_version: Option<String>,
+    /// Finds the running Node.js version, for `engines.node` when picking.
+    pub node_version: fn() -> Option<String>,
     pub legacy_peer_deps: bool,
     /// Packument requests in flight at once.
     pub max_in_flight: usize,
@@ -34,7 +34,7 @@ pub struct RegistrySourceConfig {
 pub struct RegistrySource {
     client: RegistryClient,
     config: RegistrySourceConfig,
-    node_version: Option<Version>,
+    node_version: OnceCell<Option<Version>>,
     limit: Arc<Semaphore>,
     packuments: RefCell<HashMap<String, PackumentFuture>>,
     picks: RefCell<HashMap<(String, String), Arc<Manifest>>>,
@@ -67,19 +67,22 @@ fn sample(depth: u64) {
 
 impl RegistrySource {
     pub fn new(client: RegistryClient, config: RegistrySourceConfig) -> Rc<RegistrySource> {
-        let node_version = config
-            .node_version
-            .as_deref()
-            .and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
         Rc::new(RegistrySource {
             client,
-            node_version,
+            node_version: OnceCell::new(),
             limit: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             config,
             packuments: RefCell::new(HashMap::new()),
             picks: RefCell::new(HashMap::new()),
             prefetched: RefCell::new(HashSet::new()),
             in_flight: Rc::new(Cell::new(0)),
+        })
+    }
+
+    fn node_version(&self) -> &Option<Version> {
+        self.node_version.get_or_init(|| {
+            let found = (self.config.node_version)()?;
+            Version::parse(found.trim().trim_start_matches('v')).ok()
         })
     }
 
@@ -150,7 +153,7 @@ impl RegistrySource {
             .map_err(|e| ResolveError::Spec(e, dependent.to_string()))?;
         let packument = self.packument(spec.registry_name(name)).await?;
         let manifest =
-            pick_manifest(&packument, &spec, self.node_version.as_ref()).ok_or_else(|| {
+            pick_manifest(&packument, &spec, self.node_version().as_ref()).ok_or_else(|| {
                 ResolveError::NoMatchingVersion {
                     name: name.to_string(),
                     spec: raw_spec.to_string(),

@@ -83,9 +83,9 @@ impl Setup {
         self.resolver
             .send(Resolve {
                 project: Project::from_package_json(package_json, "app"),
-                lockfile,
+                lockfile: lockfile.map(std::sync::Arc::new),
                 registry: self.registry.url(),
-                node_version: None,
+                node_version: || None,
                 legacy_peer_deps: false,
                 platform: Platform::current(),
                 notify: Some(self.collector.clone().recipient()),

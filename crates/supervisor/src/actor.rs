@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -11,7 +12,7 @@ use utoo_npm_types::Platform;
 use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve, ResolverActor};
 
 use crate::messages::{Install, InstallError, InstallReport, Stage};
-use crate::node_modules::remove_stale;
+use crate::node_modules::{hidden_lockfile, keep_what_is_in_place, Placement, HIDDEN_LOCKFILE};
 use crate::plan::{download_for, parent_path, plan, Download, PlannedPackage};
 
 /// The actors a supervisor drives. Fetch, extract and clone are taken as
@@ -76,6 +77,11 @@ struct Run {
     placed_paths: HashSet<String>,
     skipped_paths: HashSet<String>,
     new_lockfile: Option<String>,
+    /// The new lockfile and the hidden lockfile expected once all is placed,
+    /// to record what ends up in `node_modules`.
+    installed_lock: Option<(Lockfile, String)>,
+    /// False when `node_modules` was already as planned: its bins are too.
+    bins_need_linking: bool,
     report: InstallReport,
     /// Open for the whole install, and for resolution: they end when dropped.
     _install_span: tracing::Span,
@@ -258,11 +264,17 @@ impl Supervisor {
             .warnings
             .extend(resolution.tree.warnings.iter().cloned());
         run.report.locked = resolution.tree.packages.len();
-        let lockfile =
-            lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
-        let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
+        let (lockfile, text) = tracing::info_span!("lockfile").in_scope(|| {
+            let lockfile =
+                lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
+            let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
+            (lockfile, text)
+        });
         if request.frozen_lockfile
-            && !same_lock(request.lockfile.as_ref().map(|(lock, _)| lock), &lockfile)
+            && !same_lock(
+                request.lockfile.as_ref().map(|(lock, _)| &**lock),
+                &lockfile,
+            )
         {
             let path = request.project_dir.join("package-lock.json");
             return self.fail(InstallError::FrozenLockfile { path });
@@ -273,22 +285,33 @@ impl Supervisor {
         }
         let planned = plan(&resolution.tree, &request.registry, request.omit);
         let node_modules = request.project_dir.join("node_modules");
-        let top_level: HashSet<&str> = planned
-            .iter()
-            .filter(|p| parent_path(&p.path).is_none())
-            .map(|p| p.name.as_str())
-            .collect();
-        if let Err(source) = remove_stale(&node_modules, &top_level) {
-            return self.fail(InstallError::Io {
-                path: node_modules,
-                source,
-            });
+        let _check = tracing::info_span!("check node_modules").entered();
+        let expected_hidden = hidden_lockfile(&lockfile, &planned);
+        let placement = match keep_what_is_in_place(&node_modules, planned, &expected_hidden) {
+            Ok(placement) => placement,
+            Err(source) => {
+                return self.fail(InstallError::Io {
+                    path: node_modules,
+                    source,
+                })
+            }
+        };
+        let Placement {
+            kept,
+            to_place,
+            changed,
+        } = placement;
+        run.bins_need_linking = changed;
+        run.installed_lock = Some((lockfile, expected_hidden));
+        for package in kept {
+            run.placed_paths.insert(package.path.clone());
+            run.placed.push(package);
         }
-        for package in &planned {
+        for package in &to_place {
             self.want(package.download.clone());
         }
         if let Some(run) = self.run.as_mut() {
-            run.clone_queue = Some(planned);
+            run.clone_queue = Some(to_place);
         }
         self.pump(ctx);
     }
@@ -343,13 +366,18 @@ impl Supervisor {
             return self.fail(error);
         }
         let all_done = waiting.is_empty() && to_start.is_empty() && run.clones_in_flight == 0;
+        let link_bins = run.bins_need_linking;
         run.clone_queue = Some(waiting);
         let project_dir = run.request.project_dir.clone();
         for (package, dir) in to_start {
             self.start_clone(package, dir, &project_dir, ctx);
         }
         if all_done {
-            self.link_bins(ctx);
+            if link_bins {
+                self.link_bins(ctx);
+            } else {
+                self.finish();
+            }
         }
     }
 
@@ -478,28 +506,62 @@ impl Supervisor {
         let Some(mut run) = self.run.take() else {
             return;
         };
-        let path = run.request.project_dir.join("package-lock.json");
-        if let Some(text) = &run.new_lockfile {
-            let unchanged = run
-                .request
-                .lockfile
-                .as_ref()
-                .is_some_and(|(_, old)| old == text);
-            if !unchanged {
-                if let Err(error) = write_atomic(&path, text) {
-                    if let Some(responder) = run.responder.take() {
-                        let _ = responder.send(Err(error.into()));
-                    }
-                    return;
-                }
-                run.report.lockfile_written = true;
-            }
-        }
+        let written = write_lockfiles(&mut run);
         run.report.extract_capacity = self.limits.extract_capacity;
         if let Some(responder) = run.responder.take() {
-            let _ = responder.send(Ok(run.report));
+            let _ = responder.send(written.map(|()| run.report));
         }
     }
+}
+
+/// Writes `package-lock.json` when it changed, and the hidden lockfile that
+/// records what `node_modules` now holds (so the next install keeps it).
+fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
+    let project_dir = run.request.project_dir.clone();
+    if let Some(text) = &run.new_lockfile {
+        let unchanged = run
+            .request
+            .lockfile
+            .as_ref()
+            .is_some_and(|(_, old)| old == text);
+        if !unchanged {
+            write_atomic(&project_dir.join("package-lock.json"), text)?;
+            run.report.lockfile_written = true;
+        }
+    }
+    if let Some((mut installed, expected)) = run.installed_lock.take() {
+        // Optional packages that failed are missing from what was expected.
+        let text = if run.skipped_paths.is_empty() {
+            expected
+        } else {
+            installed
+                .packages
+                .retain(|path, _| run.placed_paths.contains(path));
+            installed.to_json(&JsonFormat::default())
+        };
+        let node_modules = project_dir.join("node_modules");
+        let path = node_modules.join(HIDDEN_LOCKFILE);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::create_dir_all(&node_modules).map_err(|source| InstallError::Io {
+                path: node_modules.clone(),
+                source,
+            })?;
+            write_atomic(&path, &text)?;
+        }
+    }
+    if !run.request.lockfile_only {
+        let lockfile_text = run.new_lockfile.as_deref().unwrap_or_default();
+        let node_modules = project_dir.join("node_modules");
+        crate::state::record(
+            &node_modules,
+            &crate::state::fingerprint(&run.request, lockfile_text),
+        )
+        .map_err(|source| InstallError::Io {
+            path: node_modules,
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether two lockfiles lock the same packages at the same versions for the same root.
@@ -549,9 +611,9 @@ impl Handler<Install> for Supervisor {
         let (responder, answer) = oneshot::channel();
         let resolve = Resolve {
             project: msg.project.clone(),
-            lockfile: msg.lockfile.as_ref().map(|(lock, _)| lock.clone()),
+            lockfile: msg.lockfile.as_ref().map(|(lock, _)| Arc::clone(lock)),
             registry: msg.registry.clone(),
-            node_version: msg.node_version.clone(),
+            node_version: msg.node_version,
             legacy_peer_deps: msg.legacy_peer_deps,
             platform: msg.platform.clone(),
             notify: (!msg.lockfile_only).then(|| ctx.address().recipient()),
@@ -570,6 +632,8 @@ impl Handler<Install> for Supervisor {
             placed_paths: HashSet::new(),
             skipped_paths: HashSet::new(),
             new_lockfile: None,
+            installed_lock: None,
+            bins_need_linking: true,
             report: InstallReport::default(),
             _install_span: tracing::info_span!("install"),
             resolve_span: Some(tracing::info_span!("resolve")),

@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use serde_json::Value;
@@ -26,9 +27,10 @@ pub struct Install {
     pub package_json_text: String,
     pub project: Project,
     /// The lockfile as read, and its text (to tell whether it changed).
-    pub lockfile: Option<(Lockfile, String)>,
+    pub lockfile: Option<(Arc<Lockfile>, String)>,
     pub registry: String,
-    pub node_version: Option<String>,
+    /// Finds the running Node.js version; called only if a version must be picked.
+    pub node_version: fn() -> Option<String>,
     pub platform: Platform,
     pub legacy_peer_deps: bool,
     pub lockfile_only: bool,

@@ -141,7 +141,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             package_json,
             lockfile: None,
             registry: registry.url(),
-            node_version: None,
+            node_version: || None,
             platform: Platform::current(),
             legacy_peer_deps: false,
             lockfile_only: false,

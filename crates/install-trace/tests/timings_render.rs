@@ -1,0 +1,590 @@
+//! Renders the `--timings` page of a simulated install in headless Chromium
+//! (Debian's `chromium`, which CI installs) and checks that it loads without
+//! console errors. Set `UTOO_TIMINGS_SCREENSHOT=<file.png>` to keep the
+//! screenshot; docs/timings.png is made that way:
+//!
+//! ```text
+//! UTOO_TIMINGS_SCREENSHOT=$PWD/docs/timings.png cargo test -p utoo-install-trace --test timings_render
+//! ```
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tempfile::TempDir;
+use utoo_install_trace::{
+    timings_html, EventRecord, Fields, Recording, SpanRecord, TimingsSummary, QUEUE_TARGET,
+};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const TIMEOUT: Duration = Duration::from_secs(120);
+const EXTRACT_CAPACITY: usize = 4;
+const CLONE_CAPACITY: usize = 3;
+const PACKUMENTS_IN_FLIGHT: usize = 16;
+const ODD_PACKAGE: &str = "<b>odd&co</b>@1.0.0";
+
+/// A small deterministic random source (no dependency needed for this).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+
+    fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.below(high - low)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum State {
+    Waiting,
+    Resolving,
+    Resolved,
+    Fetching,
+    Downloaded,
+    Extracting,
+    Extracted,
+    Cloning,
+    Done,
+}
+
+struct Package {
+    name: String,
+    parent: Option<usize>,
+    bytes: u64,
+    files: u64,
+    cached: bool,
+    state: State,
+    started: u64,
+    ends: u64,
+}
+
+impl Package {
+    fn id(&self) -> String {
+        format!("{}@1.{}.0", self.name, self.bytes % 13)
+    }
+}
+
+/// A millisecond-step simulation of the pipeline, with the supervisor's
+/// bounds: packuments ≤ 16 in flight, downloads + extract backlog ≤ 2 ×
+/// extract capacity, extract and clone capacity threads, clones only after
+/// resolution.
+struct Simulation {
+    now: u64,
+    rng: Lcg,
+    packages: Vec<Package>,
+    recording: Recording,
+    depths: [u64; 5],
+}
+
+const QUEUES: [&str; 5] = [
+    "packuments_in_flight",
+    "downloads_in_flight",
+    "extract_backlog",
+    "extracts_active",
+    "clones_queued",
+];
+
+fn span(name: &str, target: &str, start_ms: u64, duration_us: u64, fields: Fields) -> SpanRecord {
+    SpanRecord {
+        name: name.into(),
+        target: target.into(),
+        thread: format!("{target}-worker"),
+        start_us: start_ms * 1000,
+        duration_us,
+        fields,
+    }
+}
+
+fn event(name: &str, target: &str, at_us: u64, fields: Fields) -> EventRecord {
+    EventRecord {
+        name: name.into(),
+        target: target.into(),
+        thread: "main".into(),
+        at_us,
+        fields,
+    }
+}
+
+impl Simulation {
+    fn new(count: usize) -> Simulation {
+        let mut rng = Lcg(7);
+        let packages = (0..count)
+            .map(|i| {
+                let bytes = 1500 << rng.below(11) | rng.below(1000);
+                Package {
+                    name: match i % 5 {
+                        0 => format!("@scope{}/pkg-{i}", i % 3),
+                        _ => format!("pkg-{i}"),
+                    },
+                    parent: (i >= 8).then(|| rng.below(i as u64) as usize),
+                    bytes,
+                    files: 3 + bytes / 4000,
+                    cached: rng.below(7) == 0,
+                    state: State::Waiting,
+                    started: 0,
+                    ends: 0,
+                }
+            })
+            .collect();
+        Simulation {
+            now: 0,
+            rng,
+            packages,
+            recording: Recording::default(),
+            depths: [0; 5],
+        }
+    }
+
+    fn count(&self, states: &[State]) -> usize {
+        self.packages
+            .iter()
+            .filter(|p| states.contains(&p.state))
+            .count()
+    }
+
+    fn next_in(&self, state: State, ready: impl Fn(&Package) -> bool) -> Option<usize> {
+        self.packages
+            .iter()
+            .position(|p| p.state == state && ready(p))
+    }
+
+    fn begin(&mut self, i: usize, state: State, duration_ms: u64) {
+        let package = &mut self.packages[i];
+        package.state = state;
+        package.started = self.now;
+        package.ends = self.now + duration_ms.max(1);
+    }
+
+    fn finish(&mut self, i: usize) {
+        let rng_us = self.rng.below(900);
+        let package = &mut self.packages[i];
+        let duration_us = (package.ends - package.started) * 1000 - rng_us;
+        let id = package.id();
+        let (name, target, next, fields) = match package.state {
+            State::Resolving => (
+                "packument",
+                "utoo_resolver_actor",
+                State::Resolved,
+                json!({"name": package.name, "bytes": package.bytes / 3 + 900}),
+            ),
+            State::Fetching => (
+                "fetch",
+                "utoo_fetch_actor",
+                State::Downloaded,
+                json!({"package": id, "bytes": package.bytes}),
+            ),
+            State::Extracting => (
+                "extract",
+                "utoo_extract_actor",
+                State::Extracted,
+                json!({"package": id, "bytes": package.bytes * 3, "files": package.files}),
+            ),
+            _ => (
+                "clone",
+                "utoo_clone_actor",
+                State::Done,
+                json!({"package": id, "files": package.files}),
+            ),
+        };
+        package.state = next;
+        let fields = serde_json::from_value(fields).unwrap();
+        let record = span(name, target, package.started, duration_us, fields);
+        self.recording.spans.push(record);
+    }
+
+    fn finish_due(&mut self) {
+        let busy = [
+            State::Resolving,
+            State::Fetching,
+            State::Extracting,
+            State::Cloning,
+        ];
+        for i in 0..self.packages.len() {
+            let package = &self.packages[i];
+            if busy.contains(&package.state) && package.ends == self.now {
+                self.finish(i);
+            }
+        }
+    }
+
+    fn start_packuments(&mut self) {
+        while self.count(&[State::Resolving]) < PACKUMENTS_IN_FLIGHT {
+            let resolved = |p: &Package| p.state >= State::Resolved;
+            let ready = |p: &Package| {
+                p.parent
+                    .is_none_or(|parent| resolved(&self.packages[parent]))
+            };
+            let Some(i) = self.next_in(State::Waiting, ready) else {
+                return;
+            };
+            let duration = self.rng.between(30, 180) + self.rng.below(8) * self.rng.below(60);
+            self.begin(i, State::Resolving, duration);
+        }
+    }
+
+    fn skip_cached(&mut self) {
+        while let Some(i) = self.next_in(State::Resolved, |p| p.cached) {
+            self.packages[i].state = State::Extracted;
+            let fields = Fields::from([("package".to_string(), json!(self.packages[i].id()))]);
+            let hit = event("cache hit", "utoo_supervisor", self.now * 1000, fields);
+            self.recording.events.push(hit);
+        }
+    }
+
+    fn start_downloads(&mut self) {
+        let held = [State::Fetching, State::Downloaded, State::Extracting];
+        while self.count(&held) < 2 * EXTRACT_CAPACITY {
+            let Some(i) = self.next_in(State::Resolved, |_| true) else {
+                return;
+            };
+            let duration = self.rng.between(15, 240) + self.packages[i].bytes / 16_000;
+            self.begin(i, State::Fetching, duration);
+        }
+    }
+
+    fn start_extracts(&mut self) {
+        while self.count(&[State::Extracting]) < EXTRACT_CAPACITY {
+            let Some(i) = self.next_in(State::Downloaded, |_| true) else {
+                return;
+            };
+            let duration = self.rng.between(4, 30) + self.packages[i].bytes / 20_000;
+            self.begin(i, State::Extracting, duration);
+        }
+    }
+
+    fn start_clones(&mut self) {
+        let resolving = [State::Waiting, State::Resolving];
+        if self.count(&resolving) > 0 {
+            return;
+        }
+        while self.count(&[State::Cloning]) < CLONE_CAPACITY {
+            let Some(i) = self.next_in(State::Extracted, |_| true) else {
+                return;
+            };
+            let duration = self.rng.between(1, 8) + self.packages[i].files / 25;
+            self.begin(i, State::Cloning, duration);
+        }
+    }
+
+    /// The supervisor keeps at most 2 × clone capacity clones outstanding.
+    fn clones_queued(&self) -> usize {
+        match self.count(&[State::Waiting, State::Resolving]) {
+            0 => self
+                .count(&[State::Extracted, State::Cloning])
+                .min(2 * CLONE_CAPACITY),
+            _ => 0,
+        }
+    }
+
+    fn sample_queues(&mut self) {
+        let depths = [
+            self.count(&[State::Resolving]),
+            self.count(&[State::Fetching]),
+            self.count(&[State::Downloaded, State::Extracting]),
+            self.count(&[State::Extracting]),
+            self.clones_queued(),
+        ]
+        .map(|n| n as u64);
+        for (q, (&depth, last)) in depths.iter().zip(&mut self.depths).enumerate() {
+            if depth != *last {
+                *last = depth;
+                let fields = json!({"queue": QUEUES[q], "depth": depth});
+                let fields = serde_json::from_value(fields).unwrap();
+                let sample = event("sample", QUEUE_TARGET, self.now * 1000, fields);
+                self.recording.events.push(sample);
+            }
+        }
+    }
+
+    fn run(mut self) -> (Recording, TimingsSummary) {
+        while self.count(&[State::Done]) < self.packages.len() {
+            self.finish_due();
+            self.start_packuments();
+            self.skip_cached();
+            self.start_downloads();
+            self.start_extracts();
+            self.start_clones();
+            self.sample_queues();
+            self.now += 1;
+            assert!(self.now < 1_000_000, "the simulation is stuck");
+        }
+        self.add_supervisor_spans_and_incidents();
+        let summary = self.summary();
+        (self.recording, summary)
+    }
+
+    fn add_supervisor_spans_and_incidents(&mut self) {
+        let resolved_ms = self.last_end_ms("packument");
+        let spans = &mut self.recording.spans;
+        spans.push(span(
+            "resolve",
+            "utoo_supervisor",
+            0,
+            resolved_ms * 1000,
+            Fields::new(),
+        ));
+        let mut at = self.now;
+        for package in self.packages.iter().step_by(9) {
+            let fields = Fields::from([("package".to_string(), json!(package.id()))]);
+            let duration = 300 + package.bytes % 2500;
+            spans.push(span("link_bins", "utoo_clone_actor", at, duration, fields));
+            at += 3;
+        }
+        spans.push(span(
+            "install",
+            "utoo_supervisor",
+            0,
+            at * 1000,
+            Fields::new(),
+        ));
+        let fetch_at = self.last_end_ms("fetch") / 3;
+        let fields = Fields::from([("url".to_string(), json!("/pkg-5/-/pkg-5-1.5.0.tgz"))]);
+        for delay in [0, 40] {
+            let retry = event(
+                "retrying request",
+                "utoo_registry_client",
+                (fetch_at + delay) * 1000,
+                fields.clone(),
+            );
+            self.recording.events.push(retry);
+        }
+        let fallback = event(
+            "clone fallback",
+            "utoo_clone_actor",
+            (self.now - 30) * 1000,
+            Fields::new(),
+        );
+        self.recording.events.push(fallback);
+        self.now = at;
+    }
+
+    fn last_end_ms(&self, name: &str) -> u64 {
+        let spans = self.recording.spans.iter().filter(|s| s.name == name);
+        spans
+            .map(|s| (s.start_us + s.duration_us) / 1000)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn summary(&self) -> TimingsSummary {
+        let fetched = self.packages.iter().filter(|p| !p.cached);
+        TimingsSummary {
+            packages: self.packages.len(),
+            bytes_downloaded: fetched.clone().map(|p| p.bytes).sum(),
+            bytes_written: fetched.map(|p| p.bytes * 3).sum(),
+            cache_hits: self.packages.iter().filter(|p| p.cached).count(),
+            limits: serde_json::from_value(json!({
+                "download_capacity": 64,
+                "extract_capacity": EXTRACT_CAPACITY,
+                "clone_capacity": CLONE_CAPACITY,
+            }))
+            .unwrap(),
+            total_seconds: self.now as f64 / 1000.0,
+        }
+    }
+}
+
+fn simulated_install() -> (Recording, TimingsSummary) {
+    Simulation::new(360).run()
+}
+
+struct ChromiumRun {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    dir: TempDir,
+}
+
+impl ChromiumRun {
+    /// Lines where Chromium reports the page's console output or an uncaught exception.
+    fn console_lines(&self) -> Vec<&str> {
+        let stderr = self.stderr.lines();
+        stderr
+            .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+            .collect()
+    }
+}
+
+fn chromium() -> &'static Path {
+    let path = Path::new(CHROMIUM);
+    assert!(
+        path.exists(),
+        "{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; CI installs it) to render the timings page"
+    );
+    path
+}
+
+/// Loads `html` from a file in headless Chromium with a fresh profile, with
+/// `action` (e.g. `--dump-dom`) naming what to do with it; `{dir}` in
+/// `action` becomes the run's temporary folder.
+fn run_chromium(html: &str, action: &[&str]) -> ChromiumRun {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("utoo-timings.html");
+    fs::write(&page, html).unwrap();
+    let out = |name: &str| Stdio::from(File::create(dir.path().join(name)).unwrap());
+    let profile = format!("--user-data-dir={}", dir.path().join("profile").display());
+    let folder = dir.path().display().to_string();
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args([
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .args(["--enable-logging=stderr", "--v=0", &profile])
+        .args(action.iter().map(|a| a.replace("{dir}", &folder)))
+        .arg(format!("file://{}", page.display()))
+        .stdout(out("stdout"))
+        .stderr(out("stderr"))
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("chromium did not finish within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+    ChromiumRun {
+        status,
+        stdout: read("stdout"),
+        stderr: read("stderr"),
+        dir,
+    }
+}
+
+fn assert_clean(run: &ChromiumRun) {
+    assert!(
+        run.status.success(),
+        "chromium failed: {}\n{}",
+        run.status,
+        run.stderr
+    );
+    assert!(
+        run.console_lines().is_empty(),
+        "the page logged to the console:\n{}",
+        run.stderr
+    );
+}
+
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[1..4], b"PNG", "not a PNG");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[test]
+fn the_page_renders_in_headless_chromium_without_console_errors() {
+    let (mut recording, summary) = simulated_install();
+    let fields = Fields::from([
+        ("package".to_string(), json!(ODD_PACKAGE)),
+        ("bytes".to_string(), json!(1)),
+    ]);
+    recording
+        .spans
+        .push(span("fetch", "utoo_fetch_actor", 5, 900_000, fields));
+    let run = run_chromium(&timings_html(&recording, &summary), &["--dump-dom"]);
+    assert_clean(&run);
+    let dom = &run.stdout;
+    let totals = [
+        format!("{:.2} s", summary.total_seconds),
+        format!("<b>{}</b><span>packages</span>", summary.packages),
+        format!("<b>{}</b><span>cache hits</span>", summary.cache_hits),
+        mib(summary.bytes_downloaded),
+        mib(summary.bytes_written),
+    ];
+    for needle in totals.iter().map(String::as_str).chain([
+        "Resolve (packuments)</h3>",
+        "Fetch</h3>",
+        "Extract</h3>",
+        "Clone</h3>",
+    ]) {
+        assert!(dom.contains(needle), "the rendered page lacks {needle:?}");
+    }
+    for heading in [
+        "Totals",
+        "Timeline",
+        "Queues",
+        "Slowest 20 packages per stage",
+    ] {
+        assert!(
+            dom.contains(&format!("{heading}</h2>")),
+            "the rendered page lacks the {heading} section"
+        );
+    }
+    assert!(
+        dom.contains("&lt;b&gt;odd&amp;co&lt;/b&gt;@1.0.0"),
+        "the odd package name is not shown as text"
+    );
+    assert!(
+        !dom.contains("<b>odd"),
+        "the odd package name became markup"
+    );
+}
+
+#[test]
+fn console_errors_are_detected() {
+    let (recording, summary) = simulated_install();
+    let broken = timings_html(&recording, &summary)
+        .replace("</body>", "<script>notAFunction(</script></body>");
+    let run = run_chromium(&broken, &["--dump-dom"]);
+    assert!(
+        run.status.success(),
+        "chromium failed: {}\n{}",
+        run.status,
+        run.stderr
+    );
+    assert!(
+        run.console_lines()
+            .iter()
+            .any(|l| l.contains("Uncaught SyntaxError")),
+        "a broken script went unnoticed:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_screenshot_of_the_page_is_1400_pixels_wide() {
+    let (recording, summary) = simulated_install();
+    let action = [
+        "--screenshot={dir}/timings.png",
+        "--window-size=1400,3000",
+        "--hide-scrollbars",
+    ];
+    let run = run_chromium(&timings_html(&recording, &summary), &action);
+    assert_clean(&run);
+    let shot: PathBuf = run.dir.path().join("timings.png");
+    let png = fs::read(&shot).unwrap();
+    assert_eq!(png_size(&png).0, 1400);
+    assert!(
+        png.len() > 50_000,
+        "the screenshot looks blank ({} bytes)",
+        png.len()
+    );
+    if let Some(keep) = std::env::var_os("UTOO_TIMINGS_SCREENSHOT") {
+        fs::copy(&shot, keep).unwrap();
+    }
+}
