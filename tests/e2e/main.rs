@@ -3,6 +3,7 @@
 mod cache;
 mod cli;
 mod dependency_kinds;
+mod faults;
 mod install;
 mod lockfile;
 mod real_registry;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::{Actor, Arbiter, SyncArbiter};
 use anyhow::{bail, Context as _};
@@ -89,7 +89,12 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     let outcome = if nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
-        run_actors(install, CacheLayout::new(cache_root), limits)
+        run_actors(
+            install,
+            CacheLayout::new(cache_root),
+            limits,
+            http_config(&config),
+        )
     };
     let trace_limits = Fields::from([
         (
@@ -127,6 +132,35 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Ctrl-C during an install. The cache stays consistent: entries appear only
+/// by an atomic rename once complete, and unfinished ones live in its `tmp/`.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: the install stopped before it finished; node_modules may be incomplete (run utoo install again); the cache is consistent")]
+pub struct Interrupted;
+
+/// npm's network settings: `fetch-timeout` (per request, ms), `fetch-retries`
+/// (retries after the first attempt), `fetch-retry-mintimeout` and
+/// `fetch-retry-maxtimeout` (backoff bounds, ms).
+fn http_config(config: &NpmConfig) -> ClientConfig {
+    let defaults = ClientConfig::default();
+    let millis = |key: &str| {
+        config
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+    };
+    ClientConfig {
+        attempts: config
+            .get("fetch-retries")
+            .and_then(|v| v.parse::<u32>().ok())
+            .map_or(defaults.attempts, |retries| retries + 1),
+        base_delay: millis("fetch-retry-mintimeout").unwrap_or(defaults.base_delay),
+        max_delay: millis("fetch-retry-maxtimeout").unwrap_or(defaults.max_delay),
+        read_timeout: millis("fetch-timeout").unwrap_or(defaults.read_timeout),
+        ..defaults
+    }
+}
+
 /// An install whose manifest, lockfile and options are exactly those of the
 /// last install into this `node_modules` has nothing to do.
 fn nothing_changed(install: &Install) -> bool {
@@ -151,16 +185,17 @@ fn run_actors(
     install: Install,
     cache: CacheLayout,
     limits: Limits,
+    http: ClientConfig,
 ) -> anyhow::Result<InstallReport> {
     let system = actix::System::new();
     let outcome = system.block_on(async move {
         // The resolver and the fetch actor each get a thread of their own:
         // their work overlaps, and traces show one track per actor.
-        let resolver_client = RegistryClient::new(&ClientConfig::default())?;
+        let resolver_client = RegistryClient::new(&http)?;
         let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
             ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT)
         });
-        let fetch_client = RegistryClient::new(&ClientConfig::default())?;
+        let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
             FetchActor::new(fetch_client, MAX_DOWNLOADS_IN_FLIGHT)
         });
@@ -180,11 +215,12 @@ fn run_actors(
             link_bins: clone.recipient(),
         };
         let supervisor = Supervisor::new(actors, cache, limits).start();
-        let report = supervisor
-            .send(install)
-            .await
-            .context("the supervisor stopped")??;
-        anyhow::Ok(report)
+        tokio::select! {
+            outcome = supervisor.send(install) => {
+                anyhow::Ok(outcome.context("the supervisor stopped")??)
+            }
+            _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+        }
     });
     // Tearing the runtime down waits for idle blocking threads; the install is
     // complete and nothing is left to flush, so the process may simply end.

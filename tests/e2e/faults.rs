@@ -1,0 +1,193 @@
+//! Faults and attacks: each ends in a clear error or a correct install.
+
+use std::fs;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use utoo_test_registry::{Fault, Fixtures, Tarball, TestRegistry};
+
+use crate::support::{describe, registry, stderr, Project};
+
+const FIXTURES: &str = "
+    aa@1.0.0 deps(bb@^1)
+    bb@1.0.0
+";
+
+#[test]
+fn a_stalled_response_hits_the_deadline_and_is_retried() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    project.registry.inject("/bb", Fault::Stall, Some(1));
+    let started = Instant::now();
+    let output = project.utoo_with(&["install", "-v"], |c| {
+        c.env("npm_config_fetch_timeout", "300")
+    });
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(project.registry.requests("/bb"), 2);
+    assert!(
+        stderr(&output).contains("retrying request"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn an_unreachable_registry_fails_clearly_in_bounded_time() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    let started = Instant::now();
+    let output = project.utoo_with(&["install"], |c| {
+        c.env("npm_config_registry", "http://127.0.0.1:9/")
+            .env("npm_config_fetch_retries", "1")
+            .env("npm_config_fetch_retry_mintimeout", "50")
+    });
+    assert!(!output.status.success());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let err = stderr(&output);
+    assert!(
+        err.contains("http://127.0.0.1:9/aa") && err.contains("aa"),
+        "{err}"
+    );
+}
+
+fn raw_tarball_project(tarball: Vec<u8>) -> Project {
+    let fixtures = Fixtures::new().version("evil", "1.0.0", |v| v.raw_tarball(tarball));
+    let registry = TestRegistry::start(fixtures).expect("registry starts");
+    Project::with_registry(registry, json!({"dependencies": {"evil": "1"}}))
+}
+
+fn assert_fails_and_caches_nothing(project: &Project, expected: &str) {
+    let output = project.utoo(&["install"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("evil@1.0.0") && err.contains(expected),
+        "{err}"
+    );
+    let entries = fs::read_dir(project.cache().join("packages/evil"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(entries, 0, "nothing enters the cache");
+    let leftovers = fs::read_dir(project.cache().join("tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0, "no staging folder left behind");
+    assert!(!project.dir().join("package-lock.json").exists());
+}
+
+#[test]
+fn corrupt_gzip_is_a_clear_error() {
+    let project = raw_tarball_project(b"\x1f\x8b\x08\x00 this is not gzip at all".to_vec());
+    assert_fails_and_caches_nothing(&project, "corrupt gzip or tar data");
+}
+
+#[test]
+fn hostile_paths_and_links_never_write_outside_the_package() {
+    let cases: Vec<(Tarball, &str)> = vec![
+        (
+            Tarball::new()
+                .file("package/index.js", "1")
+                .file("package/../../escaped.txt", "x"),
+            "outside the package folder",
+        ),
+        (
+            Tarball::new().file("/tmp/utoo-absolute-escape.txt", "x"),
+            "outside the package folder",
+        ),
+        (
+            Tarball::new().symlink("package/link", "../../../../outside"),
+            "points outside the package folder",
+        ),
+        (
+            Tarball::new().hardlink("package/hard", "../../outside"),
+            "points outside the package folder",
+        ),
+    ];
+    for (tarball, expected) in cases {
+        let project = raw_tarball_project(tarball.gzip().unwrap());
+        assert_fails_and_caches_nothing(&project, expected);
+        let scratch = project.dir().parent().unwrap().to_path_buf();
+        assert!(
+            !scratch.join("escaped.txt").exists() && !project.cache().join("escaped.txt").exists()
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/utoo-absolute-escape.txt").exists());
+}
+
+#[test]
+fn four_installs_sharing_one_cache_at_once_all_succeed() {
+    let shared = registry(
+        "
+        aa@1.0.0 deps(bb@^1, cc@1)
+        bb@1.0.0 deps(cc@1)
+        cc@1.0.0
+        dd@1.0.0 deps(aa@1)
+        ",
+    );
+    let url = shared.url();
+    let cache = tempfile::tempdir().unwrap();
+    let projects: Vec<Project> = (0..4)
+        .map(|i| {
+            let deps = match i % 2 {
+                0 => json!({"aa": "1"}),
+                _ => json!({"dd": "1", "cc": "1"}),
+            };
+            Project::new("", json!({"name": format!("p{i}"), "dependencies": deps}))
+        })
+        .collect();
+    let outputs: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = projects
+            .iter()
+            .map(|project| {
+                let (url, cache) = (url.clone(), cache.path().to_path_buf());
+                scope.spawn(move || {
+                    project.utoo_with(&["install"], |c| {
+                        c.env("npm_config_registry", &url)
+                            .env("UTOO_CACHE_DIR", &cache)
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (project, output) in projects.iter().zip(outputs) {
+        assert!(output.status.success(), "{}", describe(&output));
+        assert!(project.dir().join("node_modules/cc/package.json").is_file());
+    }
+}
+
+#[test]
+fn sigint_stops_promptly_and_says_so() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    project.registry.inject("/bb", Fault::Stall, None);
+    let child = Command::new(env!("CARGO_BIN_EXE_utoo"))
+        .arg("install")
+        .current_dir(project.dir())
+        .env("HOME", project.home())
+        .env("UTOO_CACHE_DIR", project.cache())
+        .env("npm_config_registry", project.registry.url())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped promptly"
+    );
+    assert_eq!(output.status.code(), Some(130));
+    assert!(
+        stderr(&output).contains("interrupted"),
+        "{}",
+        describe(&output)
+    );
+    assert!(!project.dir().join("package-lock.json").exists());
+}
