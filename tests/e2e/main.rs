@@ -7,6 +7,7 @@ mod faults;
 mod install;
 mod lockfile;
 mod real_registry;
+mod scripts;
 mod support;
 mod trace;
 mod tree;

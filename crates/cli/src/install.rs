@@ -12,12 +12,16 @@ use utoo_clone_actor::{CloneActor, SharedStrategy};
 use utoo_extract_actor::{CacheLayout, ExtractActor};
 use utoo_fetch_actor::FetchActor;
 use utoo_install_trace::Fields;
+use utoo_lifecycle_scripts::{
+    run_dependency_scripts, run_project_scripts, trusted_names, Dependency,
+};
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, NPM_REGISTRY};
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
 use utoo_supervisor::{
-    fingerprint, up_to_date, Actors, Install, InstallReport, Limits, Omit, Supervisor,
+    fingerprint, up_to_date, Actors, Install, InstallReport, Limits, Omit, PlacedPackage,
+    Supervisor,
 };
 
 use crate::config::{cache_dir, NpmConfig};
@@ -55,6 +59,7 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let project = Project::from_package_json(&package_json, &folder_name);
+    let package_json_for_scripts = package_json.clone();
     let lockfile = read_lockfile(&project_dir)?;
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
@@ -116,12 +121,30 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         ("clone_capacity".to_string(), json!(limits.clone_capacity)),
     ]);
     observers.finish(&trace_limits, started.elapsed().as_secs_f64())?;
-    let report = outcome?;
+    let mut report = outcome?;
+    let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
+    let skipped_scripts = match args.lockfile_only || ignore_scripts {
+        true => Vec::new(),
+        false => run_scripts(
+            &project_dir,
+            &package_json_for_scripts,
+            &args.allow_scripts,
+            &mut report,
+        )?,
+    };
     if args.silent {
         return Ok(());
     }
     for warning in &report.warnings {
         eprintln!("warn: {warning}");
+    }
+    if !skipped_scripts.is_empty() {
+        let names = skipped_scripts.join(",");
+        eprintln!(
+            "note: install scripts of {} were not run because they are not trusted: {}\n      to run them, list them in package.json \"trustedDependencies\" or pass --allow-scripts={names}",
+            packages(skipped_scripts.len()),
+            skipped_scripts.join(", "),
+        );
     }
     let seconds = started.elapsed().as_secs_f64();
     if args.lockfile_only {
@@ -130,6 +153,40 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         println!("added {} in {seconds:.2}s", packages(report.added));
     }
     Ok(())
+}
+
+/// Runs trusted dependencies' install scripts, then the project's own;
+/// returns the names of packages whose scripts were skipped.
+fn run_scripts(
+    project_dir: &Path,
+    package_json: &Value,
+    allow_scripts: &[String],
+    report: &mut InstallReport,
+) -> anyhow::Result<Vec<String>> {
+    let trusted = trusted_names(package_json, allow_scripts);
+    // A `binding.gyp` means an implicit `node-gyp rebuild`, even when the
+    // registry doesn't flag the package as having install scripts.
+    let has_scripts = |p: &PlacedPackage| {
+        p.has_install_script
+            || (trusted.contains(&p.name)
+                && project_dir.join(&p.path).join("binding.gyp").is_file())
+    };
+    let dependencies: Vec<Dependency> = report
+        .placed
+        .iter()
+        .filter(|p| has_scripts(p))
+        .map(|p| Dependency {
+            dir: project_dir.join(&p.path),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            optional: p.optional,
+        })
+        .collect();
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let outcome = run_dependency_scripts(project_dir, &dependencies, &trusted, parallel)?;
+    report.warnings.extend(outcome.warnings);
+    run_project_scripts(project_dir, package_json)?;
+    Ok(outcome.skipped)
 }
 
 /// Ctrl-C during an install. The cache stays consistent: entries appear only

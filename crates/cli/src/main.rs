@@ -51,9 +51,12 @@ pub struct InstallArgs {
     /// Fail if package-lock.json would change.
     #[arg(long, alias = "frozen")]
     frozen_lockfile: bool,
-    /// Run no lifecycle scripts (utoo does not run dependency scripts yet in any case).
+    /// Run no lifecycle scripts, not even the project's own.
     #[arg(long)]
     ignore_scripts: bool,
+    /// Also run the install scripts of these packages (besides package.json "trustedDependencies").
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    allow_scripts: Vec<String>,
     /// Leave these kinds of dependencies out of node_modules (repeatable).
     #[arg(long, value_enum)]
     omit: Vec<OmitKind>,

@@ -11,7 +11,7 @@ use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_npm_types::Platform;
 use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve, ResolverActor};
 
-use crate::messages::{Install, InstallError, InstallReport, Stage};
+use crate::messages::{Install, InstallError, InstallReport, PlacedPackage, Stage};
 use crate::node_modules::{hidden_lockfile, keep_what_is_in_place, Placement, HIDDEN_LOCKFILE};
 use crate::plan::{download_for, parent_path, plan, Download, PlannedPackage};
 
@@ -421,6 +421,13 @@ impl Supervisor {
         match result {
             Ok(Ok(stats)) => {
                 run.report.added += 1;
+                run.report.placed.push(PlacedPackage {
+                    path: package.path.clone(),
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                    optional: package.optional,
+                    has_install_script: package.has_install_script,
+                });
                 run.report.clone_strategy = run.report.clone_strategy.or(stats.strategy);
                 run.placed_paths.insert(package.path.clone());
                 run.placed.push(package);

@@ -20,6 +20,6 @@ mod plan;
 mod state;
 
 pub use actor::{Actors, Limits, Supervisor, SUPERVISOR_MAILBOX};
-pub use messages::{Install, InstallError, InstallReport, Omit, Stage};
+pub use messages::{Install, InstallError, InstallReport, Omit, PlacedPackage, Stage};
 pub use plan::{default_tarball_url, parent_path};
 pub use state::{fingerprint, up_to_date};

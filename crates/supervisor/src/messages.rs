@@ -56,6 +56,19 @@ pub struct InstallReport {
     pub clone_strategy: Option<Strategy>,
     pub lockfile_written: bool,
     pub warnings: Vec<String>,
+    /// Packages placed by this install (not those already in place).
+    pub placed: Vec<PlacedPackage>,
+}
+
+/// A package this install put into `node_modules`.
+#[derive(Debug, Clone)]
+pub struct PlacedPackage {
+    /// Install path relative to the project.
+    pub path: String,
+    pub name: String,
+    pub version: String,
+    pub optional: bool,
+    pub has_install_script: bool,
 }
 
 /// The stage of a package's life where an install failed.

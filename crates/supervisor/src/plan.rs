@@ -17,6 +17,7 @@ pub struct PlannedPackage {
     pub download: Download,
     pub bins: BTreeMap<String, String>,
     pub optional: bool,
+    pub has_install_script: bool,
 }
 
 /// What identifies one tarball in the cache, and where to get it.
@@ -77,6 +78,7 @@ pub fn plan(tree: &ResolvedTree, registry: &str, omit: Omit) -> Vec<PlannedPacka
             download: download_for(registry, &p.manifest),
             bins: p.manifest.bin.clone(),
             optional: p.optional,
+            has_install_script: p.manifest.has_install_script,
         })
         .collect()
 }
