@@ -191,3 +191,138 @@ fn sigint_stops_promptly_and_says_so() {
     );
     assert!(!project.dir().join("package-lock.json").exists());
 }
+
+#[test]
+fn a_decompression_bomb_is_refused() {
+    let bomb = Tarball::new()
+        .zeros("package/huge.bin", 8 << 20)
+        .gzip()
+        .unwrap();
+    assert!(bomb.len() < 64 << 10, "a small download");
+    let project = raw_tarball_project(bomb);
+    let output = project.utoo(&["install", "--max-package-size", "4"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("evil@1.0.0") && err.contains("decompression bomb"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_dir(project.cache().join("packages/evil"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+}
+
+#[test]
+fn names_that_differ_only_in_case_stay_inside_the_package() {
+    let tarball = Tarball::new()
+        .file(
+            "package/package.json",
+            r#"{"name":"evil","version":"1.0.0"}"#,
+        )
+        .file("package/README.md", "upper")
+        .file("package/readme.md", "lower");
+    let project = raw_tarball_project(tarball.gzip().unwrap());
+    let output = project.utoo(&["install"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let package = project.dir().join("node_modules/evil");
+    let names: Vec<String> = fs::read_dir(&package)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(fs::read_to_string(package.join("README.md")).is_ok());
+}
+
+/// Kill `utoo install` at 20 moments, then install again: the result must
+/// equal a clean install's, and no partial cache entry may be used.
+#[test]
+fn sigkill_at_any_moment_then_reinstall_gives_the_clean_result() {
+    let mut fixture = String::new();
+    for i in 0..12 {
+        fixture.push_str(&format!(
+            "p{i}@1.0.0 deps(q{i}@1) bin(p{i}=cli.js)\nq{i}@1.0.0 file(data.txt=q{i})\n"
+        ));
+    }
+    let dependencies: serde_json::Map<String, serde_json::Value> =
+        (0..12).map(|i| (format!("p{i}"), json!("1"))).collect();
+    let project = Project::new(&fixture, json!({"name": "k", "dependencies": dependencies}));
+    project.install(&[]);
+    let expected_tree = project.installed();
+    let expected_lock = fs::read_to_string(project.dir().join("package-lock.json")).unwrap();
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    fs::remove_file(project.dir().join("package-lock.json")).unwrap();
+    fs::remove_dir_all(project.cache()).unwrap();
+
+    // Slow responses spread the install over about a second.
+    project.registry.inject(
+        utoo_test_registry::PathMatch::prefix("/"),
+        Fault::Delay(Duration::from_millis(40)),
+        None,
+    );
+    for moment in 0..20u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_utoo"))
+            .arg("install")
+            .current_dir(project.dir())
+            .env("HOME", project.home())
+            .env("UTOO_CACHE_DIR", project.cache())
+            .env("npm_config_registry", project.registry.url())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        thread::sleep(Duration::from_millis(moment * 60));
+        let _ = child.kill();
+        let _ = child.wait();
+        if let Ok(lock) = fs::read_to_string(project.dir().join("package-lock.json")) {
+            assert_eq!(
+                lock, expected_lock,
+                "a lockfile on disk is never partial (moment {moment})"
+            );
+        }
+        let output = project.utoo(&["install"]);
+        assert!(
+            output.status.success(),
+            "moment {moment}: {}",
+            describe(&output)
+        );
+        assert_eq!(project.installed(), expected_tree, "moment {moment}");
+        assert_eq!(
+            fs::read_to_string(project.dir().join("package-lock.json")).unwrap(),
+            expected_lock
+        );
+        assert_eq!(
+            fs::read_to_string(project.dir().join("node_modules/q3/data.txt")).unwrap(),
+            "q3"
+        );
+        fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+        fs::remove_file(project.dir().join("package-lock.json")).unwrap();
+        if moment % 2 == 0 {
+            fs::remove_dir_all(project.cache()).ok();
+        }
+    }
+}
+
+#[test]
+fn installs_with_few_open_files_allowed() {
+    let mut fixture = String::new();
+    for i in 0..60 {
+        fixture.push_str(&format!("f{i}@1.0.0 file(a.js=1, b.js=2, c.js=3)\n"));
+    }
+    let dependencies: serde_json::Map<String, serde_json::Value> =
+        (0..60).map(|i| (format!("f{i}"), json!("1"))).collect();
+    let project = Project::new(&fixture, json!({"dependencies": dependencies}));
+    let utoo = env!("CARGO_BIN_EXE_utoo");
+    let output = project.utoo_with(&[], |c| {
+        *c = Command::new("sh");
+        c.args(["-c", &format!("ulimit -n 128 && exec {utoo} install")])
+            .current_dir(project.dir())
+            .env("HOME", project.home())
+            .env("UTOO_CACHE_DIR", project.cache())
+            .env("npm_config_registry", project.registry.url())
+    });
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(project.installed().len(), 60);
+}

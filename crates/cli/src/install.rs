@@ -99,6 +99,7 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
             CacheLayout::new(cache_root),
             limits,
             http_config(&config),
+            args.max_package_size.saturating_mul(1 << 20),
         )
     };
     let trace_limits = Fields::from([
@@ -243,6 +244,7 @@ fn run_actors(
     cache: CacheLayout,
     limits: Limits,
     http: ClientConfig,
+    max_unpacked_bytes: u64,
 ) -> anyhow::Result<InstallReport> {
     let system = actix::System::new();
     let outcome = system.block_on(async move {
@@ -257,7 +259,8 @@ fn run_actors(
             FetchActor::new(fetch_client, MAX_DOWNLOADS_IN_FLIGHT)
         });
         let extract = {
-            let worker = ExtractActor::new(cache.clone());
+            let worker =
+                ExtractActor::new(cache.clone()).with_max_unpacked_bytes(max_unpacked_bytes);
             SyncArbiter::start(limits.extract_capacity, move || worker.clone())
         };
         let strategy = SharedStrategy::default();

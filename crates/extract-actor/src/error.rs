@@ -14,6 +14,8 @@ pub enum UnpackError {
     LinkEscapes(PathBuf),
     #[error("entry {0:?} is a {1} entry, which packages may not contain")]
     SpecialEntry(PathBuf, String),
+    #[error("unpacks to more than {0} bytes (the limit per package; a decompression bomb?)")]
+    TooLarge(u64),
     #[error("writing {0:?}: {1}")]
     Io(PathBuf, io::Error),
 }

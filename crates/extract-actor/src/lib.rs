@@ -84,7 +84,12 @@ pub struct CacheEntry {
 pub struct ExtractActor {
     cache: CacheLayout,
     active: Arc<AtomicU64>,
+    max_unpacked_bytes: u64,
 }
+
+/// The most one package may unpack to, unless set otherwise (1 GiB: the
+/// largest packages on the npm registry unpack to a few hundred MB).
+pub const DEFAULT_MAX_UNPACKED_BYTES: u64 = 1 << 30;
 
 /// Counts an extraction in progress across the workers and reports each change.
 struct Active<'a>(&'a AtomicU64);
@@ -109,7 +114,14 @@ impl ExtractActor {
         ExtractActor {
             cache,
             active: Arc::new(AtomicU64::new(0)),
+            max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
         }
+    }
+
+    /// Refuses packages that unpack to more than `bytes`.
+    pub fn with_max_unpacked_bytes(mut self, bytes: u64) -> ExtractActor {
+        self.max_unpacked_bytes = bytes;
+        self
     }
 
     /// Does the work of one [`Extract`] message on the calling thread.
@@ -157,7 +169,7 @@ impl ExtractActor {
             .prefix("extract-")
             .tempdir_in(&staging_root)
             .map_err(io_err(&staging_root))?;
-        let stats = unpack(&msg.tarball, staging.path())?;
+        let stats = unpack(&msg.tarball, staging.path(), self.max_unpacked_bytes)?;
         let marker = staging.path().join(COMPLETE_MARKER);
         fs::write(&marker, &msg.cache_key).map_err(io_err(&marker))?;
         if let Some(parent) = dir.parent() {

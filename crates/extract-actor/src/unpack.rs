@@ -21,8 +21,9 @@ pub struct UnpackStats {
 /// Unpacks a `.tgz` into `dest`, dropping the first path component (`package/`
 /// in npm tarballs). Files get mode 0o644, or 0o755 when any exec bit was set,
 /// as npm does. Hard and symbolic links are skipped as npm skips them, but one
-/// pointing outside `dest` is an error, as are `..` and absolute paths.
-pub fn unpack(tgz: &[u8], dest: &Path) -> Result<UnpackStats, UnpackError> {
+/// pointing outside `dest` is an error, as are `..` and absolute paths, and
+/// unpacking more than `max_bytes` (a decompression bomb).
+pub fn unpack(tgz: &[u8], dest: &Path, max_bytes: u64) -> Result<UnpackStats, UnpackError> {
     let mut archive = Archive::new(GzDecoder::new(tgz));
     let mut stats = UnpackStats::default();
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
@@ -43,6 +44,10 @@ pub fn unpack(tgz: &[u8], dest: &Path) -> Result<UnpackStats, UnpackError> {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 if let Some(parent) = relative.parent() {
                     make_dirs(dest, parent, &mut made_dirs)?;
+                }
+                let size = entry.header().size().map_err(UnpackError::Corrupt)?;
+                if stats.bytes.saturating_add(size) > max_bytes {
+                    return Err(UnpackError::TooLarge(max_bytes));
                 }
                 let mode = entry.header().mode().unwrap_or(0o644);
                 let target = dest.join(&relative);
