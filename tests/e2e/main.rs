@@ -6,6 +6,7 @@ mod dependency_kinds;
 mod faults;
 mod install;
 mod lockfile;
+mod npm_commands;
 mod real_registry;
 mod scripts;
 mod support;

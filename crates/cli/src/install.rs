@@ -63,7 +63,7 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     let lockfile = read_lockfile(&project_dir)?;
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
-            "--frozen-lockfile needs a package-lock.json in {}",
+            "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
             project_dir.display()
         );
     }
@@ -89,8 +89,16 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         legacy_peer_deps: args.legacy_peer_deps || config.flag("legacy-peer-deps"),
         lockfile_only: args.lockfile_only,
         frozen_lockfile: args.frozen_lockfile,
+        engine_strict: args.engine_strict || config.flag("engine-strict"),
         omit,
     };
+    if args.clean {
+        let node_modules = project_dir.join("node_modules");
+        if node_modules.exists() {
+            std::fs::remove_dir_all(&node_modules)
+                .with_context(|| format!("removing {}", node_modules.display()))?;
+        }
+    }
     let outcome = if nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {

@@ -28,6 +28,9 @@ enum Command {
     /// Install the project's dependencies into node_modules and write package-lock.json.
     #[command(visible_alias = "i")]
     Install(InstallArgs),
+    /// Clean install from package-lock.json (as `npm ci`): node_modules is
+    /// removed first, and a lockfile out of sync with package.json is an error.
+    Ci(InstallArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +87,12 @@ pub struct InstallArgs {
     /// Print nothing but errors.
     #[arg(long)]
     silent: bool,
+    /// Fail when a package's engines.node excludes this Node.js (else a warning).
+    #[arg(long)]
+    engine_strict: bool,
+    /// Remove node_modules before installing (set by `utoo ci`).
+    #[arg(skip)]
+    clean: bool,
     /// Project folder (default: the current folder).
     #[arg(long, value_name = "DIR")]
     prefix: Option<PathBuf>,
@@ -93,6 +102,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Install(args) => install::run(args, cli.verbose),
+        Command::Ci(mut args) => {
+            args.frozen_lockfile = true;
+            args.clean = true;
+            install::run(args, cli.verbose)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

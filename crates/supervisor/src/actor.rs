@@ -13,7 +13,7 @@ use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve
 
 use crate::messages::{Install, InstallError, InstallReport, PlacedPackage, Stage};
 use crate::node_modules::{hidden_lockfile, keep_what_is_in_place, Placement, HIDDEN_LOCKFILE};
-use crate::plan::{download_for, parent_path, plan, Download, PlannedPackage};
+use crate::plan::{download_for, engine_mismatches, parent_path, plan, Download, PlannedPackage};
 
 /// The actors a supervisor drives. Fetch, extract and clone are taken as
 /// recipients so that tools (and tests) can put their own in between.
@@ -283,6 +283,16 @@ impl Supervisor {
         if request.lockfile_only {
             return self.finish();
         }
+        if let Some(node) = (request.node_version)() {
+            let mismatches = engine_mismatches(&resolution.tree, &node);
+            if request.engine_strict && !mismatches.is_empty() {
+                return self.fail(InstallError::Engine(mismatches.join("; ")));
+            }
+            run.report
+                .warnings
+                .extend(mismatches.into_iter().map(|m| format!("EBADENGINE {m}")));
+        }
+        let request = &run.request;
         let planned = plan(&resolution.tree, &request.registry, request.omit);
         let node_modules = request.project_dir.join("node_modules");
         let _check = tracing::info_span!("check node_modules").entered();

@@ -36,6 +36,8 @@ pub struct Install {
     pub lockfile_only: bool,
     pub frozen_lockfile: bool,
     pub omit: Omit,
+    /// Fail (instead of warning) when a package's `engines.node` excludes the running Node.js.
+    pub engine_strict: bool,
 }
 
 /// What an install did.
@@ -112,6 +114,8 @@ pub enum InstallError {
     },
     #[error("the {0} actor stopped unexpectedly")]
     ActorStopped(&'static str),
+    #[error("{0} (engine-strict)")]
+    Engine(String),
     #[error("another install is already running in this supervisor")]
     Busy,
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use nodejs_semver::{Range, Version};
 use utoo_resolver_actor::{ResolvedPackage, ResolvedTree};
 
 use crate::messages::Omit;
@@ -79,6 +80,27 @@ pub fn plan(tree: &ResolvedTree, registry: &str, omit: Omit) -> Vec<PlannedPacka
             bins: p.manifest.bin.clone(),
             optional: p.optional,
             has_install_script: p.manifest.has_install_script,
+        })
+        .collect()
+}
+
+/// Packages whose `engines.node` the running Node.js doesn't satisfy (npm's EBADENGINE).
+pub fn engine_mismatches(tree: &ResolvedTree, node_version: &str) -> Vec<String> {
+    let Ok(node) = Version::parse(node_version.trim().trim_start_matches('v')) else {
+        return Vec::new();
+    };
+    tree.packages
+        .iter()
+        .filter(|p| p.installable)
+        .filter_map(|p| {
+            let wanted = p.manifest.engines.get("node")?;
+            let range = Range::parse(wanted).ok()?;
+            (!range.satisfies_with_prerelease(&node, true)).then(|| {
+                format!(
+                    "{}@{} wants node {wanted}, this is node {node}",
+                    p.name, p.manifest.version
+                )
+            })
         })
         .collect()
 }

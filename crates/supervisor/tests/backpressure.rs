@@ -146,6 +146,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             legacy_peer_deps: false,
             lockfile_only: false,
             frozen_lockfile: false,
+            engine_strict: false,
             omit: Omit::default(),
         })
         .await
