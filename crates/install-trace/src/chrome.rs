@@ -42,48 +42,52 @@ impl Tracks {
 }
 
 /// A lane's outermost span and where its nested children have reached.
-struct Lane {
+struct Lane<'a> {
+    name: &'a str,
     start: u64,
     end: u64,
     children_end: u64,
 }
 
 /// Assigns each span a lane so that spans sharing a lane either follow one
-/// another or nest inside the lane's outermost span (as `install` holds `resolve`).
+/// another or nest inside the lane's outermost span of another kind (as
+/// `install` holds `resolve`); concurrent spans of one kind (downloads) never
+/// nest, so a stage gets as many lanes as it had work at once.
 fn lanes(spans: &[&SpanRecord]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..spans.len()).collect();
     order.sort_by_key(|&i| (spans[i].start_us, std::cmp::Reverse(spans[i].duration_us)));
     let mut lanes: Vec<Lane> = Vec::new();
     let mut assigned = vec![0; spans.len()];
     for i in order {
-        let (start, end) = (spans[i].start_us, spans[i].start_us + spans[i].duration_us);
+        let span = spans[i];
+        let (start, end) = (span.start_us, span.start_us + span.duration_us);
         let after = |lane: &Lane| lane.end <= start;
-        let nested =
-            |lane: &Lane| lane.start <= start && end <= lane.end && lane.children_end <= start;
-        let lane = match lanes.iter().position(|l| after(l) || nested(l)) {
+        let nested = |lane: &Lane| {
+            lane.name != span.name
+                && lane.start <= start
+                && end <= lane.end
+                && lane.children_end <= start
+        };
+        let fresh = Lane {
+            name: &span.name,
+            start,
+            end,
+            children_end: start,
+        };
+        assigned[i] = match lanes.iter().position(|l| after(l) || nested(l)) {
+            Some(index) if after(&lanes[index]) => {
+                lanes[index] = fresh;
+                index
+            }
             Some(index) => {
-                let lane = &mut lanes[index];
-                if after(lane) {
-                    *lane = Lane {
-                        start,
-                        end,
-                        children_end: start,
-                    };
-                } else {
-                    lane.children_end = end;
-                }
+                lanes[index].children_end = end;
                 index
             }
             None => {
-                lanes.push(Lane {
-                    start,
-                    end,
-                    children_end: start,
-                });
+                lanes.push(fresh);
                 lanes.len() - 1
             }
         };
-        assigned[i] = lane;
     }
     assigned
 }
@@ -147,7 +151,7 @@ pub fn chrome_trace(recording: &Recording, limits: &Fields) -> Value {
                 continue;
             };
             events.push(json!({
-                "ph": "C", "pid": 1, "tid": 0, "name": queue, "ts": event.at_us, "args": {queue: depth},
+                "ph": "C", "pid": 1, "tid": 0, "name": queue, "ts": event.at_us, "args": {"depth": depth},
             }));
             continue;
         }
@@ -160,7 +164,6 @@ pub fn chrome_trace(recording: &Recording, limits: &Fields) -> Value {
     }
     json!({
         "traceEvents": events,
-        "displayTimeUnit": "ms",
         "otherData": {"limits": limits},
     })
 }
@@ -226,7 +229,7 @@ mod tests {
         assert_eq!(names, ["fetch", "extract worker 1", "extract worker 2"]);
         assert!(events
             .iter()
-            .any(|e| e["ph"] == "C" && e["args"]["extract_backlog"] == 1));
+            .any(|e| e["ph"] == "C" && e["name"] == "extract_backlog" && e["args"]["depth"] == 1));
         assert!(events
             .iter()
             .any(|e| e["ph"] == "X" && e["name"] == "fetch a@1.0.0"));

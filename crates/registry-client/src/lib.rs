@@ -57,6 +57,9 @@ pub struct ClientConfig {
     pub read_timeout: Duration,
     pub connect_timeout: Duration,
     pub max_idle_per_host: usize,
+    /// Bearer tokens by npm's nerf-darted URL prefix (`//host/path/`), as in
+    /// `.npmrc`'s `//host/path/:_authToken`: sent only to URLs under that prefix.
+    pub auth_tokens: Vec<(String, String)>,
 }
 
 impl Default for ClientConfig {
@@ -68,6 +71,7 @@ impl Default for ClientConfig {
             read_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_idle_per_host: 64,
+            auth_tokens: Vec::new(),
         }
     }
 }
@@ -144,6 +148,21 @@ impl RegistryClient {
         }
     }
 
+    /// The token of the longest configured prefix that `url` falls under.
+    fn token_for(&self, url: &str) -> Option<&str> {
+        let nerfed = url.split_once("://").map_or(url, |(_, rest)| rest);
+        self.config
+            .auth_tokens
+            .iter()
+            .filter(|(prefix, _)| {
+                let prefix = prefix.trim_start_matches("//");
+                nerfed.starts_with(prefix)
+                    && (prefix.ends_with('/') || nerfed[prefix.len()..].starts_with('/'))
+            })
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, token)| token.as_str())
+    }
+
     async fn try_get(
         &self,
         url: &str,
@@ -155,13 +174,11 @@ impl RegistryClient {
             status: None,
             wait: None,
         };
-        let response = self
-            .http
-            .get(url)
-            .header(ACCEPT, accept)
-            .send()
-            .await
-            .map_err(transient)?;
+        let mut request = self.http.get(url).header(ACCEPT, accept);
+        if let Some(token) = self.token_for(url) {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(transient)?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Err(Attempt::Fatal(HttpError::NotFound {
@@ -231,4 +248,37 @@ fn describe(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(tokens: &[(&str, &str)]) -> RegistryClient {
+        let config = ClientConfig {
+            auth_tokens: tokens
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+            ..ClientConfig::default()
+        };
+        RegistryClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn tokens_go_only_to_their_host_and_path() {
+        let c = client(&[
+            ("//registry.example/", "a"),
+            ("//registry.example/private/", "b"),
+            ("//other.example:8080/", "c"),
+        ]);
+        assert_eq!(c.token_for("https://registry.example/pkg"), Some("a"));
+        assert_eq!(
+            c.token_for("https://registry.example/private/pkg"),
+            Some("b")
+        );
+        assert_eq!(c.token_for("http://other.example:8080/x"), Some("c"));
+        assert_eq!(c.token_for("https://registry.example.evil/pkg"), None);
+        assert_eq!(c.token_for("https://elsewhere/registry.example/"), None);
+    }
 }

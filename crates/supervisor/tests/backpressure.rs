@@ -181,7 +181,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
         .unwrap()
         .iter()
         .filter(|e| e["ph"] == "C" && e["name"] == "extract_backlog")
-        .map(|e| e["args"]["extract_backlog"].as_u64().unwrap())
+        .map(|e| e["args"]["depth"].as_u64().unwrap())
         .collect();
     assert!(
         samples.len() >= 2 * PACKAGES,
