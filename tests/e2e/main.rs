@@ -7,6 +7,7 @@ mod faults;
 mod install;
 mod lockfile;
 mod npm_commands;
+mod npmrc;
 mod real_registry;
 mod scripts;
 mod support;

@@ -14,8 +14,30 @@ fn read_npmrc(path: &Path) -> HashMap<String, String> {
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with(';'))
         .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .map(|(k, v)| {
+            (
+                k.trim().to_string(),
+                interpolate(v.trim().trim_matches('"')),
+            )
+        })
         .collect()
+}
+
+/// `${NAME}` in an `.npmrc` value is the environment variable `NAME`, as in npm.
+fn interpolate(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let name = &rest[start + 2..start + end];
+        out.push_str(&std::env::var(name).unwrap_or_default());
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub struct NpmConfig {
@@ -51,6 +73,43 @@ impl NpmConfig {
             .map(String::as_str)
     }
 
+    /// Every key across the layers, the first layer that has it winning.
+    fn entries(&self) -> Vec<(&str, &str)> {
+        let mut seen = std::collections::HashSet::new();
+        self.layers
+            .iter()
+            .flat_map(|layer| layer.iter())
+            .filter(|(k, _)| seen.insert(k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// `@scope:registry=<url>` entries.
+    pub fn scoped_registries(&self) -> Vec<(String, String)> {
+        self.entries()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let scope = k.strip_suffix(":registry")?;
+                scope
+                    .starts_with('@')
+                    .then(|| (scope.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+
+    /// `//host/path/:_authToken=<token>` entries, as (prefix, token).
+    pub fn auth_tokens(&self) -> Vec<(String, String)> {
+        self.entries()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let prefix = k.strip_suffix(":_authToken")?;
+                prefix
+                    .starts_with("//")
+                    .then(|| (prefix.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+
     pub fn flag(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| v == "true")
     }
@@ -83,5 +142,14 @@ mod tests {
         let values = read_npmrc(&rc);
         assert_eq!(values["registry"], "http://r.example/");
         assert_eq!(values["legacy-peer-deps"], "true");
+    }
+
+    #[test]
+    fn environment_variables_are_interpolated() {
+        std::env::set_var("UTOO_TEST_TOKEN_VALUE", "s3cret");
+        assert_eq!(interpolate("${UTOO_TEST_TOKEN_VALUE}"), "s3cret");
+        assert_eq!(interpolate("a-${UTOO_TEST_TOKEN_VALUE}-b"), "a-s3cret-b");
+        assert_eq!(interpolate("${UTOO_TEST_UNSET_VARIABLE}x"), "x");
+        assert_eq!(interpolate("plain"), "plain");
     }
 }

@@ -16,7 +16,7 @@ use utoo_lifecycle_scripts::{
     run_dependency_scripts, run_project_scripts, trusted_names, Dependency,
 };
 use utoo_lockfile::{Lockfile, LockfileError};
-use utoo_npm_types::{Platform, NPM_REGISTRY};
+use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
 use utoo_supervisor::{
@@ -50,7 +50,12 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.get("registry").map(str::to_string))
         .unwrap_or_else(|| NPM_REGISTRY.to_string());
-    let registry = format!("{}/", registry.trim_end_matches('/'));
+    let registry = config
+        .scoped_registries()
+        .into_iter()
+        .fold(Registries::new(registry), |r, (scope, url)| {
+            r.with_scope(&scope, &url)
+        });
     let cache_root = cache_dir(args.cache_dir.clone())
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
     let (package_json_text, package_json) = read_package_json(&project_dir)?;
@@ -216,6 +221,7 @@ fn http_config(config: &NpmConfig) -> ClientConfig {
             .map(Duration::from_millis)
     };
     ClientConfig {
+        auth_tokens: config.auth_tokens(),
         attempts: config
             .get("fetch-retries")
             .and_then(|v| v.parse::<u32>().ok())

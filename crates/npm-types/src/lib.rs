@@ -25,6 +25,7 @@ mod manifest;
 mod name;
 mod packument;
 mod platform;
+mod registries;
 mod spec;
 
 pub use integrity::{Algorithm, Integrity, IntegrityError, IntegrityHasher};
@@ -32,6 +33,7 @@ pub use manifest::{Dist, Manifest, PeerDependencyMeta};
 pub use name::{validate_package_name, InvalidPackageName};
 pub use packument::{Packument, PackumentError, PackumentVersion};
 pub use platform::Platform;
+pub use registries::Registries;
 pub use spec::{Spec, SpecError};
 
 /// The default registry, as npm's `registry` config default.

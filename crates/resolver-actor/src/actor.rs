@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use utoo_lockfile::Lockfile;
-use utoo_npm_types::{Manifest, Platform};
+use utoo_npm_types::{Manifest, Platform, Registries};
 use utoo_registry_client::RegistryClient;
 
 use crate::build::{BuildOptions, TreeBuilder};
@@ -28,7 +28,7 @@ pub struct Resolve {
     /// A lockfile to start from: what still satisfies is kept, and nothing
     /// is fetched when everything does.
     pub lockfile: Option<Arc<Lockfile>>,
-    pub registry: String,
+    pub registry: Registries,
     /// Finds the running Node.js version (for `engines.node`); called at most
     /// once, and only if a version must be picked.
     pub node_version: fn() -> Option<String>,

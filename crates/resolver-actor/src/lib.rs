@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use actix::Actor;
-//! use utoo_npm_types::{Platform, NPM_REGISTRY};
+//! use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
 //! use utoo_registry_client::{ClientConfig, RegistryClient};
 //! use utoo_resolver_actor::{Project, Resolve, ResolverActor};
 //!
@@ -22,7 +22,7 @@
 //!         .send(Resolve {
 //!             project: Project::from_package_json(&package_json, "demo"),
 //!             lockfile: None,
-//!             registry: NPM_REGISTRY.to_string(),
+//!             registry: Registries::new(NPM_REGISTRY),
 //!             node_version: || None,
 //!             legacy_peer_deps: false,
 //!             platform: Platform::current(),

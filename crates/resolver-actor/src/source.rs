@@ -10,7 +10,7 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
 use utoo_npm_types::{
-    packument_url, validate_package_name, Manifest, Packument, Spec, ABBREVIATED_ACCEPT,
+    packument_url, validate_package_name, Manifest, Packument, Registries, Spec, ABBREVIATED_ACCEPT,
 };
 use utoo_registry_client::{HttpError, RegistryClient};
 
@@ -23,7 +23,7 @@ type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, Res
 /// Settings of one resolution against a registry.
 #[derive(Debug, Clone)]
 pub struct RegistrySourceConfig {
-    pub registry: String,
+    pub registry: Registries,
     /// Finds the running Node.js version, for `engines.node` when picking.
     pub node_version: fn() -> Option<String>,
     pub legacy_peer_deps: bool,
@@ -97,7 +97,7 @@ impl RegistrySource {
         }
         let client = self.client.clone();
         let limit = self.limit.clone();
-        let url = packument_url(&self.config.registry, name);
+        let url = packument_url(self.config.registry.for_package(name), name);
         let name_owned = name.to_string();
         let in_flight = self.in_flight.clone();
         let future = async move {

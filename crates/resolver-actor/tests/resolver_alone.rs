@@ -84,7 +84,7 @@ impl Setup {
             .send(Resolve {
                 project: Project::from_package_json(package_json, "app"),
                 lockfile: lockfile.map(std::sync::Arc::new),
-                registry: self.registry.url(),
+                registry: utoo_npm_types::Registries::new(self.registry.url()),
                 node_version: || None,
                 legacy_peer_deps: false,
                 platform: Platform::current(),

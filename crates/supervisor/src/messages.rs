@@ -6,7 +6,7 @@ use serde_json::Value;
 use thiserror::Error;
 use utoo_clone_actor::Strategy;
 use utoo_lockfile::{Lockfile, LockfileError};
-use utoo_npm_types::Platform;
+use utoo_npm_types::{Platform, Registries};
 use utoo_resolver_actor::{Project, ResolveError};
 
 /// Which kinds of packages stay out of `node_modules` (npm's `--omit`).
@@ -28,7 +28,7 @@ pub struct Install {
     pub project: Project,
     /// The lockfile as read, and its text (to tell whether it changed).
     pub lockfile: Option<(Arc<Lockfile>, String)>,
-    pub registry: String,
+    pub registry: Registries,
     /// Finds the running Node.js version; called only if a version must be picked.
     pub node_version: fn() -> Option<String>,
     pub platform: Platform,

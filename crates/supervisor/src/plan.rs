@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use nodejs_semver::{Range, Version};
+use utoo_npm_types::Registries;
 use utoo_resolver_actor::{ResolvedPackage, ResolvedTree};
 
 use crate::messages::Omit;
@@ -45,9 +46,13 @@ pub fn default_tarball_url(registry: &str, name: &str, version: &str) -> String 
     )
 }
 
-pub fn download_for(registry: &str, manifest: &utoo_npm_types::Manifest) -> Download {
+pub fn download_for(registries: &Registries, manifest: &utoo_npm_types::Manifest) -> Download {
     let url = if manifest.dist.tarball.is_empty() {
-        default_tarball_url(registry, &manifest.name, &manifest.version)
+        default_tarball_url(
+            registries.for_package(&manifest.name),
+            &manifest.name,
+            &manifest.version,
+        )
     } else {
         manifest.dist.tarball.clone()
     };
@@ -68,7 +73,7 @@ fn omitted(package: &ResolvedPackage, omit: Omit) -> bool {
 }
 
 /// The packages to place, parents before the packages nested in them.
-pub fn plan(tree: &ResolvedTree, registry: &str, omit: Omit) -> Vec<PlannedPackage> {
+pub fn plan(tree: &ResolvedTree, registries: &Registries, omit: Omit) -> Vec<PlannedPackage> {
     tree.packages
         .iter()
         .filter(|p| p.installable && !omitted(p, omit))
@@ -76,7 +81,7 @@ pub fn plan(tree: &ResolvedTree, registry: &str, omit: Omit) -> Vec<PlannedPacka
             path: p.path.clone(),
             name: p.name.clone(),
             version: p.manifest.version.clone(),
-            download: download_for(registry, &p.manifest),
+            download: download_for(registries, &p.manifest),
             bins: p.manifest.bin.clone(),
             optional: p.optional,
             has_install_script: p.manifest.has_install_script,

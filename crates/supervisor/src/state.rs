@@ -16,7 +16,7 @@ const STATE_FILE: &str = ".utoo-state";
 /// manifest, the lockfile and the options that change what is installed.
 pub fn fingerprint(install: &Install, lockfile_text: &str) -> String {
     let options = format!(
-        "{}|{}|{:?}|{}|{:?}",
+        "{}|{:?}|{:?}|{}|{:?}",
         env!("CARGO_PKG_VERSION"),
         install.registry,
         install.omit,

@@ -140,7 +140,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             project: Project::from_package_json(&package_json, "app"),
             package_json,
             lockfile: None,
-            registry: registry.url(),
+            registry: utoo_npm_types::Registries::new(registry.url()),
             node_version: || None,
             platform: Platform::current(),
             legacy_peer_deps: false,

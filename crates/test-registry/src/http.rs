@@ -18,6 +18,8 @@ pub(crate) struct Request {
     pub(crate) target: String,
     pub(crate) keep_alive: bool,
     pub(crate) accepts_install_v1: bool,
+    /// The `Authorization` header, if any.
+    pub(crate) authorization: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,7 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
         _ => return Err(RequestError::Malformed("unsupported HTTP version")),
     };
     let mut accepts_install_v1 = false;
+    let mut authorization = None;
     let mut body_len = 0;
     for line in lines.filter(|line| !line.is_empty()) {
         let (name, value) = line
@@ -103,6 +106,7 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
             "accept" => {
                 accepts_install_v1 = value.contains(INSTALL_V1_JSON);
             }
+            "authorization" => authorization = Some(value.to_owned()),
             "content-length" => {
                 body_len = value
                     .parse()
@@ -123,6 +127,7 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
         target: target.to_owned(),
         keep_alive,
         accepts_install_v1,
+        authorization,
     };
     Ok((request, body_len))
 }

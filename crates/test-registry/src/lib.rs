@@ -86,7 +86,11 @@
 //! [`Server::inject`] (also on [`TestRegistry`]) makes chosen paths fail
 //! with a [`Fault`]. [`Server::start`] serves any [`Store`] of documents, for
 //! example a benchmark's snapshot read from disk, with the same counters
-//! ([`Server::traffic`]).
+//! ([`Server::traffic`]); a store made with [`Store::with_source`] asks a
+//! [`DocumentSource`] for the paths it does not hold, per request, so large
+//! snapshots can stay on disk and serve the abbreviated packument form when
+//! `Accept` asks for it. [`Server::not_found_log`] lists the requests that
+//! got a 404.
 
 mod fault;
 mod fixture;
@@ -106,5 +110,5 @@ pub use parse::{ParseError, ParseErrorKind};
 pub use registry::{StartError, TestRegistry};
 pub use server::Server;
 pub use stats::Traffic;
-pub use store::{Document, Store, INSTALL_V1_JSON, JSON, OCTET_STREAM};
+pub use store::{Document, DocumentSource, Lookup, Store, INSTALL_V1_JSON, JSON, OCTET_STREAM};
 pub use tarball::{Dist, Tarball};

@@ -94,6 +94,11 @@ impl TestRegistry {
         self.server.tarball_requests()
     }
 
+    /// `(path, Authorization header)` of every request that carried one.
+    pub fn authorizations(&self) -> Vec<(String, String)> {
+        self.server.authorizations()
+    }
+
     pub fn request_log(&self) -> Vec<String> {
         self.server.request_log()
     }

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use crate::fault::{Fault, FaultRules, PathMatch};
 use crate::http::{Request, RequestError, RequestReader, Response};
 use crate::stats::{RequestStats, Traffic};
-use crate::store::{canonical_path, Store, INSTALL_V1_JSON, JSON};
+use crate::store::{canonical_path, Lookup, Store, INSTALL_V1_JSON, JSON};
 
 /// Room for bursts of parallel connections from an installer.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -34,6 +34,8 @@ pub struct Server {
 #[derive(Debug)]
 struct Shared {
     store: Store,
+    /// `http://127.0.0.1:<port>/`, handed to the store's document source.
+    base_url: String,
     faults: FaultRules,
     stats: RequestStats,
 }
@@ -44,7 +46,13 @@ enum AfterResponse {
 }
 
 impl Server {
+    /// Serves `store` on an ephemeral port.
     pub fn start(store: Store) -> io::Result<Server> {
+        Self::start_on_port(store, 0)
+    }
+
+    /// Serves `store` on `127.0.0.1:<port>` (`0` picks a free port).
+    pub fn start_on_port(store: Store, port: u16) -> io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -52,12 +60,14 @@ impl Server {
         let listener = {
             let _context = runtime.enter();
             let socket = TcpSocket::new_v4()?;
-            socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+            socket.set_reuseaddr(true)?;
+            socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
             socket.listen(LISTEN_BACKLOG)?
         };
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store,
+            base_url: format!("http://{address}/"),
             faults: FaultRules::default(),
             stats: RequestStats::default(),
         });
@@ -115,6 +125,11 @@ impl Server {
         self.shared.stats.tarball_requests()
     }
 
+    /// `(path, Authorization header)` of every request that carried one.
+    pub fn authorizations(&self) -> Vec<(String, String)> {
+        self.shared.stats.authorizations()
+    }
+
     /// Request targets in arrival order, as the client sent them.
     pub fn request_log(&self) -> Vec<String> {
         self.shared.stats.request_log()
@@ -122,6 +137,12 @@ impl Server {
 
     pub fn traffic(&self) -> Traffic {
         self.shared.stats.traffic()
+    }
+
+    /// Request targets that got a 404 (nothing to serve; injected 404
+    /// faults excluded), in arrival order.
+    pub fn not_found_log(&self) -> Vec<String> {
+        self.shared.stats.not_found_log()
     }
 
     /// Forgets all counts, the log and the traffic totals.
@@ -194,8 +215,14 @@ async fn respond(
 ) -> io::Result<AfterResponse> {
     let path = canonical_path(&request.target);
     shared.stats.record_request(&request.target, &path);
+    if let Some(header) = &request.authorization {
+        shared.stats.record_authorization(&path, header);
+    }
     let fault = shared.faults.take(&path);
     let response = normal_response(shared, &request, &path);
+    if response.status == 404 {
+        shared.stats.record_not_found(&request.target);
+    }
     let keep_alive = request.keep_alive;
     let with_body = request.method != "HEAD";
     let Some(fault) = fault else {
@@ -259,7 +286,12 @@ fn normal_response(shared: &Shared, request: &Request, path: &str) -> Response {
     if !matches!(request.method.as_str(), "GET" | "HEAD") {
         return Response::error(405);
     }
-    match shared.store.get(path) {
+    let lookup = Lookup {
+        path,
+        abbreviated: request.accepts_install_v1,
+        base_url: &shared.base_url,
+    };
+    match shared.store.lookup(&lookup) {
         Some(document) if document.content_type == JSON && request.accepts_install_v1 => {
             Response::ok(INSTALL_V1_JSON, document.body)
         }

@@ -21,6 +21,8 @@ pub(crate) struct RequestStats {
 #[derive(Debug, Default)]
 struct StatsState {
     log: Vec<String>,
+    authorizations: Vec<(String, String)>,
+    not_found: Vec<String>,
     per_path: HashMap<String, usize>,
     packument_requests: usize,
     tarball_requests: usize,
@@ -39,6 +41,24 @@ impl RequestStats {
             state.packument_requests += 1;
         }
         state.traffic.requests += 1;
+    }
+
+    pub(crate) fn record_authorization(&self, path: &str, header: &str) {
+        self.lock()
+            .authorizations
+            .push((path.to_owned(), header.to_owned()));
+    }
+
+    pub(crate) fn authorizations(&self) -> Vec<(String, String)> {
+        self.lock().authorizations.clone()
+    }
+
+    pub(crate) fn record_not_found(&self, target: &str) {
+        self.lock().not_found.push(target.to_owned());
+    }
+
+    pub(crate) fn not_found_log(&self) -> Vec<String> {
+        self.lock().not_found.clone()
     }
 
     pub(crate) fn record_bytes_served(&self, bytes: usize) {
@@ -93,6 +113,8 @@ mod tests {
         stats.record_request("/@s/p", "/@s/p");
         stats.record_request("/@s/p/-/p-1.0.0.tgz", "/@s/p/-/p-1.0.0.tgz");
         stats.record_bytes_served(10);
+        stats.record_not_found("/missing");
+        assert_eq!(stats.not_found_log(), ["/missing"]);
         assert_eq!(stats.requests("/@s%2Fp"), 2);
         assert_eq!(stats.packument_requests(), 2);
         assert_eq!(stats.tarball_requests(), 1);
@@ -110,6 +132,7 @@ mod tests {
         stats.reset();
         assert_eq!(stats.requests("/@s/p"), 0);
         assert!(stats.request_log().is_empty());
+        assert!(stats.not_found_log().is_empty());
         assert_eq!(stats.traffic(), Traffic::default());
     }
 }

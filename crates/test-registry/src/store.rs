@@ -36,16 +36,69 @@ impl Document {
     }
 }
 
+/// What a [`DocumentSource`] is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lookup<'a> {
+    /// The canonical request path (`/@scope/name`, `/name/-/name-1.0.0.tgz`).
+    pub path: &'a str,
+    /// Whether the request's `Accept` asks for the abbreviated
+    /// (`application/vnd.npm.install-v1+json`) packument.
+    pub abbreviated: bool,
+    /// Where the serving [`crate::Server`] is reachable,
+    /// `http://127.0.0.1:<port>/`, for documents that point back at it.
+    pub base_url: &'a str,
+}
+
+/// Documents produced per request instead of held in a [`Store`], e.g. a
+/// benchmark's snapshot read from disk. A source may answer with
+/// [`INSTALL_V1_JSON`] to serve the abbreviated form it was asked for.
+pub trait DocumentSource: Send + Sync {
+    fn load(&self, lookup: &Lookup<'_>) -> Option<Document>;
+}
+
 /// Documents keyed by canonical path, shareable with a running server:
-/// insertions are visible to the next request.
-#[derive(Debug, Default)]
+/// insertions are visible to the next request. Paths it does not hold are
+/// looked up in its [`DocumentSource`], if it has one.
+#[derive(Default)]
 pub struct Store {
     documents: RwLock<HashMap<String, Document>>,
+    source: Option<Box<dyn DocumentSource>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("documents", &self.len())
+            .field("has_source", &self.source.is_some())
+            .finish()
+    }
 }
 
 impl Store {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store that asks `source` for every path it does not hold.
+    pub fn with_source(source: impl DocumentSource + 'static) -> Self {
+        Self {
+            documents: RwLock::default(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The document a request gets: the one held at `lookup.path`, else the
+    /// source's answer.
+    pub fn lookup(&self, lookup: &Lookup<'_>) -> Option<Document> {
+        let path = canonical_path(lookup.path);
+        if let Some(document) = self.get(&path) {
+            return Some(document);
+        }
+        let source = self.source.as_ref()?;
+        source.load(&Lookup {
+            path: &path,
+            ..*lookup
+        })
     }
 
     /// `path` is canonicalised like request targets, so `/@scope%2fpkg` and
@@ -137,5 +190,47 @@ mod tests {
         assert_eq!(store.get("/other"), None);
         assert_eq!(store.len(), 1);
         assert!(!store.is_empty());
+    }
+
+    struct Echo;
+
+    impl DocumentSource for Echo {
+        fn load(&self, lookup: &Lookup<'_>) -> Option<Document> {
+            let kind = if lookup.abbreviated { "short" } else { "full" };
+            Some(Document::json(format!(
+                "{}|{}|{}",
+                lookup.path, kind, lookup.base_url
+            )))
+        }
+    }
+
+    #[test]
+    fn sources_answer_what_the_store_does_not_hold() {
+        let store = Store::with_source(Echo);
+        store.insert("/held", Document::json("held"));
+        let lookup = |path, abbreviated| {
+            store.lookup(&Lookup {
+                path,
+                abbreviated,
+                base_url: "http://r/",
+            })
+        };
+        assert_eq!(lookup("/held", true), Some(Document::json("held")));
+        assert_eq!(
+            lookup("/@s%2fp", true),
+            Some(Document::json("/@s/p|short|http://r/"))
+        );
+        assert_eq!(
+            lookup("/x", false),
+            Some(Document::json("/x|full|http://r/"))
+        );
+        assert_eq!(
+            Store::new().lookup(&Lookup {
+                path: "/x",
+                abbreviated: false,
+                base_url: ""
+            }),
+            None
+        );
     }
 }

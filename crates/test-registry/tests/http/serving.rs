@@ -3,7 +3,8 @@ use std::thread;
 use base64::Engine;
 use sha2::{Digest, Sha512};
 use utoo_test_registry::{
-    Document, FixtureError, Fixtures, Server, StartError, Store, Tarball, TestRegistry, Traffic,
+    Document, DocumentSource, FixtureError, Fixtures, Lookup, Server, StartError, Store, Tarball,
+    TestRegistry, Traffic, INSTALL_V1_JSON,
 };
 
 use crate::client::{get, path_of, Connection};
@@ -285,6 +286,49 @@ fn serves_a_store_and_reports_traffic() {
             bytes_served: 19 + 1000 + 19
         }
     );
+}
+
+/// Serves `/@s/p` in both packument forms, pointing back at the server.
+struct TwoForms;
+
+impl DocumentSource for TwoForms {
+    fn load(&self, lookup: &Lookup<'_>) -> Option<Document> {
+        if lookup.path != "/@s/p" {
+            return None;
+        }
+        let body = format!(
+            r#"{{"short":{},"url":"{}"}}"#,
+            lookup.abbreviated, lookup.base_url
+        );
+        Some(if lookup.abbreviated {
+            Document::new(INSTALL_V1_JSON, body)
+        } else {
+            Document::json(body)
+        })
+    }
+}
+
+#[test]
+fn a_document_source_serves_both_forms_and_misses_are_logged() {
+    let server = Server::start(Store::with_source(TwoForms)).unwrap();
+    let address = server.address();
+    let full = get(address, "/@s%2fp");
+    assert_eq!(full.header("content-type"), Some("application/json"));
+    assert_eq!(full.json()["short"], false);
+    assert_eq!(full.json()["url"], server.url());
+    let mut connection = Connection::open(address);
+    connection.send(
+        "GET",
+        "/@s%2Fp",
+        &["Accept: application/vnd.npm.install-v1+json; q=1.0, */*"],
+    );
+    let short = connection.read_response().unwrap();
+    assert_eq!(short.header("content-type"), Some(INSTALL_V1_JSON));
+    assert_eq!(short.json()["short"], true);
+    assert_eq!(get(address, "/missing").status, 404);
+    assert_eq!(server.not_found_log(), ["/missing"]);
+    server.reset_counts();
+    assert!(server.not_found_log().is_empty());
 }
 
 #[test]
