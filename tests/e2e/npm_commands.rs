@@ -67,3 +67,91 @@ fn engines_mismatch_warns_or_fails_with_engine_strict() {
         ".npmrc engine-strict"
     );
 }
+
+const ADD: &str = "
+    aa@1.0.0 deps(bb@^1)
+    aa@1.2.0
+    aa@2.0.0-beta.1 tag(next)
+    bb@1.0.0
+    cc@1.0.0
+    dd@3.1.4
+";
+
+#[test]
+fn add_saves_like_npm_and_keeps_the_formatting() {
+    let project = Project::new(ADD, json!({}));
+    fs::write(
+        project.dir().join("package.json"),
+        "{\n\t\"name\": \"app\",\n\t\"version\": \"1.0.0\"\n}\n",
+    )
+    .unwrap();
+    project.install(&["cc"]);
+    let text = fs::read_to_string(project.dir().join("package.json")).unwrap();
+    assert_eq!(text, "{\n\t\"name\": \"app\",\n\t\"version\": \"1.0.0\",\n\t\"dependencies\": {\n\t\t\"cc\": \"^1.0.0\"\n\t}\n}\n");
+    assert_eq!(project.installed(), ["cc@1.0.0"]);
+
+    let output = project.utoo(&["add", "aa@~1.0.0", "-D"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = project.utoo(&["add", "dd", "-E", "-O"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let pkg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(project.dir().join("package.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        pkg["devDependencies"]["aa"], "~1.0.0",
+        "a range is saved as typed"
+    );
+    assert_eq!(pkg["optionalDependencies"]["dd"], "3.1.4");
+    assert_eq!(
+        project.installed(),
+        ["aa@1.0.0", "bb@1.0.0", "cc@1.0.0", "dd@3.1.4"]
+    );
+    let lock = project.lockfile();
+    assert_eq!(
+        lock["packages"][""]["devDependencies"]["aa"], "~1.0.0",
+        "lockfile root matches package.json"
+    );
+
+    let output = project.utoo(&["add", "aa@next"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let pkg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(project.dir().join("package.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        pkg["dependencies"]["aa"], "^2.0.0-beta.1",
+        "a tag saves ^version, moved out of devDependencies"
+    );
+    assert!(pkg["devDependencies"].get("aa").is_none());
+}
+
+#[test]
+fn uninstall_removes_from_manifest_lockfile_and_node_modules_only() {
+    let project = Project::new(ADD, json!({"dependencies": {"aa": "1.0.0", "cc": "1"}}));
+    project.install(&[]);
+    let marker = project.dir().join("node_modules/cc/kept.txt");
+    fs::write(&marker, "kept").unwrap();
+    let output = project.utoo(&["uninstall", "aa"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(project.installed(), ["cc@1.0.0"]);
+    assert_eq!(project.locked(), ["cc@1.0.0"]);
+    assert!(marker.is_file(), "unchanged packages are not reinstalled");
+    let pkg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(project.dir().join("package.json")).unwrap())
+            .unwrap();
+    assert_eq!(pkg["dependencies"], json!({"cc": "1"}));
+    for alias in ["remove", "rm", "un"] {
+        assert!(project.utoo(&[alias, "--help"]).status.success(), "{alias}");
+    }
+}
+
+#[test]
+fn a_failed_add_leaves_package_json_alone() {
+    let project = Project::new(ADD, json!({"dependencies": {"cc": "1"}}));
+    let before = fs::read_to_string(project.dir().join("package.json")).unwrap();
+    let output = project.utoo(&["add", "nope"]);
+    assert!(!output.status.success());
+    assert_eq!(
+        fs::read_to_string(project.dir().join("package.json")).unwrap(),
+        before
+    );
+}

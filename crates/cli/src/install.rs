@@ -25,6 +25,7 @@ use utoo_supervisor::{
 };
 
 use crate::config::{cache_dir, NpmConfig};
+use crate::edit::{self, SaveTo};
 use crate::observe::{self, Observe};
 use crate::{InstallArgs, OmitKind};
 
@@ -32,7 +33,50 @@ use crate::{InstallArgs, OmitKind};
 const MAX_PACKUMENTS_IN_FLIGHT: usize = 64;
 const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
 
-pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
+/// A change to package.json made before installing, saved once the install succeeds.
+pub enum Edit {
+    None,
+    Add {
+        specs: Vec<String>,
+        save_to: SaveTo,
+        exact: bool,
+    },
+    Remove(Vec<String>),
+}
+
+/// Applies `edit` to the manifest; returns the new text, or `None` when nothing changes.
+fn apply_edit(
+    edit: Edit,
+    text: &str,
+    package_json: &mut Value,
+    registries: &Registries,
+    http: &ClientConfig,
+) -> anyhow::Result<Option<String>> {
+    match edit {
+        Edit::None => return Ok(None),
+        Edit::Add {
+            specs,
+            save_to,
+            exact,
+        } => {
+            let mut additions = Vec::new();
+            for arg in &specs {
+                let (name, spec) = edit::split_spec(arg)?;
+                let saved = edit::spec_to_save(&name, spec.as_deref(), exact, registries, http)?;
+                additions.push((name, saved));
+            }
+            edit::add_dependencies(package_json, &additions, save_to);
+        }
+        Edit::Remove(names) => {
+            if !edit::remove_dependencies(package_json, &names) {
+                eprintln!("warn: {} not listed in package.json", names.join(", "));
+            }
+        }
+    }
+    Ok(Some(edit::format_like(text, package_json)?))
+}
+
+pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let started = Instant::now();
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
@@ -58,7 +102,15 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
         });
     let cache_root = cache_dir(args.cache_dir.clone())
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
-    let (package_json_text, package_json) = read_package_json(&project_dir)?;
+    let (original_text, mut package_json) = read_package_json(&project_dir)?;
+    let edited = apply_edit(
+        edit,
+        &original_text,
+        &mut package_json,
+        &registry,
+        &http_config(&config),
+    )?;
+    let package_json_text = edited.clone().unwrap_or(original_text);
     let folder_name = project_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -136,6 +188,9 @@ pub fn run(args: InstallArgs, verbose: u8) -> anyhow::Result<()> {
     ]);
     observers.finish(&trace_limits, started.elapsed().as_secs_f64())?;
     let mut report = outcome?;
+    if let Some(text) = &edited {
+        edit::save(&project_dir, text)?;
+    }
     let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
     let skipped_scripts = match args.lockfile_only || ignore_scripts {
         true => Vec::new(),

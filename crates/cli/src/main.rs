@@ -1,6 +1,7 @@
 //! `utoo`: an npm-compatible package installer built from actors.
 
 mod config;
+mod edit;
 mod install;
 mod observe;
 
@@ -8,6 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use edit::SaveTo;
+use install::Edit;
 
 #[derive(Parser)]
 #[command(
@@ -25,12 +28,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install the project's dependencies into node_modules and write package-lock.json.
-    #[command(visible_alias = "i")]
-    Install(InstallArgs),
+    /// Install the project's dependencies into node_modules and write
+    /// package-lock.json; with package specs, add them to package.json first.
+    #[command(visible_aliases = ["i", "add"])]
+    Install(AddArgs),
+    /// Remove packages from package.json, node_modules and the lockfile.
+    #[command(visible_aliases = ["remove", "rm", "un"])]
+    Uninstall(RemoveArgs),
     /// Clean install from package-lock.json (as `npm ci`): node_modules is
     /// removed first, and a lockfile out of sync with package.json is an error.
     Ci(InstallArgs),
+}
+
+#[derive(clap::Args)]
+struct AddArgs {
+    /// Packages to add: `name`, `name@range`, `name@tag`, `alias@npm:name@range`.
+    packages: Vec<String>,
+    /// Save to devDependencies.
+    #[arg(short = 'D', long)]
+    save_dev: bool,
+    /// Save to optionalDependencies.
+    #[arg(short = 'O', long)]
+    save_optional: bool,
+    /// Save the exact version instead of a `^` range.
+    #[arg(short = 'E', long)]
+    save_exact: bool,
+    #[command(flatten)]
+    install: InstallArgs,
+}
+
+#[derive(clap::Args)]
+struct RemoveArgs {
+    /// Packages to remove.
+    #[arg(required = true)]
+    names: Vec<String>,
+    #[command(flatten)]
+    install: InstallArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,11 +134,28 @@ pub struct InstallArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Install(args) => install::run(args, cli.verbose),
+        Command::Install(add) => {
+            let edit = match add.packages.is_empty() {
+                true => Edit::None,
+                false => Edit::Add {
+                    specs: add.packages,
+                    save_to: match (add.save_dev, add.save_optional) {
+                        (true, _) => SaveTo::DevDependencies,
+                        (false, true) => SaveTo::OptionalDependencies,
+                        (false, false) => SaveTo::Dependencies,
+                    },
+                    exact: add.save_exact,
+                },
+            };
+            install::run(add.install, cli.verbose, edit)
+        }
+        Command::Uninstall(remove) => {
+            install::run(remove.install, cli.verbose, Edit::Remove(remove.names))
+        }
         Command::Ci(mut args) => {
             args.frozen_lockfile = true;
             args.clean = true;
-            install::run(args, cli.verbose)
+            install::run(args, cli.verbose, Edit::None)
         }
     };
     match result {
