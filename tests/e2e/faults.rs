@@ -326,3 +326,68 @@ fn installs_with_few_open_files_allowed() {
     assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(project.installed().len(), 60);
 }
+
+#[test]
+fn a_missing_package_names_the_chain_of_dependents() {
+    let project = Project::new(
+        "
+        top@1.0.0 deps(middle@1)
+        middle@1.0.0 deps(ghost@^2)
+        ",
+        json!({"dependencies": {"top": "1"}}),
+    );
+    let output = project.utoo(&["install"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("package ghost not found"), "{err}");
+    assert!(
+        err.contains("middle@1.0.0 ← top@1.0.0 ← the root project"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_connection_reset_mid_body_is_retried() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    project
+        .registry
+        .inject("/bb/-/bb-1.0.0.tgz", Fault::ResetMidBody, Some(1));
+    project.registry.inject("/aa", Fault::Reset, Some(1));
+    project.install(&[]);
+    assert_eq!(project.registry.requests("/bb/-/bb-1.0.0.tgz"), 2);
+    assert_eq!(project.registry.requests("/aa"), 2);
+}
+
+#[test]
+fn bad_specs_and_names_are_clear_errors() {
+    let cases = [
+        (
+            json!({"dependencies": {"aa": "^^1 @@"}}),
+            "aa@^^1 @@: invalid version range or tag",
+        ),
+        (
+            json!({"dependencies": {"aa": "nosuchtag"}}),
+            "no version of aa matches \"nosuchtag\"",
+        ),
+        (
+            json!({"dependencies": {"Bad Name": "1"}}),
+            "invalid package name \"Bad Name\"",
+        ),
+    ];
+    for (package_json, expected) in cases {
+        let project = Project::new(FIXTURES, package_json);
+        let output = project.utoo(&["install"]);
+        assert!(!output.status.success(), "{}", describe(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "wanted {expected:?} in {}",
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn special_entries_are_refused() {
+    let project = raw_tarball_project(Tarball::new().fifo("package/pipe").gzip().unwrap());
+    assert_fails_and_caches_nothing(&project, "which packages may not contain");
+}

@@ -173,13 +173,24 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         problems
     }
 
+    /// `name@version`, then the chain of dependents that led to it, up to the root.
     fn describe(&self, id: NodeId) -> String {
-        let node = self.tree.node(id);
-        if id == ROOT {
-            "the root project".to_string()
-        } else {
-            format!("{}@{} at {}", node.name, node.version(), self.tree.path(id))
+        let mut chain = Vec::new();
+        let mut at = id;
+        while at != ROOT && !chain.contains(&at) {
+            chain.push(at);
+            // Any one dependent shows why the package is there.
+            match self.tree.edges_in(at).into_iter().min() {
+                Some(dependent) => at = dependent,
+                None => break,
+            }
         }
+        let mut names: Vec<String> = chain
+            .iter()
+            .map(|&n| format!("{}@{}", self.tree.node(n).name, self.tree.node(n).version()))
+            .collect();
+        names.push("the root project".to_string());
+        names.join(" ← ")
     }
 
     async fn build_node(&mut self, id: NodeId) -> Result<(), ResolveError> {

@@ -4,8 +4,14 @@ use utoo_npm_types::{InvalidPackageName, SpecError};
 /// Why resolution failed; every variant names the package concerned.
 #[derive(Debug, Clone, Error)]
 pub enum ResolveError {
-    #[error("package {name} not found in the registry ({url} returned 404)")]
-    NotFound { name: String, url: String },
+    #[error(
+        "package {name} not found in the registry ({url} returned 404), wanted by {wanted_by}"
+    )]
+    NotFound {
+        name: String,
+        url: String,
+        wanted_by: String,
+    },
     #[error("fetching the packument of {name} from {url} failed: {reason}")]
     Registry {
         name: String,
@@ -44,4 +50,22 @@ pub enum ResolveError {
     },
     #[error("the resolver stopped before finishing")]
     Stopped,
+}
+
+impl ResolveError {
+    /// Names who asked for the package, when the error doesn't yet.
+    pub fn wanted_by(self, dependent: &str) -> ResolveError {
+        match self {
+            ResolveError::NotFound {
+                name,
+                url,
+                wanted_by,
+            } if wanted_by.is_empty() => ResolveError::NotFound {
+                name,
+                url,
+                wanted_by: dependent.to_string(),
+            },
+            other => other,
+        }
+    }
 }

@@ -116,6 +116,7 @@ impl RegistrySource {
                         HttpError::NotFound { url } => ResolveError::NotFound {
                             name: name_owned.clone(),
                             url,
+                            wanted_by: String::new(),
                         },
                         other => ResolveError::Registry {
                             name: name_owned.clone(),
@@ -151,7 +152,10 @@ impl RegistrySource {
             .map_err(|e| ResolveError::InvalidName(e, dependent.to_string()))?;
         let spec = Spec::parse(name, raw_spec)
             .map_err(|e| ResolveError::Spec(e, dependent.to_string()))?;
-        let packument = self.packument(spec.registry_name(name)).await?;
+        let packument = self
+            .packument(spec.registry_name(name))
+            .await
+            .map_err(|e| e.wanted_by(dependent))?;
         let manifest =
             pick_manifest(&packument, &spec, self.node_version().as_ref()).ok_or_else(|| {
                 ResolveError::NoMatchingVersion {

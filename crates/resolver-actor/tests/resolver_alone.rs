@@ -248,7 +248,7 @@ async fn a_missing_dependency_is_not_found_by_name() {
         .expect_err("nope is not published");
 
     match &err {
-        ResolveError::NotFound { name, url } => {
+        ResolveError::NotFound { name, url, .. } => {
             assert_eq!(name, "nope");
             assert!(url.ends_with("/nope"), "{url}");
         }

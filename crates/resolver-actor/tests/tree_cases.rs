@@ -76,6 +76,7 @@ impl ManifestSource for Memory {
         let not_found = || ResolveError::NotFound {
             name: name.into(),
             url: format!("memory:{name}"),
+            wanted_by: dependent.into(),
         };
         let (latest, manifests) = self.manifests.get(name).ok_or_else(not_found)?;
         let dist_tags = BTreeMap::from([("latest".to_string(), latest.clone())]);

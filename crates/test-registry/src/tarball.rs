@@ -46,6 +46,7 @@ enum EntryKind {
     Symlink { target: String },
     Hardlink { target: String },
     Directory,
+    Fifo,
 }
 
 impl Tarball {
@@ -101,6 +102,11 @@ impl Tarball {
         self.entry(path, EntryKind::Directory)
     }
 
+    /// A named pipe: a special entry no package should contain.
+    pub fn fifo(self, path: &str) -> Self {
+        self.entry(path, EntryKind::Fifo)
+    }
+
     fn entry(mut self, path: &str, kind: EntryKind) -> Self {
         self.entries.push(TarEntry {
             path: path.to_owned(),
@@ -147,6 +153,12 @@ fn append_entry<W: Write>(archive: &mut tar::Builder<W>, entry: &TarEntry) -> io
         EntryKind::Directory => {
             header.set_entry_type(EntryType::Directory);
             header.set_mode(DIRECTORY_MODE);
+            header.set_cksum();
+            archive.append(&header, io::empty())
+        }
+        EntryKind::Fifo => {
+            header.set_entry_type(EntryType::Fifo);
+            header.set_mode(FILE_MODE);
             header.set_cksum();
             archive.append(&header, io::empty())
         }
