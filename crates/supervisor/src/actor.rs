@@ -11,9 +11,10 @@ use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_npm_types::Platform;
 use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve, ResolverActor};
 
+use crate::clone_queue::{CloneQueue, EntryStatus};
 use crate::messages::{Install, InstallError, InstallReport, PlacedPackage, Stage};
 use crate::node_modules::{hidden_lockfile, keep_what_is_in_place, Placement, HIDDEN_LOCKFILE};
-use crate::plan::{download_for, engine_mismatches, parent_path, plan, Download, PlannedPackage};
+use crate::plan::{download_for, engine_mismatches, plan, Download, PlannedPackage};
 
 /// The actors a supervisor drives. Fetch, extract and clone are taken as
 /// recipients so that tools (and tests) can put their own in between.
@@ -70,12 +71,11 @@ struct Run {
     downloads_in_flight: usize,
     /// Tarballs downloaded and not yet extracted (queued or being extracted).
     extract_backlog: usize,
-    /// Packages waiting to be cloned, parents before nested ones; `None` until resolution ends.
-    clone_queue: Option<Vec<PlannedPackage>>,
+    /// Packages to clone; `None` until resolution ends.
+    clone_queue: Option<CloneQueue>,
     clones_in_flight: usize,
+    /// Packages in place, kept or cloned.
     placed: Vec<PlannedPackage>,
-    placed_paths: HashSet<String>,
-    skipped_paths: HashSet<String>,
     new_lockfile: Option<String>,
     /// The new lockfile and the hidden lockfile expected once all is placed,
     /// to record what ends up in `node_modules`.
@@ -212,8 +212,10 @@ impl Supervisor {
                 }));
             }
             Ok(Err(error)) => {
-                run.entries
-                    .insert(key, EntryState::Failed(Stage::Fetch, error.to_string()));
+                let state = EntryState::Failed(Stage::Fetch, error.to_string());
+                if let Err(error) = entry_changed(run, key, state) {
+                    return self.fail(error);
+                }
             }
             Err(_) => return self.fail(InstallError::ActorStopped("fetch")),
         }
@@ -240,7 +242,9 @@ impl Supervisor {
             Ok(Err(error)) => EntryState::Failed(Stage::Extract, error.to_string()),
             Err(_) => return self.fail(InstallError::ActorStopped("extract")),
         };
-        run.entries.insert(key, state);
+        if let Err(error) = entry_changed(run, key, state) {
+            return self.fail(error);
+        }
         self.pump(ctx);
     }
 
@@ -313,71 +317,43 @@ impl Supervisor {
         } = placement;
         run.bins_need_linking = changed;
         run.installed_lock = Some((lockfile, expected_hidden));
-        for package in kept {
-            run.placed_paths.insert(package.path.clone());
-            run.placed.push(package);
-        }
+        let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
+        run.placed.extend(kept);
         for package in &to_place {
             self.want(package.download.clone());
         }
-        if let Some(run) = self.run.as_mut() {
-            run.clone_queue = Some(to_place);
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        for package in to_place {
+            if let Err(error) = queue.add(package, |key| entry_status(&run.entries, key)) {
+                return self.fail(error);
+            }
         }
+        run.clone_queue = Some(queue);
         self.pump(ctx);
     }
 
-    /// Clones every package whose cache entry is ready and whose parent is in place.
+    /// Clones what the queue has ready, within the clone bound; links bins
+    /// (or finishes) once everything is in place.
     fn start_clones(&mut self, ctx: &mut Context<Self>) {
         let max_queued = self.limits.max_clones_queued();
         let Some(run) = self.run.as_mut() else {
             return;
         };
-        let Some(queue) = run.clone_queue.take() else {
+        let Some(queue) = run.clone_queue.as_mut() else {
             return;
         };
-        let mut waiting = Vec::with_capacity(queue.len());
         let mut to_start = Vec::new();
-        let mut fatal = None;
-        for package in queue {
-            let parent = parent_path(&package.path);
-            if parent.is_some_and(|p| run.skipped_paths.contains(p)) {
-                run.skipped_paths.insert(package.path.clone());
-                continue;
-            }
-            let parent_ready = parent.is_none_or(|p| run.placed_paths.contains(p));
-            match run.entries.get(package.download.cache_key()) {
-                Some(EntryState::Failed(stage, cause)) => {
-                    let message = format!(
-                        "{}@{}: {stage} failed: {cause}",
-                        package.name, package.version
-                    );
-                    if package.optional {
-                        run.report
-                            .warnings
-                            .push(format!("skipping optional {message}"));
-                        run.skipped_paths.insert(package.path.clone());
-                    } else if fatal.is_none() {
-                        fatal = Some(InstallError::Stage {
-                            package: format!("{}@{}", package.name, package.version),
-                            stage: *stage,
-                            cause: cause.clone(),
-                        });
-                    }
-                }
-                Some(EntryState::Ready(dir))
-                    if parent_ready && run.clones_in_flight + to_start.len() < max_queued =>
-                {
-                    to_start.push((package, dir.clone()));
-                }
-                _ => waiting.push(package),
+        while run.clones_in_flight + to_start.len() < max_queued {
+            match queue.next_ready() {
+                Some(next) => to_start.push(next),
+                None => break,
             }
         }
-        if let Some(error) = fatal {
-            return self.fail(error);
-        }
-        let all_done = waiting.is_empty() && to_start.is_empty() && run.clones_in_flight == 0;
+        let all_done = queue.is_done() && to_start.is_empty() && run.clones_in_flight == 0;
+        run.report.warnings.append(&mut queue.warnings);
         let link_bins = run.bins_need_linking;
-        run.clone_queue = Some(waiting);
         let project_dir = run.request.project_dir.clone();
         for (package, dir) in to_start {
             self.start_clone(package, dir, &project_dir, ctx);
@@ -439,15 +415,25 @@ impl Supervisor {
                     has_install_script: package.has_install_script,
                 });
                 run.report.clone_strategy = run.report.clone_strategy.or(stats.strategy);
-                run.placed_paths.insert(package.path.clone());
+                let placed = match run.clone_queue.as_mut() {
+                    Some(queue) => {
+                        queue.placed(&package.path, |key| entry_status(&run.entries, key))
+                    }
+                    None => Ok(()),
+                };
                 run.placed.push(package);
+                if let Err(error) = placed {
+                    return self.fail(error);
+                }
             }
             Ok(Err(error)) if package.optional => {
                 run.report.warnings.push(format!(
                     "skipping optional {}@{}: {error}",
                     package.name, package.version
                 ));
-                run.skipped_paths.insert(package.path.clone());
+                if let Some(queue) = run.clone_queue.as_mut() {
+                    queue.skip(package.path.clone());
+                }
             }
             Ok(Err(error)) => {
                 return self.fail(InstallError::Stage {
@@ -548,12 +534,17 @@ fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
     }
     if let Some((mut installed, expected)) = run.installed_lock.take() {
         // Optional packages that failed are missing from what was expected.
-        let text = if run.skipped_paths.is_empty() {
+        let any_skipped = run
+            .clone_queue
+            .as_ref()
+            .is_some_and(CloneQueue::any_skipped);
+        let text = if !any_skipped {
             expected
         } else {
+            let placed: HashSet<&str> = run.placed.iter().map(|p| p.path.as_str()).collect();
             installed
                 .packages
-                .retain(|path, _| run.placed_paths.contains(path));
+                .retain(|path, _| placed.contains(path.as_str()));
             installed.to_json(&JsonFormat::default())
         };
         let node_modules = project_dir.join("node_modules");
@@ -578,6 +569,27 @@ fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
             source,
         })?;
     }
+    Ok(())
+}
+
+fn entry_status<'a>(entries: &'a HashMap<String, EntryState>, key: &str) -> EntryStatus<'a> {
+    match entries.get(key) {
+        Some(EntryState::Ready(dir)) => EntryStatus::Ready(dir),
+        Some(EntryState::Failed(stage, cause)) => EntryStatus::Failed(*stage, cause),
+        _ => EntryStatus::Pending,
+    }
+}
+
+/// Records a cache entry's new state and lets the clone queue know.
+fn entry_changed(run: &mut Run, key: String, state: EntryState) -> Result<(), InstallError> {
+    if let Some(queue) = run.clone_queue.as_mut() {
+        match &state {
+            EntryState::Ready(dir) => queue.entry_ready(&key, dir),
+            EntryState::Failed(stage, cause) => queue.entry_failed(&key, *stage, cause)?,
+            _ => {}
+        }
+    }
+    run.entries.insert(key, state);
     Ok(())
 }
 
@@ -646,8 +658,6 @@ impl Handler<Install> for Supervisor {
             clone_queue: None,
             clones_in_flight: 0,
             placed: Vec::new(),
-            placed_paths: HashSet::new(),
-            skipped_paths: HashSet::new(),
             new_lockfile: None,
             installed_lock: None,
             bins_need_linking: true,

@@ -14,6 +14,7 @@
 //! (`crates/cli`) shows how the actors are started and wired.
 
 mod actor;
+mod clone_queue;
 mod messages;
 mod node_modules;
 mod plan;

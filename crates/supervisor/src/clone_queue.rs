@@ -1,0 +1,252 @@
+//! Which packages can be cloned now: those whose cache entry is ready and
+//! whose parent folder is in place. Packages wait in an index by what they
+//! wait for, so each event touches only the packages it unblocks.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+
+use crate::messages::{InstallError, Stage};
+use crate::plan::{parent_path, PlannedPackage};
+
+/// What the cache holds for a package's tarball, as the supervisor knows it.
+pub enum EntryStatus<'a> {
+    Ready(&'a PathBuf),
+    Failed(Stage, &'a str),
+    Pending,
+}
+
+#[derive(Default)]
+pub struct CloneQueue {
+    ready: VecDeque<(PlannedPackage, PathBuf)>,
+    waiting_for_entry: HashMap<String, Vec<PlannedPackage>>,
+    waiting_for_parent: HashMap<String, Vec<PlannedPackage>>,
+    placed: HashSet<String>,
+    skipped: HashSet<String>,
+    /// Packages neither placed, skipped nor failed yet.
+    unfinished: usize,
+    pub warnings: Vec<String>,
+}
+
+impl CloneQueue {
+    /// A queue where `kept` packages are already in place.
+    pub fn new(kept: impl IntoIterator<Item = String>) -> CloneQueue {
+        CloneQueue {
+            placed: kept.into_iter().collect(),
+            ..CloneQueue::default()
+        }
+    }
+
+    /// Queues a package; parents must be added before the packages nested in them.
+    pub fn add<'a>(
+        &mut self,
+        package: PlannedPackage,
+        entry: impl Fn(&str) -> EntryStatus<'a>,
+    ) -> Result<(), InstallError> {
+        self.unfinished += 1;
+        match parent_path(&package.path) {
+            Some(parent) if self.skipped.contains(parent) => {
+                self.skip(package.path.clone());
+                Ok(())
+            }
+            Some(parent) if !self.placed.contains(parent) => {
+                self.waiting_for_parent
+                    .entry(parent.to_string())
+                    .or_default()
+                    .push(package);
+                Ok(())
+            }
+            _ => self.place_when_entry_ready(package, &entry),
+        }
+    }
+
+    fn place_when_entry_ready<'a>(
+        &mut self,
+        package: PlannedPackage,
+        entry: &impl Fn(&str) -> EntryStatus<'a>,
+    ) -> Result<(), InstallError> {
+        match entry(package.download.cache_key()) {
+            EntryStatus::Ready(dir) => self.ready.push_back((package, dir.clone())),
+            EntryStatus::Failed(stage, cause) => self.fail(package, stage, cause)?,
+            EntryStatus::Pending => {
+                let key = package.download.cache_key().to_string();
+                self.waiting_for_entry.entry(key).or_default().push(package);
+            }
+        }
+        Ok(())
+    }
+
+    /// A package whose entry failed: skipped (with what is nested in it) when optional, else fatal.
+    fn fail(
+        &mut self,
+        package: PlannedPackage,
+        stage: Stage,
+        cause: &str,
+    ) -> Result<(), InstallError> {
+        let label = format!("{}@{}", package.name, package.version);
+        if !package.optional {
+            return Err(InstallError::Stage {
+                package: label,
+                stage,
+                cause: cause.to_string(),
+            });
+        }
+        self.warnings.push(format!(
+            "skipping optional {label}: {stage} failed: {cause}"
+        ));
+        self.skip(package.path);
+        Ok(())
+    }
+
+    /// Marks `path` skipped, and everything waiting to be nested in it.
+    pub fn skip(&mut self, path: String) {
+        let mut stack = vec![path];
+        while let Some(path) = stack.pop() {
+            self.unfinished -= 1;
+            if let Some(children) = self.waiting_for_parent.remove(&path) {
+                for child in children {
+                    stack.push(child.path);
+                }
+            }
+            self.skipped.insert(path);
+        }
+    }
+
+    pub fn entry_ready(&mut self, key: &str, dir: &PathBuf) {
+        for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
+            self.ready.push_back((package, dir.clone()));
+        }
+    }
+
+    pub fn entry_failed(
+        &mut self,
+        key: &str,
+        stage: Stage,
+        cause: &str,
+    ) -> Result<(), InstallError> {
+        for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
+            self.fail(package, stage, cause)?;
+        }
+        Ok(())
+    }
+
+    /// A package is in place: what waits to be nested in it can follow.
+    pub fn placed<'a>(
+        &mut self,
+        path: &str,
+        entry: impl Fn(&str) -> EntryStatus<'a>,
+    ) -> Result<(), InstallError> {
+        self.unfinished -= 1;
+        self.placed.insert(path.to_string());
+        for child in self.waiting_for_parent.remove(path).unwrap_or_default() {
+            self.place_when_entry_ready(child, &entry)?;
+        }
+        Ok(())
+    }
+
+    pub fn next_ready(&mut self) -> Option<(PlannedPackage, PathBuf)> {
+        self.ready.pop_front()
+    }
+
+    /// Whether every queued package was placed or skipped.
+    pub fn is_done(&self) -> bool {
+        self.unfinished == 0
+    }
+
+    pub fn any_skipped(&self) -> bool {
+        !self.skipped.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::Download;
+
+    fn package(path: &str, key: &str, optional: bool) -> PlannedPackage {
+        let name = path
+            .rsplit("node_modules/")
+            .next()
+            .unwrap_or(path)
+            .to_string();
+        PlannedPackage {
+            path: path.to_string(),
+            name: name.clone(),
+            version: "1.0.0".into(),
+            download: Download {
+                name,
+                version: "1.0.0".into(),
+                url: String::new(),
+                integrity: Some(key.into()),
+            },
+            bins: BTreeMap::new(),
+            optional,
+            has_install_script: false,
+        }
+    }
+
+    fn paths(queue: &mut CloneQueue) -> Vec<String> {
+        std::iter::from_fn(|| queue.next_ready())
+            .map(|(p, _)| p.path)
+            .collect()
+    }
+
+    #[test]
+    fn nested_packages_wait_for_their_parent_and_their_entry() {
+        let dir = PathBuf::from("/cache/x");
+        let mut queue = CloneQueue::new([]);
+        let pending = |_: &str| EntryStatus::Pending;
+        queue
+            .add(package("node_modules/a", "ka", false), pending)
+            .unwrap();
+        queue
+            .add(
+                package("node_modules/a/node_modules/b", "kb", false),
+                pending,
+            )
+            .unwrap();
+        queue.entry_ready("kb", &dir);
+        assert!(paths(&mut queue).is_empty(), "b waits for a");
+        queue.entry_ready("ka", &dir);
+        assert_eq!(paths(&mut queue), ["node_modules/a"]);
+        queue
+            .placed("node_modules/a", |_| EntryStatus::Ready(&dir))
+            .unwrap();
+        assert_eq!(paths(&mut queue), ["node_modules/a/node_modules/b"]);
+        assert!(!queue.is_done());
+        queue
+            .placed("node_modules/a/node_modules/b", pending)
+            .unwrap();
+        assert!(queue.is_done());
+    }
+
+    #[test]
+    fn an_optional_failure_skips_what_is_nested_in_it_and_others_are_fatal() {
+        let mut queue = CloneQueue::new([]);
+        let pending = |_: &str| EntryStatus::Pending;
+        queue
+            .add(package("node_modules/o", "ko", true), pending)
+            .unwrap();
+        queue
+            .add(
+                package("node_modules/o/node_modules/c", "kc", false),
+                pending,
+            )
+            .unwrap();
+        queue.entry_failed("ko", Stage::Fetch, "404").unwrap();
+        assert!(queue.is_done() && queue.any_skipped());
+        assert_eq!(queue.warnings.len(), 1);
+
+        queue
+            .add(package("node_modules/r", "kr", false), pending)
+            .unwrap();
+        let err = queue
+            .entry_failed("kr", Stage::Extract, "corrupt")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("r@1.0.0: extract failed: corrupt"),
+            "{err}"
+        );
+    }
+}
