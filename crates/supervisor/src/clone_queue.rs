@@ -3,7 +3,7 @@
 //! wait for, so each event touches only the packages it unblocks.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::messages::{InstallError, Stage};
 use crate::plan::{parent_path, PlannedPackage};
@@ -111,9 +111,9 @@ impl CloneQueue {
         }
     }
 
-    pub fn entry_ready(&mut self, key: &str, dir: &PathBuf) {
+    pub fn entry_ready(&mut self, key: &str, dir: &Path) {
         for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
-            self.ready.push_back((package, dir.clone()));
+            self.ready.push_back((package, dir.to_path_buf()));
         }
     }
 
