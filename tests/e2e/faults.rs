@@ -96,7 +96,9 @@ fn hostile_paths_and_links_never_write_outside_the_package() {
             "outside the package folder",
         ),
         (
-            Tarball::new().symlink("package/link", "../../../../outside"),
+            Tarball::new()
+                .symlink("package/link", "../../../../outside")
+                .file("package/link/through-the-link.txt", "x"),
             "points outside the package folder",
         ),
         (
@@ -390,4 +392,32 @@ fn bad_specs_and_names_are_clear_errors() {
 fn special_entries_are_refused() {
     let project = raw_tarball_project(Tarball::new().fifo("package/pipe").gzip().unwrap());
     assert_fails_and_caches_nothing(&project, "which packages may not contain");
+}
+
+#[test]
+fn ant_design_installs_with_256_open_files_allowed() {
+    // Opt-in: ant-design (~2,600 packages) comes from the real npm registry.
+    if std::env::var("UTOO_E2E_REGISTRY").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: set UTOO_E2E_REGISTRY=1 to install ant-design from the real npm registry"
+        );
+        return;
+    }
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/ant-design");
+    let package_json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(fixture.join("package.json")).unwrap()).unwrap();
+    let project = Project::new("", package_json);
+    fs::copy(fixture.join(".npmrc"), project.dir().join(".npmrc")).unwrap();
+    let utoo = env!("CARGO_BIN_EXE_utoo");
+    let output = project.utoo_with(&[], |c| {
+        *c = Command::new("sh");
+        c.args(["-c", &format!("ulimit -n 256 && exec {utoo} install")])
+            .current_dir(project.dir())
+            .env("HOME", project.home())
+            .env("UTOO_CACHE_DIR", project.cache())
+            .env("npm_config_registry", "https://registry.npmjs.org/")
+    });
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(project.installed().len() > 2000);
 }

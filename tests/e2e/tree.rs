@@ -53,3 +53,39 @@ fn dependency_cycle_installs() {
     project.install(&[]);
     assert_eq!(project.installed(), ["ca@1.0.0", "cb@1.0.0"]);
 }
+
+#[test]
+fn the_tree_does_not_depend_on_the_order_responses_arrive_in() {
+    let fixtures = "
+        aa@1.0.0 deps(bb@1)
+        bb@1.0.0 deps(mm@1.0.0)
+        zz@1.0.0 deps(mm@2.0.0)
+        mm@1.0.0
+        mm@2.0.0
+    ";
+    let mut trees = Vec::new();
+    for slow in ["/aa", "/bb", "/zz", "/mm"] {
+        let project = Project::new(
+            fixtures,
+            json!({"dependencies": {"aa": "1.0.0", "zz": "1.0.0"}}),
+        );
+        project.registry.inject(
+            slow,
+            utoo_test_registry::Fault::Delay(std::time::Duration::from_millis(150)),
+            None,
+        );
+        project.install(&[]);
+        trees.push(project.installed());
+    }
+    assert!(trees.windows(2).all(|w| w[0] == w[1]), "{trees:?}");
+    assert_eq!(
+        trees[0],
+        [
+            "aa@1.0.0",
+            "bb@1.0.0",
+            "mm@1.0.0",
+            "zz@1.0.0",
+            "zz/mm@2.0.0"
+        ]
+    );
+}

@@ -51,7 +51,12 @@ pub fn init(observe: Observe) -> Observers {
         }
         false => (None, None),
     };
-    let show_progress = !observe.silent && observe.verbose == 0 && std::io::stderr().is_terminal();
+    // The line is drawn on stderr, but only for a person watching: not when
+    // stdout is captured (CI logs, pipes), which then get just the summary.
+    let show_progress = !observe.silent
+        && observe.verbose == 0
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal();
     let (progress, progress_handle) = match show_progress {
         true => {
             let (layer, handle) = Progress::new();
