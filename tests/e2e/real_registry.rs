@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::support::{describe, Project};
 
 #[test]
+#[ignore = "uses the real npm registry: UTOO_E2E_REGISTRY=1 cargo test -p utoo --test e2e -- --ignored"]
 fn real_registry_install_runs_and_npm_accepts_it() {
     if std::env::var("UTOO_E2E_REGISTRY").as_deref() != Ok("1") {
         eprintln!("skipped: set UTOO_E2E_REGISTRY=1 to install from the real npm registry");
