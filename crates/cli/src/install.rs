@@ -102,14 +102,9 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
         });
     let cache_root = cache_dir(args.cache_dir.clone())
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
+    let http = http_config(&config);
     let (original_text, mut package_json) = read_package_json(&project_dir)?;
-    let edited = apply_edit(
-        edit,
-        &original_text,
-        &mut package_json,
-        &registry,
-        &http_config(&config),
-    )?;
+    let edited = apply_edit(edit, &original_text, &mut package_json, &registry, &http)?;
     let package_json_text = edited.clone().unwrap_or(original_text);
     let folder_name = project_dir
         .file_name()
@@ -163,7 +158,7 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
             install,
             CacheLayout::new(cache_root),
             limits,
-            http_config(&config),
+            http,
             args.max_package_size.saturating_mul(1 << 20),
         )
     };

@@ -82,6 +82,8 @@ struct Run {
     installed_lock: Option<(Lockfile, String)>,
     /// False when `node_modules` was already as planned: its bins are too.
     bins_need_linking: bool,
+    /// True when the hidden lockfile on disk already records the plan.
+    hidden_lockfile_current: bool,
     report: InstallReport,
     /// Open for the whole install, and for resolution: they end when dropped.
     _install_span: tracing::Span,
@@ -314,8 +316,10 @@ impl Supervisor {
             kept,
             to_place,
             changed,
+            hidden_current,
         } = placement;
         run.bins_need_linking = changed;
+        run.hidden_lockfile_current = hidden_current;
         run.installed_lock = Some((lockfile, expected_hidden));
         let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
         run.placed.extend(kept);
@@ -549,7 +553,9 @@ fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
         };
         let node_modules = project_dir.join("node_modules");
         let path = node_modules.join(HIDDEN_LOCKFILE);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        // The file was read before placing: rewrite it only when it didn't
+        // match the plan, or optional failures changed what is in place.
+        if any_skipped || !run.hidden_lockfile_current {
             std::fs::create_dir_all(&node_modules).map_err(|source| InstallError::Io {
                 path: node_modules.clone(),
                 source,
@@ -661,6 +667,7 @@ impl Handler<Install> for Supervisor {
             new_lockfile: None,
             installed_lock: None,
             bins_need_linking: true,
+            hidden_lockfile_current: false,
             report: InstallReport::default(),
             _install_span: tracing::info_span!("install"),
             resolve_span: Some(tracing::info_span!("resolve")),
