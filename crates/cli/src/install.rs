@@ -106,11 +106,7 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let (original_text, mut package_json) = read_package_json(&project_dir)?;
     let edited = apply_edit(edit, &original_text, &mut package_json, &registry, &http)?;
     let package_json_text = edited.clone().unwrap_or(original_text);
-    let folder_name = project_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let project = Project::from_package_json(&package_json, &folder_name);
+    let project = Project::load(&project_dir, &package_json)?;
     let package_json_for_scripts = package_json.clone();
     let lockfile = read_lockfile(&project_dir)?;
     if args.frozen_lockfile && lockfile.is_none() {

@@ -2,6 +2,8 @@
 //! most `max_in_flight` downloads run at once, transient failures are retried
 //! with backoff, and `integrity` (sha512, or sha1 for old packages) is
 //! verified while the body streams in, so a corrupt tarball never leaves it.
+//! A `file://` URL (a `file:` tarball dependency) is read from disk and
+//! verified the same way.
 //!
 //! ```no_run
 //! use actix::Actor;
@@ -58,6 +60,13 @@ pub enum FetchError {
         name: String,
         version: String,
         source: HttpError,
+    },
+    #[error("reading {name}@{version} from {path}: {reason}")]
+    Local {
+        name: String,
+        version: String,
+        path: String,
+        reason: String,
     },
     #[error("{name}@{version} has an unreadable integrity value {integrity:?}")]
     BadIntegrity {
@@ -116,6 +125,19 @@ impl Handler<FetchTarball> for FetchActor {
             let package = format!("{}@{}", msg.name, msg.version);
             let span =
                 tracing::info_span!("fetch", package = %package, bytes = tracing::field::Empty);
+            if let Some(path) = msg.url.strip_prefix("file://") {
+                let bytes =
+                    read_local(path, integrity)
+                        .await
+                        .map_err(|reason| FetchError::Local {
+                            name: msg.name.clone(),
+                            version: msg.version.clone(),
+                            path: path.to_string(),
+                            reason,
+                        })?;
+                span.record("bytes", bytes.len() as u64);
+                return Ok(Tarball { bytes });
+            }
             let bytes = client
                 .get(&msg.url, "application/octet-stream", integrity.as_ref())
                 .await
@@ -128,4 +150,15 @@ impl Handler<FetchTarball> for FetchActor {
             Ok(Tarball { bytes })
         })
     }
+}
+
+/// A tarball on disk, checked against `integrity` when there is one.
+async fn read_local(path: &str, integrity: Option<Integrity>) -> Result<Bytes, String> {
+    let bytes = tokio::fs::read(path).await.map_err(|e| e.to_string())?;
+    if let Some(integrity) = integrity {
+        let mut hasher = integrity.hasher();
+        hasher.update(&bytes);
+        hasher.verify().map_err(|e| e.to_string())?;
+    }
+    Ok(Bytes::from(bytes))
 }

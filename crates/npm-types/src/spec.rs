@@ -22,15 +22,24 @@ pub enum Spec {
     Tag(String),
     /// `npm:<name>@<spec>`: another package installed under this dependency's name.
     Alias { name: String, spec: Box<Spec> },
+    /// A folder (`file:../x`, `link:../x`, `./x`): linked into `node_modules`, as npm does.
+    Directory(String),
+    /// A tarball on disk (`file:x.tgz`).
+    TarballFile(String),
+    /// A tarball URL (`https://host/x.tgz`).
+    TarballUrl(String),
 }
 
 impl Spec {
-    /// Classifies `raw` as npm-package-arg does for registry specs; other kinds
-    /// (aliases, git, URLs, paths) are reported as not supported yet.
+    /// Classifies `raw` as npm-package-arg does; git specs are reported as
+    /// not supported yet.
     pub fn parse(name: &str, raw: &str) -> Result<Spec, SpecError> {
         let trimmed = raw.trim();
         if let Some(target) = trimmed.strip_prefix("npm:") {
             return parse_alias(name, raw, target);
+        }
+        if let Some(local) = parse_local(trimmed) {
+            return Ok(local);
         }
         if let Some(kind) = unsupported_kind(trimmed) {
             return Err(SpecError::Unsupported {
@@ -56,8 +65,8 @@ impl Spec {
     pub fn accepts(&self, version: &str) -> bool {
         match self {
             Spec::Range(range) => Version::parse(version).is_ok_and(|v| range.satisfies(&v)),
-            Spec::Tag(_) => false,
             Spec::Alias { spec, .. } => spec.accepts(version),
+            Spec::Tag(_) | Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) => false,
         }
     }
 
@@ -98,11 +107,36 @@ fn parse_alias(name: &str, raw: &str, target: &str) -> Result<Spec, SpecError> {
     })
 }
 
+/// Paths and tarball URLs, as npm-package-arg tells them apart: a path
+/// ending in `.tgz`, `.tar.gz` or `.tar` is a tarball, any other a folder.
+fn parse_local(spec: &str) -> Option<Spec> {
+    let lower = spec.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some(Spec::TarballUrl(spec.to_string()));
+    }
+    let path = if lower.starts_with("file:") || lower.starts_with("link:") {
+        &spec[5..]
+    } else if spec.starts_with("./") || spec.starts_with("../") || spec.starts_with('/') {
+        spec
+    } else {
+        return None;
+    };
+    // `file://` URLs name an absolute path.
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let is_tarball = [".tgz", ".tar.gz", ".tar"]
+        .iter()
+        .any(|ext| path.to_ascii_lowercase().ends_with(ext));
+    let path = path.to_string();
+    Some(if is_tarball && !lower.starts_with("link:") {
+        Spec::TarballFile(path)
+    } else {
+        Spec::Directory(path)
+    })
+}
+
 fn unsupported_kind(spec: &str) -> Option<&'static str> {
     let lower = spec.to_ascii_lowercase();
-    if lower.starts_with("file:") || lower.starts_with("link:") {
-        Some("local path (file:/link:)")
-    } else if lower.starts_with("git+")
+    if lower.starts_with("git+")
         || lower.starts_with("git:")
         || lower.starts_with("github:")
         || lower.starts_with("gitlab:")
@@ -110,10 +144,8 @@ fn unsupported_kind(spec: &str) -> Option<&'static str> {
         || lower.starts_with("gist:")
     {
         Some("git")
-    } else if lower.starts_with("http://") || lower.starts_with("https://") {
-        Some("tarball URL")
-    } else if spec.starts_with('.') || spec.starts_with('/') || spec.starts_with("~/") {
-        Some("local path")
+    } else if spec.starts_with("~/") {
+        Some("home-relative path")
     } else if spec.contains('/') && !spec.contains(' ') {
         Some("git (GitHub shorthand)")
     } else {
@@ -156,15 +188,26 @@ mod tests {
     }
 
     #[test]
-    fn other_kinds_are_not_supported_yet() {
-        for raw in [
-            "file:../x",
-            "github:u/r",
-            "u/r#main",
-            "https://x/y.tgz",
-            "git+ssh://g/r.git",
-            "link:../x",
-        ] {
+    fn local_paths_and_urls() {
+        let parse = |raw| Spec::parse("a", raw).unwrap();
+        assert_eq!(parse("file:../x"), Spec::Directory("../x".into()));
+        assert_eq!(parse("link:../x"), Spec::Directory("../x".into()));
+        assert_eq!(parse("./x"), Spec::Directory("./x".into()));
+        assert_eq!(parse("file:x.tgz"), Spec::TarballFile("x.tgz".into()));
+        assert_eq!(
+            parse("file:./x.tar.gz"),
+            Spec::TarballFile("./x.tar.gz".into())
+        );
+        assert_eq!(
+            parse("https://h/x-1.0.0.tgz"),
+            Spec::TarballUrl("https://h/x-1.0.0.tgz".into())
+        );
+        assert!(!parse("file:../x").accepts("1.0.0"));
+    }
+
+    #[test]
+    fn git_is_not_supported_yet() {
+        for raw in ["github:u/r", "u/r#main", "git+ssh://g/r.git", "~/x"] {
             assert!(
                 matches!(Spec::parse("a", raw), Err(SpecError::Unsupported { .. })),
                 "{raw}"

@@ -82,6 +82,7 @@ impl Handler<Resolve> for ResolverActor {
                 node_version: msg.node_version,
                 legacy_peer_deps: msg.legacy_peer_deps,
                 max_in_flight: self.max_in_flight,
+                project_dir: msg.project.dir.clone(),
             },
         );
         Box::pin(async move { resolve(msg, source).await })
@@ -98,6 +99,7 @@ async fn resolve(
     };
     let options = BuildOptions {
         legacy_peer_deps: msg.legacy_peer_deps,
+        project_dir: msg.project.dir.clone(),
     };
     let mut builder = TreeBuilder::new(start, &source, options);
     builder.start();

@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::join_all;
@@ -14,7 +15,8 @@ use utoo_npm_collate::compare;
 use utoo_npm_types::Manifest;
 
 use crate::error::ResolveError;
-use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Tree, ROOT};
+use crate::local::LocalPackage;
+use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Top, Tree, ROOT};
 
 /// Where the builder gets the manifest a spec selects.
 pub trait ManifestSource {
@@ -31,6 +33,8 @@ pub trait ManifestSource {
 struct DepBundle {
     manifest: Arc<Manifest>,
     peers: Vec<DepBundle>,
+    /// For a `file:` folder: placed as a link to it.
+    folder: Option<LocalPackage>,
 }
 
 impl DepBundle {
@@ -78,6 +82,8 @@ impl Eq for QueueEntry {}
 
 pub struct BuildOptions {
     pub legacy_peer_deps: bool,
+    /// The project's folder, where `file:` folders are read.
+    pub project_dir: PathBuf,
 }
 
 /// The tree builder's state while it works.
@@ -85,7 +91,12 @@ pub struct TreeBuilder<'s, S> {
     pub tree: Tree,
     source: &'s S,
     legacy_peer_deps: bool,
+    project_dir: PathBuf,
     queue: BTreeSet<QueueEntry>,
+    /// Workspaces and linked folders inside the project, handled once the
+    /// queue is empty (arborist's resolveLinks), each once.
+    pending_tops: Vec<NodeId>,
+    seen_tops: HashSet<NodeId>,
     queued: HashSet<NodeId>,
     /// Optional edges whose package could not be loaded: left out, as npm does.
     failed_optional: HashSet<(NodeId, String)>,
@@ -101,7 +112,10 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             tree,
             source,
             legacy_peer_deps: options.legacy_peer_deps,
+            project_dir: options.project_dir,
             queue: BTreeSet::new(),
+            pending_tops: Vec::new(),
+            seen_tops: HashSet::new(),
             queued: HashSet::new(),
             failed_optional: HashSet::new(),
             warnings: Vec::new(),
@@ -117,12 +131,23 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             .filter(|&id| !self.problem_edges(id).is_empty())
             .collect();
         for id in with_problems {
-            self.enqueue(id);
+            match &self.tree.node(id).top {
+                Some(_) => self.pending_tops.push(id),
+                None => self.enqueue(id),
+            }
         }
     }
 
     /// Handles the next pending node; `false` once the tree is complete.
     pub async fn step(&mut self) -> Result<bool, ResolveError> {
+        if self.queue.is_empty() {
+            for top in std::mem::take(&mut self.pending_tops) {
+                let inside = self.tree.node(top).top.as_ref().is_some_and(Top::is_inside);
+                if inside && self.seen_tops.insert(top) {
+                    self.enqueue(top);
+                }
+            }
+        }
         let Some(entry) = self.queue.pop_first() else {
             return Ok(false);
         };
@@ -200,9 +225,16 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         }
         let dependent = self.describe(id);
         let own_edges = self.tree.node(id).edges.clone();
-        let loads = problems
-            .iter()
-            .map(|edge| self.load_bundle(edge, &own_edges, &dependent));
+        let loads = problems.iter().map(|edge| async {
+            match edge.directory() {
+                Some(location) => self.load_folder(location).map(|folder| DepBundle {
+                    manifest: folder.manifest.clone(),
+                    peers: Vec::new(),
+                    folder: Some(folder),
+                }),
+                None => self.load_bundle(edge, &own_edges, &dependent).await,
+            }
+        });
         let bundles = join_all(loads).await;
         for (edge, bundle) in problems.iter().zip(bundles) {
             if self.tree.node(id).removed {
@@ -227,6 +259,23 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         Ok(())
     }
 
+    /// The package in a `file:` folder: the tree's node for it, else read from disk.
+    fn load_folder(&self, location: &str) -> Result<LocalPackage, ResolveError> {
+        match self.tree.top_at(location) {
+            Some(id) => {
+                let node = self.tree.node(id);
+                let top = node.top.as_ref().ok_or(ResolveError::Stopped)?;
+                Ok(LocalPackage {
+                    location: top.location.clone(),
+                    package_json: top.package_json.clone(),
+                    manifest: node.manifest.clone(),
+                    dev_dependencies: Default::default(),
+                })
+            }
+            None => LocalPackage::read(&self.project_dir, location),
+        }
+    }
+
     /// Loads a dependency and, recursively, the peers it brings (arborist's loadPeerSet).
     async fn load_bundle(
         &self,
@@ -236,11 +285,12 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     ) -> Result<DepBundle, ResolveError> {
         let manifest = self
             .source
-            .pick(&edge.name, &edge.raw_spec, dependent)
+            .pick(&edge.name, &edge.source_spec(), dependent)
             .await?;
         let mut bundle = DepBundle {
             manifest,
             peers: Vec::new(),
+            folder: None,
         };
         if self.legacy_peer_deps {
             return Ok(bundle);
@@ -265,7 +315,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                     .find(|e| &e.name == name && !e.kind.is_peer());
                 let manifest = match preferred {
                     Some(own) => {
-                        let candidate = self.source.pick(name, &own.raw_spec, &who).await?;
+                        let candidate = self.source.pick(name, &own.source_spec(), &who).await?;
                         let peer_edge = Edge::new(name, spec, EdgeKind::Peer);
                         if peer_edge.accepts(&candidate) {
                             candidate
@@ -279,6 +329,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 bundle.peers.push(DepBundle {
                     manifest,
                     peers: Vec::new(),
+                    folder: None,
                 });
             }
         }
@@ -314,9 +365,17 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     }
 
     /// Whether a conflict placing for `from`'s `edge` is the project's own
-    /// (arborist's isMine): the root asked, or asked for the peer's dependent.
+    /// (arborist's isMine): the root or a workspace asked, or asked for the
+    /// peer's dependent.
     fn is_mine(&self, from: NodeId, edge: &Edge) -> bool {
-        if from == ROOT {
+        if from == ROOT
+            || self
+                .tree
+                .node(from)
+                .top
+                .as_ref()
+                .is_some_and(Top::is_inside)
+        {
             return true;
         }
         edge.kind.is_peer()
@@ -409,6 +468,10 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         if decision == Decision::Keep {
             return Ok(());
         }
+        if let Some(folder) = &bundle.folder {
+            self.link_folder(target, name, folder);
+            return Ok(());
+        }
         // A dependency cycle that cannot be flattened: npm links to the
         // earlier copy; keeping the existing one resolves the same way.
         let manifest = &bundle.manifest;
@@ -464,10 +527,35 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         Ok(())
     }
 
+    /// Links `target/node_modules/<name>` to a folder; a folder inside the
+    /// project has its own dependencies installed later.
+    fn link_folder(&mut self, target: NodeId, name: &str, folder: &LocalPackage) {
+        let top = match self.tree.top_at(&folder.location) {
+            Some(top) => top,
+            None => {
+                let edges = package_edges(
+                    &folder.manifest,
+                    Some(&folder.dev_dependencies),
+                    self.legacy_peer_deps,
+                );
+                let top = Top {
+                    location: folder.location.clone(),
+                    package_json: folder.package_json.clone(),
+                };
+                self.tree.add_top(top, folder.manifest.clone(), edges)
+            }
+        };
+        self.tree.add_link(target, name, top);
+        self.pending_tops.push(top);
+    }
+
     fn same_name_nodes(&self, name: &str) -> Vec<NodeId> {
         self.tree
             .live()
-            .filter(|&id| id != ROOT && self.tree.node(id).name == name)
+            .filter(|&id| {
+                let node = self.tree.node(id);
+                id != ROOT && node.name == name && node.top.is_none() && node.link_target.is_none()
+            })
             .collect()
     }
 
@@ -719,6 +807,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             let only_self = DepBundle {
                 manifest: peer.manifest.clone(),
                 peers: Vec::new(),
+                folder: None,
             };
             let (decision, _) =
                 self.can_place(peer_target, None, &peer_edge, &only_self, &path, true);

@@ -48,6 +48,16 @@ pub enum ResolveError {
         os: Vec<String>,
         cpu: Vec<String>,
     },
+    #[error("{path}: {reason}")]
+    LocalPackage { path: String, reason: String },
+    #[error("workspaces {pattern:?}: {reason}")]
+    Workspace { pattern: String, reason: String },
+    #[error("{name}: reading the tarball {location}: {reason}")]
+    Tarball {
+        name: String,
+        location: String,
+        reason: String,
+    },
     #[error("the resolver stopped before finishing")]
     Stopped,
 }

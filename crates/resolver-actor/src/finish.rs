@@ -4,11 +4,24 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use serde_json::Value;
 use utoo_npm_collate::compare;
 use utoo_npm_types::{Manifest, Platform};
 
 use crate::error::ResolveError;
 use crate::tree::{EdgeKind, NodeId, Tree, ROOT};
+
+/// How a package of the tree gets where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageKind {
+    /// Extracted from its tarball into `node_modules`.
+    Tarball,
+    /// A symlink to the folder at `target`, relative to the project.
+    Link { target: String },
+    /// A folder of its own (a workspace, or a `file:` dependency's folder),
+    /// with its `package.json`.
+    Folder { package_json: Arc<Value> },
+}
 
 /// One package of the final tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +37,7 @@ pub struct ResolvedPackage {
     /// False for optional packages this platform can't run (and what only they need):
     /// npm keeps them in the lockfile but not in `node_modules`.
     pub installable: bool,
+    pub kind: PackageKind,
 }
 
 /// The ideal tree, packages sorted by install path as npm sorts them.
@@ -33,7 +47,7 @@ pub struct ResolvedTree {
     pub warnings: Vec<String>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Flags {
     extraneous: bool,
     dev: bool,
@@ -103,6 +117,19 @@ fn dep_flags(tree: &Tree) -> Vec<Flags> {
                 queue.push(to);
             }
         }
+        // A link passes its flags on to the folder it points to.
+        if let Some(target) = tree.node(node).link_target {
+            let before = flags[target];
+            let to = &mut flags[target];
+            to.extraneous &= from.extraneous;
+            to.dev &= from.dev;
+            to.optional &= from.optional;
+            to.dev_optional &= from.dev_optional;
+            to.peer &= from.peer;
+            if flags[target] != before {
+                queue.push(target);
+            }
+        }
     }
     for f in &mut flags {
         if f.dev_optional && (f.dev || f.optional) {
@@ -122,6 +149,11 @@ fn installable(
     let mut reached = HashSet::from([ROOT]);
     let mut stack = vec![ROOT];
     while let Some(node) = stack.pop() {
+        if let Some(target) = tree.node(node).link_target {
+            if reached.insert(target) {
+                stack.push(target);
+            }
+        }
         for edge in &tree.node(node).edges {
             let Some(to) = tree.resolve(node, &edge.name) else {
                 continue;
@@ -181,6 +213,15 @@ pub fn finish(
                 dev_optional: f.dev_optional,
                 peer: f.peer,
                 installable: installable.contains(&id),
+                kind: match (&node.top, node.link_target) {
+                    (Some(top), _) => PackageKind::Folder {
+                        package_json: top.package_json.clone(),
+                    },
+                    (None, Some(target)) => PackageKind::Link {
+                        target: tree.path(target),
+                    },
+                    (None, None) => PackageKind::Tarball,
+                },
             }
         })
         .collect();

@@ -8,28 +8,82 @@ use serde_json::Value;
 use utoo_lockfile::{LockEntry, Lockfile, PeerDependencyMeta as LockPeerMeta};
 use utoo_npm_types::{Dist, Manifest, PeerDependencyMeta};
 
-use crate::finish::{ResolvedPackage, ResolvedTree};
+use crate::finish::{PackageKind, ResolvedPackage, ResolvedTree};
+use crate::local::LocalPackage;
 use crate::project::Project;
-use crate::tree::{package_edges, NodeId, Tree, ROOT};
+use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Top, Tree, ROOT};
 
-/// The root node for `project`: its dependencies of every kind, dev included.
+/// The root node for `project`, with its dependencies of every kind (dev
+/// included), and its workspaces linked into its `node_modules`.
 pub fn project_tree(project: &Project, legacy_peer_deps: bool) -> Tree {
     let root = Arc::new(project.manifest.clone());
-    let edges = package_edges(&root, Some(&project.dev_dependencies), legacy_peer_deps);
-    Tree::new(root, edges)
+    let is_workspace = |name: &str| project.workspaces.iter().any(|w| w.manifest.name == name);
+    // A workspace's own edge wins over the root's dependency of that name, as in arborist.
+    let mut edges: Vec<Edge> =
+        package_edges(&root, Some(&project.dev_dependencies), legacy_peer_deps)
+            .into_iter()
+            .filter(|edge| !is_workspace(&edge.name))
+            .collect();
+    for member in &project.workspaces {
+        let spec = format!("file:{}", member.location);
+        edges.push(Edge::new(&member.manifest.name, &spec, EdgeKind::Prod));
+    }
+    edges.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut tree = Tree::new(root, edges);
+    for member in &project.workspaces {
+        add_folder(&mut tree, member, legacy_peer_deps);
+    }
+    tree
+}
+
+/// Adds a folder's top node and links it into the root's `node_modules`.
+fn add_folder(tree: &mut Tree, folder: &LocalPackage, legacy_peer_deps: bool) -> NodeId {
+    let edges = package_edges(
+        &folder.manifest,
+        Some(&folder.dev_dependencies),
+        legacy_peer_deps,
+    );
+    let top = Top {
+        location: folder.location.clone(),
+        package_json: folder.package_json.clone(),
+    };
+    let id = tree.add_top(top, folder.manifest.clone(), edges);
+    tree.add_link(ROOT, &folder.manifest.name, id);
+    id
 }
 
 /// The tree a lockfile describes, under the root of `project` as it is now.
-/// Entries this version can't use (links, entries without a version) are left out.
+/// Folders are read as they are now; entries this version can't use
+/// (entries without a version, links it can't follow) are left out.
 pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: bool) -> Tree {
     let mut tree = project_tree(project, legacy_peer_deps);
+    let mut ids: HashMap<String, NodeId> = HashMap::from([(String::new(), ROOT)]);
+    for member in &project.workspaces {
+        if let Some(id) = tree.top_at(&member.location) {
+            ids.insert(member.location.clone(), id);
+        }
+    }
+    // Root links to folders inside the project: their nested packages are locked too.
+    for (path, entry) in &lock.packages {
+        let (Some(name), Some(target)) = (path.strip_prefix("node_modules/"), &entry.resolved)
+        else {
+            continue;
+        };
+        let inside = !target.starts_with("../") && !target.starts_with('/');
+        if !entry.link || !inside || ids.contains_key(target) || name.contains("node_modules/") {
+            continue;
+        }
+        if let Ok(folder) = LocalPackage::read(&project.dir, target) {
+            let id = add_folder(&mut tree, &folder, legacy_peer_deps);
+            ids.insert(target.clone(), id);
+        }
+    }
     let mut paths: Vec<(&String, &LockEntry)> = lock
         .packages
         .iter()
         .filter(|(path, entry)| !path.is_empty() && !entry.link && entry.version.is_some())
         .collect();
     paths.sort_by_key(|(path, _)| path.matches("node_modules/").count());
-    let mut ids: HashMap<&str, NodeId> = HashMap::from([("", ROOT)]);
     for (path, entry) in paths {
         let Some((parent_path, name)) = path.rsplit_once("node_modules/") else {
             continue;
@@ -41,7 +95,7 @@ pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: 
         let manifest = Arc::new(manifest_from_entry(name, entry));
         let edges = package_edges(&manifest, None, legacy_peer_deps);
         let id = tree.add(parent, name, manifest, edges);
-        ids.insert(path.as_str(), id);
+        ids.insert(path.clone(), id);
     }
     tree
 }
@@ -104,10 +158,37 @@ pub fn lockfile_from_tree(
         LockEntry::root_from_package_json(package_json),
     );
     for package in &tree.packages {
-        lock.packages
-            .insert(package.path.clone(), entry_from_package(package));
+        let entry = match &package.kind {
+            PackageKind::Tarball => entry_from_package(package),
+            PackageKind::Link { target } => LockEntry {
+                resolved: Some(target.clone()),
+                link: true,
+                dev: package.dev,
+                optional: package.optional,
+                dev_optional: package.dev_optional,
+                peer: package.peer,
+                ..LockEntry::default()
+            },
+            PackageKind::Folder { package_json } => folder_entry(package, package_json),
+        };
+        lock.packages.insert(package.path.clone(), entry);
     }
     lock
+}
+
+/// A folder's entry: its `package.json` as for the root, `name` only when
+/// it differs from the folder's name.
+fn folder_entry(package: &ResolvedPackage, package_json: &Value) -> LockEntry {
+    let mut entry = LockEntry::root_from_package_json(package_json);
+    let folder_name = package.path.rsplit('/').next().unwrap_or(&package.path);
+    if entry.name.as_deref() == Some(folder_name) {
+        entry.name = None;
+    }
+    entry.dev = package.dev;
+    entry.optional = package.optional;
+    entry.dev_optional = package.dev_optional;
+    entry.peer = package.peer;
+    entry
 }
 
 fn entry_from_package(package: &ResolvedPackage) -> LockEntry {

@@ -1,7 +1,11 @@
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use utoo_npm_types::Manifest;
+
+use crate::error::ResolveError;
+use crate::local::{dev_dependencies, find_workspaces, LocalPackage};
 
 /// The project being installed, read from its `package.json`.
 #[derive(Debug, Clone, Default)]
@@ -9,6 +13,10 @@ pub struct Project {
     /// Name, version and the dependency kinds a published package also has.
     pub manifest: Manifest,
     pub dev_dependencies: BTreeMap<String, String>,
+    /// The project's folder: `file:` paths are relative to it.
+    pub dir: PathBuf,
+    /// Its workspaces, sorted by location.
+    pub workspaces: Vec<LocalPackage>,
 }
 
 impl Project {
@@ -20,18 +28,24 @@ impl Project {
         if manifest.name.is_empty() {
             manifest.name = folder_name.to_string();
         }
-        let dev_dependencies = package_json
-            .get("devDependencies")
-            .and_then(Value::as_object)
-            .map(|deps| {
-                deps.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
         Project {
             manifest,
-            dev_dependencies,
+            dev_dependencies: dev_dependencies(package_json),
+            dir: PathBuf::new(),
+            workspaces: Vec::new(),
         }
+    }
+
+    /// The project in `dir`, with the workspaces its `workspaces` globs find.
+    pub fn load(dir: &Path, package_json: &Value) -> Result<Project, ResolveError> {
+        let folder_name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            workspaces: find_workspaces(dir, package_json)?,
+            ..Project::from_package_json(package_json, &folder_name)
+        })
     }
 }

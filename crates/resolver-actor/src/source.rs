@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use utoo_registry_client::{HttpError, RegistryClient};
 use crate::build::ManifestSource;
 use crate::error::ResolveError;
 use crate::pick::pick_manifest;
+use crate::tarball::manifest_from_tarball;
 
 type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, ResolveError>>>;
 
@@ -29,6 +31,8 @@ pub struct RegistrySourceConfig {
     pub legacy_peer_deps: bool,
     /// Packument requests in flight at once.
     pub max_in_flight: usize,
+    /// The project's folder: `file:` tarball paths are relative to it.
+    pub project_dir: PathBuf,
 }
 
 pub struct RegistrySource {
@@ -152,6 +156,11 @@ impl RegistrySource {
             .map_err(|e| ResolveError::InvalidName(e, dependent.to_string()))?;
         let spec = Spec::parse(name, raw_spec)
             .map_err(|e| ResolveError::Spec(e, dependent.to_string()))?;
+        match &spec {
+            Spec::TarballFile(location) => return self.local_tarball(name, location),
+            Spec::TarballUrl(url) => return self.remote_tarball(name, url, dependent).await,
+            _ => {}
+        }
         let packument = self
             .packument(spec.registry_name(name))
             .await
@@ -167,9 +176,62 @@ impl RegistrySource {
         Ok(Arc::new(manifest.manifest()))
     }
 
-    /// Fetches, ahead of need, what `name@spec` and its dependencies will ask for.
+    /// A `file:` tarball; `location` is relative to the project.
+    fn local_tarball(&self, name: &str, location: &str) -> Result<Arc<Manifest>, ResolveError> {
+        let failed = |reason: String| ResolveError::Tarball {
+            name: name.to_string(),
+            location: location.to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(self.config.project_dir.join(location))
+            .map_err(|e| failed(e.to_string()))?;
+        manifest_from_tarball(&bytes, &format!("file:{location}"))
+            .map(Arc::new)
+            .map_err(failed)
+    }
+
+    async fn remote_tarball(
+        &self,
+        name: &str,
+        url: &str,
+        dependent: &str,
+    ) -> Result<Arc<Manifest>, ResolveError> {
+        let bytes = self
+            .client
+            .get(url, "application/octet-stream", None)
+            .await
+            .map_err(|err| match err {
+                HttpError::NotFound { url } => ResolveError::NotFound {
+                    name: name.to_string(),
+                    url,
+                    wanted_by: dependent.to_string(),
+                },
+                other => ResolveError::Registry {
+                    name: name.to_string(),
+                    url: url.to_string(),
+                    reason: other.to_string(),
+                },
+            })?;
+        manifest_from_tarball(&bytes, url)
+            .map(Arc::new)
+            .map_err(|reason| ResolveError::Tarball {
+                name: name.to_string(),
+                location: url.to_string(),
+                reason,
+            })
+    }
+
+    /// Fetches, ahead of need, what `name@spec` and its dependencies will ask
+    /// for; only registry specs (paths are relative to their dependent).
     fn prefetch(self: &Rc<Self>, name: &str, raw_spec: &str) {
+        let from_registry = matches!(
+            Spec::parse(name, raw_spec),
+            Ok(Spec::Range(_) | Spec::Tag(_) | Spec::Alias { .. })
+        );
         let key = (name.to_string(), raw_spec.to_string());
+        if !from_registry {
+            return;
+        }
         if !self.prefetched.borrow_mut().insert(key) {
             return;
         }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use serde_json::Value;
 use utoo_npm_types::{Manifest, Spec};
 
 pub type NodeId = usize;
@@ -38,6 +39,8 @@ pub struct Edge {
     pub kind: EdgeKind,
     /// `None` when the spec is invalid or of a kind not supported yet.
     spec: Option<Spec>,
+    /// For a folder or tarball on disk: its path from the project's folder.
+    local: Option<String>,
 }
 
 impl Edge {
@@ -47,6 +50,32 @@ impl Edge {
             raw_spec: raw_spec.to_string(),
             kind,
             spec: Spec::parse(name, raw_spec).ok(),
+            local: None,
+        }
+    }
+
+    /// Resolves a path spec against the folder of the package declaring it
+    /// (`base`, relative to the project), as npm does.
+    fn declared_in(mut self, base: &str) -> Edge {
+        if let Some(Spec::Directory(path) | Spec::TarballFile(path)) = &self.spec {
+            self.local = Some(join_location(base, path));
+        }
+        self
+    }
+
+    /// The spec to ask a manifest source for: paths made relative to the project.
+    pub fn source_spec(&self) -> String {
+        match &self.local {
+            Some(location) => format!("file:{location}"),
+            None => self.raw_spec.clone(),
+        }
+    }
+
+    /// The folder this edge links to, if it names one.
+    pub fn directory(&self) -> Option<&str> {
+        match self.spec {
+            Some(Spec::Directory(_)) => self.local.as_deref(),
+            _ => None,
         }
     }
 
@@ -64,9 +93,55 @@ impl Edge {
                 *name == package.name
                     && (matches!(**spec, Spec::Tag(_)) || spec.accepts(&package.version))
             }
+            Some(Spec::Directory(_) | Spec::TarballFile(_)) => {
+                self.local.as_ref().is_some_and(|location| {
+                    package.dist.tarball.strip_prefix("file:") == Some(location)
+                })
+            }
+            Some(Spec::TarballUrl(url)) => package.dist.tarball == *url,
             Some(spec) => spec.accepts(&package.version),
             None => false,
         }
+    }
+}
+
+/// `base/path` with `.` and `..` worked out, relative to the project (an
+/// absolute `path` stays absolute).
+pub fn join_location(base: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let absolute = path.starts_with('/');
+    let start = if absolute { "" } else { base };
+    for part in start.split('/').chain(path.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// A package that isn't in any `node_modules`: a workspace or a folder some
+/// `file:` dependency links to.
+#[derive(Debug, Clone)]
+pub struct Top {
+    /// The folder, relative to the project (may start with `../`).
+    pub location: String,
+    /// Its `package.json`, for its lockfile entry.
+    pub package_json: Arc<Value>,
+}
+
+impl Top {
+    /// Inside the project: its dependencies are installed too.
+    pub fn is_inside(&self) -> bool {
+        !self.location.starts_with("../") && !self.location.starts_with('/')
     }
 }
 
@@ -78,6 +153,13 @@ pub struct Node {
     pub children: BTreeMap<String, NodeId>,
     pub edges: Vec<Edge>,
     pub removed: bool,
+    /// For a link in `node_modules`: the node it points to.
+    pub link_target: Option<NodeId>,
+    /// For a package outside any `node_modules`.
+    pub top: Option<Top>,
+    /// Where a top node inside the project resolves names after its own
+    /// `node_modules`: the root.
+    pub fs_parent: Option<NodeId>,
 }
 
 impl Node {
@@ -140,12 +222,28 @@ impl Tree {
             children: BTreeMap::new(),
             edges: root_edges,
             removed: false,
+            link_target: None,
+            top: None,
+            fs_parent: None,
         });
         tree
     }
 
-    fn push(&mut self, node: Node) -> NodeId {
+    fn push(&mut self, mut node: Node) -> NodeId {
         let id = self.nodes.len();
+        let base = match (&node.top, node.parent) {
+            (Some(top), _) => top.location.clone(),
+            (None, Some(parent)) => {
+                let parent_path = self.path(parent);
+                let prefix = if parent_path.is_empty() { "" } else { "/" };
+                format!("{parent_path}{prefix}node_modules/{}", node.name)
+            }
+            (None, None) => String::new(),
+        };
+        node.edges = std::mem::take(&mut node.edges)
+            .into_iter()
+            .map(|edge| edge.declared_in(&base))
+            .collect();
         for edge in &node.edges {
             self.dependents
                 .entry(edge.name.clone())
@@ -177,6 +275,55 @@ impl Tree {
             children: BTreeMap::new(),
             edges,
             removed: false,
+            link_target: None,
+            top: None,
+            fs_parent: None,
+        })
+    }
+
+    /// Adds a package that lives in its own folder (a workspace, or a
+    /// `file:` target). Inside the project, it resolves names up to the root.
+    pub fn add_top(&mut self, top: Top, manifest: Arc<Manifest>, edges: Vec<Edge>) -> NodeId {
+        let fs_parent = top.is_inside().then_some(ROOT);
+        self.push(Node {
+            name: manifest.name.clone(),
+            manifest,
+            parent: None,
+            children: BTreeMap::new(),
+            edges,
+            removed: false,
+            link_target: None,
+            top: Some(top),
+            fs_parent,
+        })
+    }
+
+    /// The top node for `location`, if there is one.
+    pub fn top_at(&self, location: &str) -> Option<NodeId> {
+        self.live().find(|&id| {
+            self.nodes[id]
+                .top
+                .as_ref()
+                .is_some_and(|top| top.location == location)
+        })
+    }
+
+    /// Adds `parent/node_modules/<name>` as a symlink to `target`.
+    pub fn add_link(&mut self, parent: NodeId, name: &str, target: NodeId) -> NodeId {
+        if let Some(old) = self.nodes[parent].children.get(name).copied() {
+            self.remove(old);
+        }
+        let manifest = self.nodes[target].manifest.clone();
+        self.push(Node {
+            name: name.to_string(),
+            manifest,
+            parent: Some(parent),
+            children: BTreeMap::new(),
+            edges: Vec::new(),
+            removed: false,
+            link_target: Some(target),
+            top: None,
+            fs_parent: None,
         })
     }
 
@@ -205,23 +352,20 @@ impl Tree {
 
     /// Node.js resolution: the node's own `node_modules`, then each ancestor's.
     pub fn resolve(&self, from: NodeId, name: &str) -> Option<NodeId> {
-        let mut at = Some(from);
-        while let Some(id) = at {
-            if let Some(&child) = self.nodes[id].children.get(name) {
-                return Some(child);
-            }
-            at = self.nodes[id].parent;
-        }
-        None
+        self.ancestry(from)
+            .find_map(|id| self.nodes[id].children.get(name).copied())
     }
 
+    /// arborist's depth: folders of `node_modules` above the node (top nodes are 0).
     pub fn depth(&self, id: NodeId) -> usize {
-        self.ancestry(id).count() - 1
+        std::iter::successors(Some(id), |&n| self.nodes[n].parent).count() - 1
     }
 
-    /// The node itself, then its parent, up to the root.
+    /// The node itself, then each folder names resolve from, up to the root.
     pub fn ancestry(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        std::iter::successors(Some(id), move |&n| self.nodes[n].parent)
+        std::iter::successors(Some(id), move |&n| {
+            self.nodes[n].parent.or(self.nodes[n].fs_parent)
+        })
     }
 
     pub fn is_descendant_of(&self, id: NodeId, ancestor: NodeId) -> bool {
@@ -230,17 +374,18 @@ impl Tree {
 
     /// The install path npm uses as the lockfile key (`""` for the root).
     pub fn path(&self, id: NodeId) -> String {
-        let mut names: Vec<&str> = self
-            .ancestry(id)
-            .filter(|&n| n != ROOT)
-            .map(|n| self.nodes[n].name.as_str())
-            .collect();
-        names.reverse();
-        names
-            .iter()
-            .map(|n| format!("node_modules/{n}"))
-            .collect::<Vec<_>>()
-            .join("/")
+        let node = &self.nodes[id];
+        if let Some(top) = &node.top {
+            return top.location.clone();
+        }
+        match node.parent {
+            None => String::new(),
+            Some(parent) => {
+                let parent_path = self.path(parent);
+                let prefix = if parent_path.is_empty() { "" } else { "/" };
+                format!("{parent_path}{prefix}node_modules/{}", node.name)
+            }
+        }
     }
 
     /// Live nodes declaring an edge on `name`.
@@ -269,6 +414,12 @@ impl Tree {
     /// with a peer found inside the dependent's own folder counting as unmet).
     pub fn edge_target_valid(&self, from: NodeId, edge: &Edge) -> Option<bool> {
         let to = self.resolve(from, &edge.name)?;
+        if let Some(directory) = edge.directory() {
+            let target = self.nodes[to]
+                .link_target
+                .and_then(|t| self.nodes[t].top.as_ref());
+            return Some(target.is_some_and(|top| top.location == directory));
+        }
         let peer_local = edge.kind.is_peer() && from != ROOT && self.nodes[to].parent == Some(from);
         Some(!peer_local && edge.accepts(&self.nodes[to].manifest))
     }

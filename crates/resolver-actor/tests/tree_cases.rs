@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use utoo_npm_types::{Manifest, Packument, Platform, Spec};
 use utoo_resolver_actor::{
-    finish, pick_manifest, project_tree, BuildOptions, ManifestSource, Project, ResolveError,
-    TreeBuilder,
+    finish, pick_manifest, project_tree, BuildOptions, ManifestSource, PackageKind, Project,
+    ResolveError, TreeBuilder,
 };
 
 #[derive(Default)]
@@ -107,7 +107,10 @@ fn resolve(memory: &Memory, deps: &[(&str, &str)], legacy_peer_deps: bool) -> Ve
     let builder = TreeBuilder::new(
         project_tree(&project, legacy_peer_deps),
         memory,
-        BuildOptions { legacy_peer_deps },
+        BuildOptions {
+            legacy_peer_deps,
+            project_dir: Default::default(),
+        },
     );
     let (tree, warnings) = futures::executor::block_on(builder.build()).unwrap();
     let resolved = finish(tree, &linux(), warnings).unwrap();
@@ -235,6 +238,7 @@ fn resolve_error(memory: &Memory, deps: &[(&str, &str)]) -> ResolveError {
     let project = Project::from_package_json(&package_json, "root");
     let options = BuildOptions {
         legacy_peer_deps: false,
+        project_dir: Default::default(),
     };
     let builder = TreeBuilder::new(project_tree(&project, false), memory, options);
     futures::executor::block_on(builder.build()).expect_err("resolution must fail")
@@ -289,5 +293,105 @@ fn cycles_resolve() {
     assert_eq!(
         resolve(&memory, &[("ca", "1")], false),
         ["ca@1.0.0", "cb@1.0.0"]
+    );
+}
+
+fn write_package(dir: &std::path::Path, location: &str, package_json: serde_json::Value) {
+    let folder = dir.join(location);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("package.json"), package_json.to_string()).unwrap();
+}
+
+/// Checked against npm 11.19.1 with the same shape of project (real packages
+/// of these names and versions): members are linked, their dependencies
+/// hoisted to the root unless they conflict, and only after the root's own
+/// tree is complete (so `b`'s and `is-odd`'s `is-number@6` wins the root);
+/// folders outside the project are linked but their dependencies are left alone.
+#[test]
+fn workspaces_and_file_folders_are_linked_as_npm_does() {
+    let memory = Memory::default()
+        .with("is-number@6.0.0")
+        .with("is-number@7.0.0")
+        .with("is-odd@3.0.1 dep:is-number@^6.0.0")
+        .with("kind-of@6.0.3")
+        .with("is-buffer@1.1.6")
+        .with("isarray@1.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let package_json = serde_json::json!({
+        "name": "ws-root",
+        "workspaces": ["packages/*"],
+        "dependencies": {"local": "file:./local", "ext": "file:../ext-pkg"},
+        "devDependencies": {"is-odd": "3.0.1"},
+    });
+    write_package(&root, "", package_json.clone());
+    write_package(
+        &root,
+        "packages/a",
+        serde_json::json!({
+            "name": "@m/a", "version": "1.0.0",
+            "dependencies": {"is-number": "^7.0.0", "b": "^1.0.0"},
+            "devDependencies": {"kind-of": "^6.0.0"},
+        }),
+    );
+    write_package(
+        &root,
+        "packages/b",
+        serde_json::json!({
+            "name": "b", "version": "1.0.0", "dependencies": {"is-number": "^6.0.0"},
+        }),
+    );
+    write_package(
+        &root,
+        "local",
+        serde_json::json!({
+            "name": "local", "version": "0.1.0", "dependencies": {"is-buffer": "^1.1.0"},
+        }),
+    );
+    write_package(
+        dir.path(),
+        "ext-pkg",
+        serde_json::json!({
+            "name": "ext", "version": "2.0.0", "dependencies": {"isarray": "^1.0.0"},
+        }),
+    );
+    let project = Project::load(&root, &package_json).unwrap();
+    let options = BuildOptions {
+        legacy_peer_deps: false,
+        project_dir: root.clone(),
+    };
+    let builder = TreeBuilder::new(project_tree(&project, false), &memory, options);
+    let (tree, warnings) = futures::executor::block_on(builder.build()).unwrap();
+    let resolved = finish(tree, &linux(), warnings).unwrap();
+    let listed: Vec<String> = resolved
+        .packages
+        .iter()
+        .map(|p| {
+            let kind = match &p.kind {
+                PackageKind::Tarball => String::new(),
+                PackageKind::Link { target } => format!(" -> {target}"),
+                PackageKind::Folder { .. } => " (folder)".to_string(),
+            };
+            let dev = if p.dev { " dev" } else { "" };
+            format!("{}@{}{kind}{dev}", p.path, p.manifest.version)
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "../ext-pkg@2.0.0 (folder)",
+            "local@0.1.0 (folder)",
+            "node_modules/@m/a@1.0.0 -> packages/a",
+            "node_modules/b@1.0.0 -> packages/b",
+            "node_modules/ext@2.0.0 -> ../ext-pkg",
+            "node_modules/is-buffer@1.1.6",
+            "node_modules/is-number@6.0.0",
+            "node_modules/is-odd@3.0.1 dev",
+            "node_modules/kind-of@6.0.3 dev",
+            "node_modules/local@0.1.0 -> local",
+            "packages/a@1.0.0 (folder)",
+            "packages/a/node_modules/is-number@7.0.0",
+            "packages/b@1.0.0 (folder)",
+        ]
     );
 }

@@ -13,8 +13,10 @@ use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve
 
 use crate::clone_queue::{CloneQueue, EntryStatus};
 use crate::messages::{Install, InstallError, InstallReport, PlacedPackage, Stage};
-use crate::node_modules::{hidden_lockfile, keep_what_is_in_place, Placement, HIDDEN_LOCKFILE};
-use crate::plan::{download_for, engine_mismatches, plan, Download, PlannedPackage};
+use crate::node_modules::{
+    hidden_lockfile, keep_what_is_in_place, place_links, Placement, HIDDEN_LOCKFILE,
+};
+use crate::plan::{download_for, engine_mismatches, plan, Download, PlannedLink, PlannedPackage};
 
 /// The actors a supervisor drives. Fetch, extract and clone are taken as
 /// recipients so that tools (and tests) can put their own in between.
@@ -76,6 +78,8 @@ struct Run {
     clones_in_flight: usize,
     /// Packages in place, kept or cloned.
     placed: Vec<PlannedPackage>,
+    /// Links to workspaces and `file:` folders, in place once resolved.
+    links: Vec<PlannedLink>,
     new_lockfile: Option<String>,
     /// The new lockfile and the hidden lockfile expected once all is placed,
     /// to record what ends up in `node_modules`.
@@ -299,12 +303,27 @@ impl Supervisor {
                 .extend(mismatches.into_iter().map(|m| format!("EBADENGINE {m}")));
         }
         let request = &run.request;
-        let planned = plan(&resolution.tree, &request.registry, request.omit);
+        let planned = plan(
+            &resolution.tree,
+            &request.registry,
+            &request.project_dir,
+            request.omit,
+        );
         let node_modules = request.project_dir.join("node_modules");
         let _check = tracing::info_span!("check node_modules").entered();
-        let expected_hidden = hidden_lockfile(&lockfile, &planned);
-        let placement = match keep_what_is_in_place(&node_modules, planned, &expected_hidden) {
-            Ok(placement) => placement,
+        let expected_hidden = hidden_lockfile(&lockfile, &planned.packages);
+        let placement = keep_what_is_in_place(
+            &node_modules,
+            planned.packages,
+            &planned.links,
+            &expected_hidden,
+        )
+        .and_then(|placement| {
+            let links_changed = place_links(&request.project_dir, &planned.links)?;
+            Ok((placement, links_changed))
+        });
+        let (placement, links_changed) = match placement {
+            Ok(placed) => placed,
             Err(source) => {
                 return self.fail(InstallError::Io {
                     path: node_modules,
@@ -318,7 +337,8 @@ impl Supervisor {
             changed,
             hidden_current,
         } = placement;
-        run.bins_need_linking = changed;
+        run.bins_need_linking = changed || links_changed;
+        run.links = planned.links;
         run.hidden_lockfile_current = hidden_current;
         run.installed_lock = Some((lockfile, expected_hidden));
         let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
@@ -457,12 +477,30 @@ impl Supervisor {
         let Some(run) = self.run.as_mut() else {
             return;
         };
-        let mut placed = run.placed.clone();
-        placed.sort_by(|a, b| utoo_npm_collate::compare(&a.path, &b.path));
+        let mut placed: Vec<(&str, String, &BTreeMap<String, String>)> = run
+            .placed
+            .iter()
+            .map(|p| {
+                (
+                    p.path.as_str(),
+                    format!("{}@{}", p.name, p.version),
+                    &p.bins,
+                )
+            })
+            .chain(run.links.iter().map(|l| {
+                (
+                    l.path.as_str(),
+                    format!("{}@{}", l.name, l.version),
+                    &l.bins,
+                )
+            }))
+            .filter(|(_, _, bins)| !bins.is_empty())
+            .collect();
+        placed.sort_by(|a, b| utoo_npm_collate::compare(a.0, b.0));
         let mut claimed: HashMap<PathBuf, HashSet<String>> = HashMap::new();
         let mut requests = Vec::new();
-        for package in placed.iter().filter(|p| !p.bins.is_empty()) {
-            let (node_modules, folder) = match package.path.rsplit_once("node_modules/") {
+        for (path, package, bins) in placed {
+            let (node_modules, folder) = match path.rsplit_once("node_modules/") {
                 Some((prefix, folder)) => (
                     run.request.project_dir.join(prefix).join("node_modules"),
                     folder.to_string(),
@@ -470,14 +508,13 @@ impl Supervisor {
                 None => continue,
             };
             let names = claimed.entry(node_modules.clone()).or_default();
-            let bins: BTreeMap<String, String> = package
-                .bins
+            let bins: BTreeMap<String, String> = bins
                 .iter()
                 .filter(|(name, _)| names.insert((*name).clone()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             requests.push((
-                format!("{}@{}", package.name, package.version),
+                package,
                 LinkBins {
                     node_modules,
                     package: folder,
@@ -664,6 +701,7 @@ impl Handler<Install> for Supervisor {
             clone_queue: None,
             clones_in_flight: 0,
             placed: Vec::new(),
+            links: Vec::new(),
             new_lockfile: None,
             installed_lock: None,
             bins_need_linking: true,
@@ -700,7 +738,7 @@ impl Handler<PackagePlaced> for Supervisor {
         let Some(run) = self.run.as_ref() else {
             return;
         };
-        let download = download_for(&run.request.registry, manifest);
+        let download = download_for(&run.request.registry, &run.request.project_dir, manifest);
         self.want(download);
         self.pump(ctx);
     }

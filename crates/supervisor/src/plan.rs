@@ -2,10 +2,11 @@
 //! can't run here, each with the download it needs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use nodejs_semver::{Range, Version};
 use utoo_npm_types::Registries;
-use utoo_resolver_actor::{ResolvedPackage, ResolvedTree};
+use utoo_resolver_actor::{PackageKind, ResolvedPackage, ResolvedTree};
 
 use crate::messages::Omit;
 
@@ -20,6 +21,34 @@ pub struct PlannedPackage {
     pub bins: BTreeMap<String, String>,
     pub optional: bool,
     pub has_install_script: bool,
+}
+
+/// A symlink to place in `node_modules` (a workspace or a `file:` folder).
+#[derive(Debug, Clone)]
+pub struct PlannedLink {
+    /// Where the link goes, relative to the project.
+    pub path: String,
+    /// The folder it points to, relative to the project.
+    pub target: String,
+    pub name: String,
+    pub version: String,
+    pub bins: BTreeMap<String, String>,
+}
+
+impl PlannedLink {
+    /// The link's contents: `target` relative to the folder holding the link.
+    pub fn relative_target(&self) -> String {
+        let depth = self.path.split('/').count() - 1;
+        format!("{}{}", "../".repeat(depth), self.target)
+    }
+}
+
+/// Everything to put in place.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Parents before the packages nested in them.
+    pub packages: Vec<PlannedPackage>,
+    pub links: Vec<PlannedLink>,
 }
 
 /// What identifies one tarball in the cache, and where to get it.
@@ -46,8 +75,16 @@ pub fn default_tarball_url(registry: &str, name: &str, version: &str) -> String 
     )
 }
 
-pub fn download_for(registries: &Registries, manifest: &utoo_npm_types::Manifest) -> Download {
-    let url = if manifest.dist.tarball.is_empty() {
+/// The download of a package; a `file:` tarball (relative to the project)
+/// becomes a `file://` URL.
+pub fn download_for(
+    registries: &Registries,
+    project_dir: &Path,
+    manifest: &utoo_npm_types::Manifest,
+) -> Download {
+    let url = if let Some(location) = manifest.dist.tarball.strip_prefix("file:") {
+        format!("file://{}", project_dir.join(location).display())
+    } else if manifest.dist.tarball.is_empty() {
         default_tarball_url(
             registries.for_package(&manifest.name),
             &manifest.name,
@@ -72,21 +109,35 @@ fn omitted(package: &ResolvedPackage, omit: Omit) -> bool {
         || (omit.dev && omit.optional && package.dev_optional)
 }
 
-/// The packages to place, parents before the packages nested in them.
-pub fn plan(tree: &ResolvedTree, registries: &Registries, omit: Omit) -> Vec<PlannedPackage> {
-    tree.packages
+/// The packages and links to place.
+pub fn plan(tree: &ResolvedTree, registries: &Registries, project_dir: &Path, omit: Omit) -> Plan {
+    let mut plan = Plan::default();
+    for p in tree
+        .packages
         .iter()
         .filter(|p| p.installable && !omitted(p, omit))
-        .map(|p| PlannedPackage {
-            path: p.path.clone(),
-            name: p.name.clone(),
-            version: p.manifest.version.clone(),
-            download: download_for(registries, &p.manifest),
-            bins: p.manifest.bin.clone(),
-            optional: p.optional,
-            has_install_script: p.manifest.has_install_script,
-        })
-        .collect()
+    {
+        match &p.kind {
+            PackageKind::Tarball => plan.packages.push(PlannedPackage {
+                path: p.path.clone(),
+                name: p.name.clone(),
+                version: p.manifest.version.clone(),
+                download: download_for(registries, project_dir, &p.manifest),
+                bins: p.manifest.bin.clone(),
+                optional: p.optional,
+                has_install_script: p.manifest.has_install_script,
+            }),
+            PackageKind::Link { target } => plan.links.push(PlannedLink {
+                path: p.path.clone(),
+                target: target.clone(),
+                name: p.name.clone(),
+                version: p.manifest.version.clone(),
+                bins: p.manifest.bin.clone(),
+            }),
+            PackageKind::Folder { .. } => {}
+        }
+    }
+    plan
 }
 
 /// Packages whose `engines.node` the running Node.js doesn't satisfy (npm's EBADENGINE).
@@ -110,9 +161,12 @@ pub fn engine_mismatches(tree: &ResolvedTree, node_version: &str) -> Vec<String>
         .collect()
 }
 
-/// The package folder a nested package lives in, if any.
+/// The package folder (itself in a `node_modules`) a nested package lives
+/// in, if any. Packages in a workspace's own `node_modules` have none.
 pub fn parent_path(path: &str) -> Option<&str> {
-    path.rsplit_once("/node_modules/").map(|(parent, _)| parent)
+    path.rsplit_once("/node_modules/")
+        .map(|(parent, _)| parent)
+        .filter(|parent| parent.starts_with("node_modules/"))
 }
 
 #[cfg(test)]
@@ -134,5 +188,34 @@ mod tests {
             Some("node_modules/a")
         );
         assert_eq!(parent_path("node_modules/@s/b"), None);
+        assert_eq!(parent_path("packages/a/node_modules/b"), None);
+    }
+
+    #[test]
+    fn links_point_back_up_to_their_folder() {
+        let link = |path: &str, target: &str| PlannedLink {
+            path: path.into(),
+            target: target.into(),
+            name: String::new(),
+            version: String::new(),
+            bins: BTreeMap::new(),
+        };
+        assert_eq!(
+            link("node_modules/@m/a", "packages/a").relative_target(),
+            "../../packages/a"
+        );
+        assert_eq!(link("node_modules/e", "../e").relative_target(), "../../e");
+        assert_eq!(
+            link("packages/a/node_modules/l", "local").relative_target(),
+            "../../../local"
+        );
+    }
+
+    #[test]
+    fn file_tarballs_download_from_disk() {
+        let mut manifest = utoo_npm_types::Manifest::default();
+        manifest.dist.tarball = "file:vendor/t.tgz".into();
+        let download = download_for(&Registries::new("https://r/"), Path::new("/p"), &manifest);
+        assert_eq!(download.url, "file:///p/vendor/t.tgz");
     }
 }

@@ -13,7 +13,8 @@ use crate::messages::Install;
 const STATE_FILE: &str = ".utoo-state";
 
 /// Hashes what decides the contents of `node_modules`: utoo's version, the
-/// manifest, the lockfile and the options that change what is installed.
+/// manifest (and the workspaces'), the lockfile and the options that change
+/// what is installed.
 pub fn fingerprint(install: &Install, lockfile_text: &str) -> String {
     let options = format!(
         "{}|{:?}|{:?}|{}|{:?}",
@@ -23,10 +24,18 @@ pub fn fingerprint(install: &Install, lockfile_text: &str) -> String {
         install.legacy_peer_deps,
         install.platform
     );
+    let workspaces: Vec<String> = install
+        .project
+        .workspaces
+        .iter()
+        .map(|w| format!("{}={}", w.location, w.package_json))
+        .collect();
+    let workspaces = workspaces.join("\n");
     let mut hasher = Sha256::new();
     for part in [
         options.as_str(),
         install.package_json_text.as_str(),
+        workspaces.as_str(),
         lockfile_text,
     ] {
         hasher.update((part.len() as u64).to_le_bytes());

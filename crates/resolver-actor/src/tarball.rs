@@ -1,0 +1,92 @@
+//! Manifests of packages named by a tarball (a `file:` path or a URL)
+//! rather than a registry version: read from the `package.json` inside.
+
+use std::io::Read;
+
+use flate2::read::GzDecoder;
+use utoo_npm_types::{Integrity, Manifest};
+
+/// The manifest in a `.tgz`, with `dist` set to `resolved` and the
+/// tarball's sha512 integrity.
+pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, String> {
+    let mut archive = tar::Archive::new(GzDecoder::new(bytes));
+    let entries = archive.entries().map_err(|e| e.to_string())?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a gzipped tarball: {e}"))?;
+        let path = entry.path().map_err(|e| e.to_string())?;
+        // Packed packages keep everything in one top folder, usually `package/`.
+        let is_manifest = path.components().count() == 2 && path.ends_with("package.json");
+        if !is_manifest {
+            continue;
+        }
+        let mut text = Vec::new();
+        entry
+            .read_to_end(&mut text)
+            .map_err(|e| format!("reading package.json: {e}"))?;
+        let mut manifest =
+            Manifest::from_slice(&text).map_err(|e| format!("its package.json: {e}"))?;
+        if manifest.name.is_empty() || manifest.version.is_empty() {
+            return Err("its package.json needs a name and a version".to_string());
+        }
+        manifest.dist.tarball = resolved.to_string();
+        manifest.dist.integrity = Some(Integrity::sha512_of(bytes).to_string());
+        manifest.dist.shasum = None;
+        return Ok(manifest);
+    }
+    Err("it has no package.json".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (path, text) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, text.as_bytes())
+                .unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn reads_the_packed_manifest() {
+        let bytes = tgz(&[
+            (
+                "package/lib/package.json",
+                r#"{"name":"inner","version":"9.9.9"}"#,
+            ),
+            (
+                "package/package.json",
+                r#"{"name":"t","version":"1.2.3","dependencies":{"a":"^1"}}"#,
+            ),
+        ]);
+        let manifest = manifest_from_tarball(&bytes, "file:t.tgz").unwrap();
+        assert_eq!(
+            (manifest.name.as_str(), manifest.version.as_str()),
+            ("t", "1.2.3")
+        );
+        assert_eq!(manifest.dist.tarball, "file:t.tgz");
+        assert_eq!(
+            manifest.dist.integrity,
+            Some(Integrity::sha512_of(&bytes).to_string())
+        );
+        assert_eq!(manifest.dependencies.len(), 1);
+    }
+
+    #[test]
+    fn bad_tarballs_say_why() {
+        let err = manifest_from_tarball(b"not gzip", "x").unwrap_err();
+        assert!(err.contains("gzip"), "{err}");
+        let err = manifest_from_tarball(&tgz(&[("package/index.js", "")]), "x").unwrap_err();
+        assert!(err.contains("no package.json"), "{err}");
+    }
+}
