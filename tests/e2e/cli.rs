@@ -103,13 +103,13 @@ fn registry_precedence_flag_env_project_npmrc() {
 fn unsupported_spec_kinds_fail_naming_the_dependency() {
     let project = Project::new(
         "aa@1.0.0",
-        json!({"dependencies": {"aa": "1", "local": "file:../local"}}),
+        json!({"dependencies": {"aa": "1", "remote": "github:user/repo#main"}}),
     );
     let output = project.utoo(&["install"]);
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(
-        err.contains("local@file:../local") && err.contains("not supported yet"),
+        err.contains("remote@github:user/repo#main") && err.contains("not supported yet"),
         "{err}"
     );
 }

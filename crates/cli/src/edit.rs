@@ -63,6 +63,13 @@ pub fn spec_to_save(
 ) -> anyhow::Result<String> {
     let raw = spec.unwrap_or("latest");
     let parsed = Spec::parse(name, raw)?;
+    // Folders, tarballs and URLs are saved as given, as npm does.
+    if matches!(
+        parsed,
+        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_)
+    ) {
+        return Ok(raw.to_string());
+    }
     let target = parsed.registry_name(name).to_string();
     let is_plain_range = matches!(&parsed, Spec::Range(_)) && !is_exact_version(raw);
     if is_plain_range && !exact {

@@ -18,7 +18,7 @@ use utoo_lifecycle_scripts::{
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
 use utoo_registry_client::{ClientConfig, RegistryClient};
-use utoo_resolver_actor::{Project, ResolverActor};
+use utoo_resolver_actor::{LocalPackage, Project, ResolverActor};
 use utoo_supervisor::{
     fingerprint, up_to_date, Actors, Install, InstallReport, Limits, Omit, PlacedPackage,
     Supervisor,
@@ -34,6 +34,7 @@ const MAX_PACKUMENTS_IN_FLIGHT: usize = 64;
 const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
 
 /// A change to package.json made before installing, saved once the install succeeds.
+#[derive(Clone)]
 pub enum Edit {
     None,
     Add {
@@ -104,9 +105,33 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
     let http = http_config(&config);
     let (original_text, mut package_json) = read_package_json(&project_dir)?;
-    let edited = apply_edit(edit, &original_text, &mut package_json, &registry, &http)?;
-    let package_json_text = edited.clone().unwrap_or(original_text);
-    let project = Project::load(&project_dir, &package_json)?;
+    let mut project = Project::load(&project_dir, &package_json)?;
+    let members = selected_workspaces(&project, &args.workspace, args.workspaces)?;
+    let mut saves: Vec<(PathBuf, String)> = Vec::new();
+    if members.is_empty() {
+        if let Some(text) = apply_edit(edit, &original_text, &mut package_json, &registry, &http)? {
+            project = Project::load(&project_dir, &package_json)?;
+            saves.push((project_dir.clone(), text));
+        }
+    } else {
+        for index in members {
+            let member_dir = project_dir.join(&project.workspaces[index].location);
+            let (text, mut member_json) = read_package_json(&member_dir)?;
+            let Some(new_text) =
+                apply_edit(edit.clone(), &text, &mut member_json, &registry, &http)?
+            else {
+                continue;
+            };
+            let member = &mut project.workspaces[index];
+            let folder_name = member.location.rsplit('/').next().unwrap_or_default();
+            *member = LocalPackage::from_package_json(&member.location, member_json, folder_name);
+            saves.push((member_dir, new_text));
+        }
+    }
+    let package_json_text = match saves.first() {
+        Some((dir, text)) if *dir == project_dir => text.clone(),
+        _ => original_text,
+    };
     let package_json_for_scripts = package_json.clone();
     let lockfile = read_lockfile(&project_dir)?;
     if args.frozen_lockfile && lockfile.is_none() {
@@ -179,8 +204,8 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     ]);
     observers.finish(&trace_limits, started.elapsed().as_secs_f64())?;
     let mut report = outcome?;
-    if let Some(text) = &edited {
-        edit::save(&project_dir, text)?;
+    for (dir, text) in &saves {
+        edit::save(dir, text)?;
     }
     let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
     let skipped_scripts = match args.lockfile_only || ignore_scripts {
@@ -247,6 +272,31 @@ fn run_scripts(
     report.warnings.extend(outcome.warnings);
     run_project_scripts(project_dir, package_json)?;
     Ok(outcome.skipped)
+}
+
+/// The workspaces `-w` names (by name or folder), or all with `--workspaces`.
+fn selected_workspaces(
+    project: &Project,
+    names: &[String],
+    all: bool,
+) -> anyhow::Result<Vec<usize>> {
+    if all {
+        if project.workspaces.is_empty() {
+            bail!("--workspaces: this project has no workspaces");
+        }
+        return Ok((0..project.workspaces.len()).collect());
+    }
+    names
+        .iter()
+        .map(|wanted| {
+            let wanted_path = wanted.trim_start_matches("./").trim_end_matches('/');
+            project
+                .workspaces
+                .iter()
+                .position(|w| w.manifest.name == *wanted || w.location == wanted_path)
+                .with_context(|| format!("no workspace named {wanted:?} in this project"))
+        })
+        .collect()
 }
 
 /// Ctrl-C during an install. The cache stays consistent: entries appear only

@@ -129,6 +129,13 @@ pub struct InstallArgs {
     /// Project folder (default: the current folder).
     #[arg(long, value_name = "DIR")]
     prefix: Option<PathBuf>,
+    /// Add or remove packages in this workspace's package.json (its name or
+    /// folder; repeatable). The whole project is installed either way.
+    #[arg(short = 'w', long = "workspace", value_name = "NAME")]
+    workspace: Vec<String>,
+    /// Add or remove packages in every workspace's package.json.
+    #[arg(long)]
+    workspaces: bool,
 }
 
 fn main() -> ExitCode {
