@@ -89,3 +89,83 @@ fn the_tree_does_not_depend_on_the_order_responses_arrive_in() {
         ]
     );
 }
+
+/// Checked with npm 11.19.1 on the real packages of these names: a plain
+/// override applies everywhere, a nested one only under its parent, and the
+/// lockfile keeps the declared specs.
+#[test]
+fn overrides_replace_specs_as_npm_does() {
+    let fixtures = "
+        is-number@3.0.0
+        is-number@6.0.0
+        is-number@7.0.0
+        is-odd@0.1.2 deps(is-number@^3)
+        is-odd@3.0.1 deps(is-number@^6)
+        is-even@1.0.0 deps(is-odd@^0.1.2)
+    ";
+    let package_json = json!({
+        "dependencies": {"is-odd": "3.0.1", "is-even": "1.0.0"},
+        "overrides": {"is-number": "7.0.0", "is-even": {"is-odd": "3.0.1"}},
+    });
+    let project = Project::new(fixtures, package_json.clone());
+    project.install(&[]);
+    assert_eq!(
+        project.installed(),
+        ["is-even@1.0.0", "is-number@7.0.0", "is-odd@3.0.1"]
+    );
+    let lock = project.lockfile();
+    assert_eq!(
+        lock["packages"]["node_modules/is-odd"]["dependencies"],
+        json!({"is-number": "^6"}),
+        "entries keep what packages declare"
+    );
+    assert!(lock["packages"][""].get("overrides").is_none());
+
+    // From the lockfile, the overridden versions satisfy: nothing is fetched.
+    std::fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    project.registry.reset_counts();
+    project.install(&["--frozen-lockfile"]);
+    assert_eq!(project.registry.packument_requests(), 0);
+
+    // Without the nested override, is-even gets its own is-odd again.
+    let mut changed = package_json;
+    changed["overrides"] = json!({"is-number": "7.0.0"});
+    project.write_package_json(&changed);
+    project.install(&[]);
+    assert_eq!(
+        project.installed(),
+        [
+            "is-even@1.0.0",
+            "is-even/is-odd@0.1.2",
+            "is-number@7.0.0",
+            "is-odd@3.0.1"
+        ]
+    );
+}
+
+#[test]
+fn resolutions_are_read_as_overrides_and_conflicts_are_errors() {
+    let fixtures = "
+        leaf@1.0.0
+        leaf@2.0.0
+        mid@1.0.0 deps(leaf@^2)
+    ";
+    let project = Project::new(
+        fixtures,
+        json!({"dependencies": {"mid": "1"}, "resolutions": {"**/leaf": "1.0.0"}}),
+    );
+    project.install(&[]);
+    assert_eq!(project.installed(), ["leaf@1.0.0", "mid@1.0.0"]);
+
+    project.write_package_json(&json!({
+        "dependencies": {"mid": "1", "leaf": "^2"},
+        "overrides": {"leaf": "1.0.0"},
+    }));
+    let output = project.utoo(&["install"]);
+    assert!(!output.status.success());
+    let err = crate::support::stderr(&output);
+    assert!(
+        err.contains("overrides \"leaf\"") && err.contains("leaf@^2"),
+        "{err}"
+    );
+}

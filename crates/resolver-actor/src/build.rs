@@ -16,6 +16,7 @@ use utoo_npm_types::Manifest;
 
 use crate::error::ResolveError;
 use crate::local::LocalPackage;
+use crate::overrides::RuleId;
 use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Top, Tree, ROOT};
 
 /// Where the builder gets the manifest a spec selects.
@@ -483,7 +484,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             return Ok(());
         }
 
-        let placed = self.replace_or_add(target, name, manifest.clone());
+        let placed = self.replace_or_add(target, name, manifest.clone(), edge.rule);
         self.placed.push(manifest.clone());
         self.enqueue(placed);
 
@@ -574,11 +575,17 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     /// Puts `manifest` at `target/node_modules/<name>`. A replaced node hands
     /// its own `node_modules` to the newcomer, loses the deps only it needed,
     /// and its dependents are checked again.
-    fn replace_or_add(&mut self, target: NodeId, name: &str, manifest: Arc<Manifest>) -> NodeId {
+    fn replace_or_add(
+        &mut self,
+        target: NodeId,
+        name: &str,
+        manifest: Arc<Manifest>,
+        rule: RuleId,
+    ) -> NodeId {
         let edges = self.edges_for(&manifest);
         let old = self.tree.node(target).children.get(name).copied();
         let Some(old) = old else {
-            return self.tree.add(target, name, manifest, edges);
+            return self.tree.add(target, name, manifest, edges, rule);
         };
         let old_edges = self.tree.node(old).edges.clone();
         let mut orphans = Vec::new();
@@ -599,7 +606,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         self.tree.nodes[old].children.clear();
-        let placed = self.tree.add(target, name, manifest, edges);
+        let placed = self.tree.add(target, name, manifest, edges, rule);
         for (kid_name, kid) in kids {
             self.tree.nodes[kid].parent = Some(placed);
             self.tree.nodes[placed].children.insert(kid_name, kid);

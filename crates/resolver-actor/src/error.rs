@@ -58,6 +58,8 @@ pub enum ResolveError {
         location: String,
         reason: String,
     },
+    #[error("overrides {key:?}: {reason}")]
+    Override { key: String, reason: String },
     #[error("the resolver stopped before finishing")]
     Stopped,
 }

@@ -10,6 +10,7 @@ use utoo_npm_types::{Dist, Manifest, PeerDependencyMeta};
 
 use crate::finish::{PackageKind, ResolvedPackage, ResolvedTree};
 use crate::local::LocalPackage;
+use crate::overrides::ROOT_RULES;
 use crate::project::Project;
 use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Top, Tree, ROOT};
 
@@ -29,7 +30,7 @@ pub fn project_tree(project: &Project, legacy_peer_deps: bool) -> Tree {
         edges.push(Edge::new(&member.manifest.name, &spec, EdgeKind::Prod));
     }
     edges.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut tree = Tree::new(root, edges);
+    let mut tree = Tree::new(root, edges, project.overrides.clone());
     for member in &project.workspaces {
         add_folder(&mut tree, member, legacy_peer_deps);
     }
@@ -94,9 +95,10 @@ pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: 
         };
         let manifest = Arc::new(manifest_from_entry(name, entry));
         let edges = package_edges(&manifest, None, legacy_peer_deps);
-        let id = tree.add(parent, name, manifest, edges);
+        let id = tree.add(parent, name, manifest, edges, ROOT_RULES);
         ids.insert(path.clone(), id);
     }
+    tree.propagate_overrides();
     tree
 }
 

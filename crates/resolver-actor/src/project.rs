@@ -6,6 +6,7 @@ use utoo_npm_types::Manifest;
 
 use crate::error::ResolveError;
 use crate::local::{dev_dependencies, find_workspaces, LocalPackage};
+use crate::overrides::Overrides;
 
 /// The project being installed, read from its `package.json`.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +18,8 @@ pub struct Project {
     pub dir: PathBuf,
     /// Its workspaces, sorted by location.
     pub workspaces: Vec<LocalPackage>,
+    /// Its `overrides` (or yarn `resolutions`).
+    pub overrides: Overrides,
 }
 
 impl Project {
@@ -33,10 +36,12 @@ impl Project {
             dev_dependencies: dev_dependencies(package_json),
             dir: PathBuf::new(),
             workspaces: Vec::new(),
+            overrides: Overrides::default(),
         }
     }
 
-    /// The project in `dir`, with the workspaces its `workspaces` globs find.
+    /// The project in `dir`, with the workspaces its `workspaces` globs find
+    /// and its overrides.
     pub fn load(dir: &Path, package_json: &Value) -> Result<Project, ResolveError> {
         let folder_name = dir
             .file_name()
@@ -45,6 +50,7 @@ impl Project {
         Ok(Project {
             dir: dir.to_path_buf(),
             workspaces: find_workspaces(dir, package_json)?,
+            overrides: Overrides::from_package_json(package_json)?,
             ..Project::from_package_json(package_json, &folder_name)
         })
     }

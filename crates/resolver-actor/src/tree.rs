@@ -8,6 +8,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use utoo_npm_types::{Manifest, Spec};
 
+use crate::overrides::{Overrides, RuleId, ROOT_RULES};
+
 pub type NodeId = usize;
 
 pub const ROOT: NodeId = 0;
@@ -41,6 +43,10 @@ pub struct Edge {
     spec: Option<Spec>,
     /// For a folder or tarball on disk: its path from the project's folder.
     local: Option<String>,
+    /// The override rules in force for the package this edge leads to.
+    pub rule: RuleId,
+    /// The spec an override gives this edge instead of `raw_spec`.
+    overridden: Option<String>,
 }
 
 impl Edge {
@@ -51,7 +57,23 @@ impl Edge {
             kind,
             spec: Spec::parse(name, raw_spec).ok(),
             local: None,
+            rule: ROOT_RULES,
+            overridden: None,
         }
+    }
+
+    /// Applies the overrides in force for the package declaring this edge.
+    fn overridden_by(mut self, overrides: &Overrides, set: RuleId) -> Edge {
+        if overrides.is_empty() {
+            return self;
+        }
+        self.rule = overrides.edge_rule(set, &self.name, &self.raw_spec);
+        self.overridden = overrides
+            .spec_for(self.rule, &self.name)
+            .map(str::to_string);
+        let effective = self.overridden.as_deref().unwrap_or(&self.raw_spec);
+        self.spec = Spec::parse(&self.name, effective).ok();
+        self
     }
 
     /// Resolves a path spec against the folder of the package declaring it
@@ -63,11 +85,13 @@ impl Edge {
         self
     }
 
-    /// The spec to ask a manifest source for: paths made relative to the project.
+    /// The spec to ask a manifest source for: the override's if any, paths
+    /// made relative to the project.
     pub fn source_spec(&self) -> String {
-        match &self.local {
-            Some(location) => format!("file:{location}"),
-            None => self.raw_spec.clone(),
+        match (&self.local, &self.overridden) {
+            (Some(location), _) => format!("file:{location}"),
+            (None, Some(spec)) => spec.clone(),
+            (None, None) => self.raw_spec.clone(),
         }
     }
 
@@ -83,7 +107,7 @@ impl Edge {
     /// tags accept any registry package, ranges use loose semver, and an
     /// alias needs the package it names.
     pub fn accepts(&self, package: &Manifest) -> bool {
-        let raw = self.raw_spec.trim();
+        let raw = self.overridden.as_deref().unwrap_or(&self.raw_spec).trim();
         if raw.is_empty() || raw == "*" {
             return true;
         }
@@ -160,9 +184,26 @@ pub struct Node {
     /// Where a top node inside the project resolves names after its own
     /// `node_modules`: the root.
     pub fs_parent: Option<NodeId>,
+    /// The override rules in force for its dependencies.
+    pub overrides: RuleId,
 }
 
 impl Node {
+    fn new(name: &str, manifest: Arc<Manifest>, parent: Option<NodeId>, edges: Vec<Edge>) -> Node {
+        Node {
+            name: name.to_string(),
+            manifest,
+            parent,
+            children: BTreeMap::new(),
+            edges,
+            removed: false,
+            link_target: None,
+            top: None,
+            fs_parent: None,
+            overrides: ROOT_RULES,
+        }
+    }
+
     pub fn edge(&self, name: &str) -> Option<&Edge> {
         self.edges.iter().find(|e| e.name == name)
     }
@@ -207,25 +248,18 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     /// Nodes declaring an edge on each name, to find a node's dependents.
     dependents: HashMap<String, Vec<NodeId>>,
+    overrides: Arc<Overrides>,
 }
 
 impl Tree {
-    pub fn new(root_manifest: Arc<Manifest>, root_edges: Vec<Edge>) -> Tree {
+    pub fn new(root_manifest: Arc<Manifest>, root_edges: Vec<Edge>, overrides: Overrides) -> Tree {
         let mut tree = Tree {
             nodes: Vec::new(),
             dependents: HashMap::new(),
+            overrides: Arc::new(overrides),
         };
-        tree.push(Node {
-            name: root_manifest.name.clone(),
-            manifest: root_manifest,
-            parent: None,
-            children: BTreeMap::new(),
-            edges: root_edges,
-            removed: false,
-            link_target: None,
-            top: None,
-            fs_parent: None,
-        });
+        let name = root_manifest.name.clone();
+        tree.push(Node::new(&name, root_manifest, None, root_edges));
         tree
     }
 
@@ -240,9 +274,13 @@ impl Tree {
             }
             (None, None) => String::new(),
         };
+        let overrides = self.overrides.clone();
         node.edges = std::mem::take(&mut node.edges)
             .into_iter()
-            .map(|edge| edge.declared_in(&base))
+            .map(|edge| {
+                edge.overridden_by(&overrides, node.overrides)
+                    .declared_in(&base)
+            })
             .collect();
         for edge in &node.edges {
             self.dependents
@@ -257,44 +295,72 @@ impl Tree {
         id
     }
 
-    /// Adds `manifest` as `parent/node_modules/<name>`, replacing whatever was there.
+    /// Adds `manifest` as `parent/node_modules/<name>`, replacing whatever
+    /// was there; `overrides` are the rules in force for its dependencies.
     pub fn add(
         &mut self,
         parent: NodeId,
         name: &str,
         manifest: Arc<Manifest>,
         edges: Vec<Edge>,
+        overrides: RuleId,
     ) -> NodeId {
         if let Some(old) = self.nodes[parent].children.get(name).copied() {
             self.remove(old);
         }
         self.push(Node {
-            name: name.to_string(),
-            manifest,
-            parent: Some(parent),
-            children: BTreeMap::new(),
-            edges,
-            removed: false,
-            link_target: None,
-            top: None,
-            fs_parent: None,
+            overrides,
+            ..Node::new(name, manifest, Some(parent), edges)
         })
+    }
+
+    /// Gives the nodes of a tree read from a lockfile the override rules of
+    /// the edges that lead to them, walking out from the root.
+    pub fn propagate_overrides(&mut self) {
+        if self.overrides.is_empty() {
+            return;
+        }
+        let mut queue: Vec<NodeId> = self
+            .live()
+            .filter(|&id| id == ROOT || self.nodes[id].top.is_some())
+            .collect();
+        let mut seen: std::collections::HashSet<NodeId> = queue.iter().copied().collect();
+        while let Some(id) = queue.pop() {
+            let edges = self.nodes[id].edges.clone();
+            for edge in edges {
+                let Some(to) = self.resolve(id, &edge.name) else {
+                    continue;
+                };
+                if !seen.insert(to) {
+                    continue;
+                }
+                if edge.rule != ROOT_RULES && self.nodes[to].overrides == ROOT_RULES {
+                    self.set_overrides(to, edge.rule);
+                }
+                queue.push(to);
+            }
+        }
+    }
+
+    fn set_overrides(&mut self, id: NodeId, rule: RuleId) {
+        let overrides = self.overrides.clone();
+        let node = &mut self.nodes[id];
+        node.overrides = rule;
+        node.edges = std::mem::take(&mut node.edges)
+            .into_iter()
+            .map(|edge| edge.overridden_by(&overrides, rule))
+            .collect();
     }
 
     /// Adds a package that lives in its own folder (a workspace, or a
     /// `file:` target). Inside the project, it resolves names up to the root.
     pub fn add_top(&mut self, top: Top, manifest: Arc<Manifest>, edges: Vec<Edge>) -> NodeId {
         let fs_parent = top.is_inside().then_some(ROOT);
+        let name = manifest.name.clone();
         self.push(Node {
-            name: manifest.name.clone(),
-            manifest,
-            parent: None,
-            children: BTreeMap::new(),
-            edges,
-            removed: false,
-            link_target: None,
             top: Some(top),
             fs_parent,
+            ..Node::new(&name, manifest, None, edges)
         })
     }
 
@@ -315,15 +381,8 @@ impl Tree {
         }
         let manifest = self.nodes[target].manifest.clone();
         self.push(Node {
-            name: name.to_string(),
-            manifest,
-            parent: Some(parent),
-            children: BTreeMap::new(),
-            edges: Vec::new(),
-            removed: false,
             link_target: Some(target),
-            top: None,
-            fs_parent: None,
+            ..Node::new(name, manifest, Some(parent), Vec::new())
         })
     }
 
