@@ -4,6 +4,7 @@ mod cache;
 mod cli;
 mod dependency_kinds;
 mod faults;
+mod git_deps;
 mod install;
 mod local_specs;
 mod lockfile;

@@ -90,7 +90,9 @@ pub fn candidates<'p>(
         Spec::Alias { spec, .. } => return candidates(packument, spec, node),
         Spec::Range(range) => range,
         // Not registry versions: nothing to pick from a packument.
-        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) => return Vec::new(),
+        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) | Spec::Git(_) => {
+            return Vec::new()
+        }
     };
     let is_star = *range == Range::any();
     let mut picks: Vec<&VersionInfo> = Vec::new();

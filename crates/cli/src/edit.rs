@@ -63,10 +63,10 @@ pub fn spec_to_save(
 ) -> anyhow::Result<String> {
     let raw = spec.unwrap_or("latest");
     let parsed = Spec::parse(name, raw)?;
-    // Folders, tarballs and URLs are saved as given, as npm does.
+    // Folders, tarballs, URLs and git specs are saved as given.
     if matches!(
         parsed,
-        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_)
+        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) | Spec::Git(_)
     ) {
         return Ok(raw.to_string());
     }

@@ -3,7 +3,8 @@
 //! with backoff, and `integrity` (sha512, or sha1 for old packages) is
 //! verified while the body streams in, so a corrupt tarball never leaves it.
 //! A `file://` URL (a `file:` tarball dependency) is read from disk and
-//! verified the same way.
+//! verified the same way; a git URL (`git+...#<commit>`) is packed from
+//! that commit.
 //!
 //! ```no_run
 //! use actix::Actor;
@@ -68,6 +69,12 @@ pub enum FetchError {
         path: String,
         reason: String,
     },
+    #[error("{name}@{version}: {reason}")]
+    Git {
+        name: String,
+        version: String,
+        reason: String,
+    },
     #[error("{name}@{version} has an unreadable integrity value {integrity:?}")]
     BadIntegrity {
         name: String,
@@ -125,6 +132,21 @@ impl Handler<FetchTarball> for FetchActor {
             let package = format!("{}@{}", msg.name, msg.version);
             let span =
                 tracing::info_span!("fetch", package = %package, bytes = tracing::field::Empty);
+            if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
+                let url = msg.url.clone();
+                let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url))
+                    .await
+                    .map_err(|_| FetchError::Stopped)?;
+                let bytes = packed.map_err(|e| FetchError::Git {
+                    name: msg.name.clone(),
+                    version: msg.version.clone(),
+                    reason: e.to_string(),
+                })?;
+                span.record("bytes", bytes.len() as u64);
+                return Ok(Tarball {
+                    bytes: Bytes::from(bytes),
+                });
+            }
             if let Some(path) = msg.url.strip_prefix("file://") {
                 let bytes =
                     read_local(path, integrity)

@@ -34,7 +34,7 @@ pub use name::{validate_package_name, InvalidPackageName};
 pub use packument::{Packument, PackumentError, PackumentVersion};
 pub use platform::Platform;
 pub use registries::Registries;
-pub use spec::{Spec, SpecError};
+pub use spec::{GitReference, GitSpec, Spec, SpecError};
 
 /// The default registry, as npm's `registry` config default.
 pub const NPM_REGISTRY: &str = "https://registry.npmjs.org/";

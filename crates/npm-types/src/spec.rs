@@ -28,6 +28,34 @@ pub enum Spec {
     TarballFile(String),
     /// A tarball URL (`https://host/x.tgz`).
     TarballUrl(String),
+    /// A git repository at a commit, branch, tag or `semver:` range.
+    Git(GitSpec),
+}
+
+/// A git dependency, as npm-package-arg and hosted-git-info read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSpec {
+    /// The repository as npm records it in `resolved`, before `#<commit>`:
+    /// `git+ssh://git@github.com/u/r.git`, `git+file:///srv/r`.
+    pub repository: String,
+    pub reference: GitReference,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitReference {
+    /// The remote's default branch.
+    Head,
+    /// A branch, tag or commit.
+    Named(String),
+    /// The highest tag satisfying a range (`#semver:^1.2`).
+    Semver(Range),
+}
+
+impl GitSpec {
+    /// The `resolved` value for `commit`.
+    pub fn resolved(&self, commit: &str) -> String {
+        format!("{}#{commit}", self.repository)
+    }
 }
 
 impl Spec {
@@ -40,6 +68,12 @@ impl Spec {
         }
         if let Some(local) = parse_local(trimmed) {
             return Ok(local);
+        }
+        if let Some(git) = parse_git(trimmed) {
+            return git.map(Spec::Git).map_err(|()| SpecError::Invalid {
+                name: name.to_string(),
+                spec: raw.to_string(),
+            });
         }
         if let Some(kind) = unsupported_kind(trimmed) {
             return Err(SpecError::Unsupported {
@@ -66,7 +100,11 @@ impl Spec {
         match self {
             Spec::Range(range) => Version::parse(version).is_ok_and(|v| range.satisfies(&v)),
             Spec::Alias { spec, .. } => spec.accepts(version),
-            Spec::Tag(_) | Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) => false,
+            Spec::Tag(_)
+            | Spec::Directory(_)
+            | Spec::TarballFile(_)
+            | Spec::TarballUrl(_)
+            | Spec::Git(_) => false,
         }
     }
 
@@ -134,20 +172,67 @@ fn parse_local(spec: &str) -> Option<Spec> {
     })
 }
 
+/// Git URLs and hosted shorthands (`github:u/r`, `u/r`, `gitlab:u/r`,
+/// `bitbucket:u/r`), with an optional `#ref` or `#semver:<range>`.
+/// `Some(Err(()))` for a git spec whose range is invalid.
+fn parse_git(spec: &str) -> Option<Result<GitSpec, ()>> {
+    let (base, fragment) = match spec.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (spec, None),
+    };
+    let lower = base.to_ascii_lowercase();
+    let repository = if lower.starts_with("git+") || lower.starts_with("git://") {
+        base.to_string()
+    } else if let Some((host, path)) = hosted(base) {
+        let path = path.trim_end_matches(".git");
+        format!("git+ssh://git@{host}/{path}.git")
+    } else {
+        return None;
+    };
+    let reference = match fragment {
+        None | Some("") => GitReference::Head,
+        Some(f) => match f.strip_prefix("semver:") {
+            Some(range) => match Range::parse(range) {
+                Ok(range) => GitReference::Semver(range),
+                Err(_) => return Some(Err(())),
+            },
+            None => GitReference::Named(f.to_string()),
+        },
+    };
+    Some(Ok(GitSpec {
+        repository,
+        reference,
+    }))
+}
+
+/// `github:u/r`, `u/r`, `gitlab:u/r`, `bitbucket:u/r` → (host, `u/r`).
+fn hosted(base: &str) -> Option<(&'static str, &str)> {
+    let hosts = [
+        ("github:", "github.com"),
+        ("gitlab:", "gitlab.com"),
+        ("bitbucket:", "bitbucket.org"),
+    ];
+    for (prefix, host) in hosts {
+        if let Some(path) = base.strip_prefix(prefix) {
+            return Some((host, path));
+        }
+    }
+    let mut parts = base.split('/');
+    let (user, repo) = (parts.next()?, parts.next()?);
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    (parts.next().is_none() && plain(user) && plain(repo) && !user.starts_with('@'))
+        .then_some(("github.com", base))
+}
+
 fn unsupported_kind(spec: &str) -> Option<&'static str> {
-    let lower = spec.to_ascii_lowercase();
-    if lower.starts_with("git+")
-        || lower.starts_with("git:")
-        || lower.starts_with("github:")
-        || lower.starts_with("gitlab:")
-        || lower.starts_with("bitbucket:")
-        || lower.starts_with("gist:")
-    {
-        Some("git")
+    if spec.to_ascii_lowercase().starts_with("gist:") {
+        Some("gist")
     } else if spec.starts_with("~/") {
         Some("home-relative path")
-    } else if spec.contains('/') && !spec.contains(' ') {
-        Some("git (GitHub shorthand)")
     } else {
         None
     }
@@ -206,8 +291,29 @@ mod tests {
     }
 
     #[test]
-    fn git_is_not_supported_yet() {
-        for raw in ["github:u/r", "u/r#main", "git+ssh://g/r.git", "~/x"] {
+    fn git_urls_and_hosted_shorthands() {
+        let git = |raw| match Spec::parse("a", raw).unwrap() {
+            Spec::Git(git) => git,
+            other => panic!("{raw}: {other:?}"),
+        };
+        let github = git("github:u/r#v1.0.0");
+        assert_eq!(github.repository, "git+ssh://git@github.com/u/r.git");
+        assert_eq!(github.reference, GitReference::Named("v1.0.0".into()));
+        assert_eq!(git("u/r").repository, "git+ssh://git@github.com/u/r.git");
+        assert_eq!(git("u/r").reference, GitReference::Head);
+        let local = git("git+file:///srv/r#semver:^1.2");
+        assert_eq!(local.repository, "git+file:///srv/r");
+        assert!(matches!(local.reference, GitReference::Semver(_)));
+        assert_eq!(local.resolved("abc"), "git+file:///srv/r#abc");
+        assert!(matches!(
+            Spec::parse("a", "git+https://h/r.git#semver:^^"),
+            Err(SpecError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn gists_and_home_paths_are_not_supported_yet() {
+        for raw in ["gist:abc", "~/x"] {
             assert!(
                 matches!(Spec::parse("a", raw), Err(SpecError::Unsupported { .. })),
                 "{raw}"

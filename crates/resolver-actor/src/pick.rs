@@ -15,7 +15,9 @@ pub fn pick_manifest<'p>(
         Spec::Alias { spec, .. } => return pick_manifest(packument, spec, node),
         Spec::Range(range) => range,
         // Not registry versions: nothing to pick from a packument.
-        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) => return None,
+        Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) | Spec::Git(_) => {
+            return None
+        }
     };
     let is_star = *range == Range::any();
     if let Some(latest) = packument

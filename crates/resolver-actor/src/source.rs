@@ -11,7 +11,8 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
 use utoo_npm_types::{
-    packument_url, validate_package_name, Manifest, Packument, Registries, Spec, ABBREVIATED_ACCEPT,
+    packument_url, validate_package_name, GitSpec, Manifest, Packument, Registries, Spec,
+    ABBREVIATED_ACCEPT,
 };
 use utoo_registry_client::{HttpError, RegistryClient};
 
@@ -159,6 +160,7 @@ impl RegistrySource {
         match &spec {
             Spec::TarballFile(location) => return self.local_tarball(name, location),
             Spec::TarballUrl(url) => return self.remote_tarball(name, url, dependent).await,
+            Spec::Git(git) => return git_manifest(name, git.clone()).await,
             _ => {}
         }
         let packument = self
@@ -254,6 +256,29 @@ impl RegistrySource {
             self.prefetch(name, spec);
         }
     }
+}
+
+/// A git dependency's manifest: its reference resolved to a commit, and the
+/// `package.json` of that commit packed. npm records no integrity for these.
+async fn git_manifest(name: &str, git: GitSpec) -> Result<Arc<Manifest>, ResolveError> {
+    let failed = |reason: String, location: &str| ResolveError::Tarball {
+        name: name.to_string(),
+        location: location.to_string(),
+        reason,
+    };
+    let repository = git.repository.clone();
+    let packed = tokio::task::spawn_blocking(move || {
+        let commit = utoo_git::resolve_commit(&git)?;
+        let resolved = git.resolved(&commit);
+        utoo_git::pack(&resolved).map(|bytes| (resolved, bytes))
+    })
+    .await
+    .map_err(|_| ResolveError::Stopped)?;
+    let (resolved, bytes) = packed.map_err(|e| failed(e.to_string(), &repository))?;
+    let mut manifest =
+        manifest_from_tarball(&bytes, &resolved).map_err(|r| failed(r, &resolved))?;
+    manifest.dist.integrity = None;
+    Ok(Arc::new(manifest))
 }
 
 impl ManifestSource for Rc<RegistrySource> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
-use utoo_npm_types::{Manifest, Spec};
+use utoo_npm_types::{GitReference, Manifest, Spec};
 
 use crate::overrides::{Overrides, RuleId, ROOT_RULES};
 
@@ -123,10 +123,33 @@ impl Edge {
                 })
             }
             Some(Spec::TarballUrl(url)) => package.dist.tarball == *url,
+            Some(Spec::Git(git)) => {
+                let Some(commit) = package
+                    .dist
+                    .tarball
+                    .strip_prefix(git.repository.as_str())
+                    .and_then(|rest| rest.strip_prefix('#'))
+                else {
+                    return false;
+                };
+                match &git.reference {
+                    GitReference::Named(named) if is_commit(named) => {
+                        commit.eq_ignore_ascii_case(named)
+                    }
+                    GitReference::Semver(range) => {
+                        Spec::Range(range.clone()).accepts(&package.version)
+                    }
+                    _ => true,
+                }
+            }
             Some(spec) => spec.accepts(&package.version),
             None => false,
         }
     }
+}
+
+fn is_commit(reference: &str) -> bool {
+    reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// `base/path` with `.` and `..` worked out, relative to the project (an

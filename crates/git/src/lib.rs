@@ -1,0 +1,218 @@
+//! Git dependencies, with the `git` program: a branch, tag, commit or
+//! `semver:` range resolved to a full commit (`git ls-remote`), and a commit
+//! packed as a package tarball (`git archive`), which is how npm caches them.
+//!
+//! ```no_run
+//! use utoo_npm_types::Spec;
+//!
+//! let Ok(Spec::Git(spec)) = Spec::parse("dep", "git+file:///srv/dep.git#semver:^1") else {
+//!     unreachable!()
+//! };
+//! let commit = utoo_git::resolve_commit(&spec).unwrap();
+//! let tarball = utoo_git::pack(&spec.resolved(&commit)).unwrap();
+//! println!("{commit}: {} bytes", tarball.len());
+//! ```
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use nodejs_semver::Version;
+use thiserror::Error;
+use utoo_npm_types::{GitReference, GitSpec};
+
+#[derive(Debug, Error)]
+pub enum GitError {
+    #[error("running git for {repository}: {reason} (is git installed?)")]
+    Spawn { repository: String, reason: String },
+    #[error("git {command} {repository} failed: {stderr}")]
+    Failed {
+        command: &'static str,
+        repository: String,
+        stderr: String,
+    },
+    #[error("{repository} has no {wanted}")]
+    NoSuchReference { repository: String, wanted: String },
+    #[error("{resolved} does not name a commit (expected <repository>#<commit>)")]
+    NotResolved { resolved: String },
+}
+
+/// The URL `git` clones from. npm records GitHub and other hosts as
+/// `git+ssh://git@host/...`; those are fetched over https, which public
+/// repositories allow without keys.
+fn clone_url(repository: &str) -> String {
+    let bare = repository.strip_prefix("git+").unwrap_or(repository);
+    for host in ["github.com", "gitlab.com", "bitbucket.org"] {
+        if let Some(path) = bare.strip_prefix(&format!("ssh://git@{host}/")) {
+            return format!("https://{host}/{path}");
+        }
+    }
+    bare.to_string()
+}
+
+fn git(args: &[&str], dir: Option<&Path>, repository: &str) -> Result<Output, GitError> {
+    let mut command = Command::new("git");
+    command.args(args).env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    command.output().map_err(|e| GitError::Spawn {
+        repository: repository.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn checked(output: Output, command: &'static str, repository: &str) -> Result<Vec<u8>, GitError> {
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    Err(GitError::Failed {
+        command,
+        repository: repository.to_string(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
+}
+
+/// The full commit a git spec names now.
+pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
+    let repository = &spec.repository;
+    if let GitReference::Named(name) = &spec.reference {
+        if name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(name.to_ascii_lowercase());
+        }
+    }
+    let url = clone_url(repository);
+    let output = git(&["ls-remote", &url], None, repository)?;
+    let listing = String::from_utf8_lossy(&checked(output, "ls-remote", repository)?).into_owned();
+    let refs: Vec<(&str, &str)> = listing
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .collect();
+    // A tag's peeled entry (`^{}`) names the commit rather than the tag object.
+    let lookup = |name: &str| {
+        let peeled = format!("{name}^{{}}");
+        refs.iter()
+            .find(|(_, r)| *r == peeled)
+            .or_else(|| refs.iter().find(|(_, r)| *r == name))
+            .map(|(commit, _)| commit.to_string())
+    };
+    let not_found = |wanted: String| GitError::NoSuchReference {
+        repository: repository.clone(),
+        wanted,
+    };
+    match &spec.reference {
+        GitReference::Head => lookup("HEAD").ok_or_else(|| not_found("HEAD".into())),
+        GitReference::Named(name) => lookup(&format!("refs/tags/{name}"))
+            .or_else(|| lookup(&format!("refs/heads/{name}")))
+            .or_else(|| lookup(name))
+            .ok_or_else(|| not_found(format!("branch, tag or commit {name:?}"))),
+        GitReference::Semver(range) => {
+            let best = refs
+                .iter()
+                .filter_map(|(_, r)| r.strip_prefix("refs/tags/"))
+                .map(|tag| tag.trim_end_matches("^{}"))
+                .filter_map(|tag| {
+                    let version = Version::parse(tag.trim_start_matches('v')).ok()?;
+                    range.satisfies(&version).then_some((version, tag))
+                })
+                .max_by(|a, b| a.0.cmp(&b.0));
+            let (_, tag) = best.ok_or_else(|| not_found(format!("tag matching {range}")))?;
+            lookup(&format!("refs/tags/{tag}")).ok_or_else(|| not_found(format!("tag {tag}")))
+        }
+    }
+}
+
+/// The commit `resolved` names (`<repository>#<commit>`), packed as a
+/// gzipped tarball with everything under `package/`, as npm packs packages.
+pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
+    let (repository, commit) = resolved
+        .rsplit_once('#')
+        .filter(|(_, commit)| !commit.is_empty())
+        .ok_or_else(|| GitError::NotResolved {
+            resolved: resolved.to_string(),
+        })?;
+    let scratch = tempfile::tempdir().map_err(|e| GitError::Spawn {
+        repository: repository.to_string(),
+        reason: e.to_string(),
+    })?;
+    let clone = scratch.path().join("repository");
+    let clone_arg = clone.to_string_lossy();
+    let url = clone_url(repository);
+    let output = git(
+        &["clone", "--quiet", "--bare", &url, &clone_arg],
+        None,
+        repository,
+    )?;
+    checked(output, "clone", repository)?;
+    let output = git(
+        &["archive", "--format=tar.gz", "--prefix=package/", commit],
+        Some(&clone),
+        repository,
+    )?;
+    checked(output, "archive", repository)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoo_npm_types::Spec;
+
+    #[test]
+    fn hosted_repositories_clone_over_https() {
+        assert_eq!(
+            clone_url("git+ssh://git@github.com/u/r.git"),
+            "https://github.com/u/r.git"
+        );
+        assert_eq!(clone_url("git+file:///srv/r"), "file:///srv/r");
+    }
+
+    fn run(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn commit_version(dir: &Path, version: &str) {
+        let manifest = format!(r#"{{"name":"g","version":"{version}"}}"#);
+        std::fs::write(dir.join("package.json"), manifest).unwrap();
+        run(dir, &["add", "."]);
+        run(dir, &["commit", "-qm", version]);
+        run(dir, &["tag", "-a", &format!("v{version}"), "-m", version]);
+    }
+
+    fn spec(raw: &str) -> GitSpec {
+        match Spec::parse("g", raw).unwrap() {
+            Spec::Git(git) => git,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn references_resolve_to_commits_and_commits_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &["init", "-q", "-b", "main"]);
+        commit_version(dir.path(), "1.0.0");
+        commit_version(dir.path(), "1.2.0");
+        commit_version(dir.path(), "2.0.0");
+        let url = format!("git+file://{}", dir.path().display());
+        let head = resolve_commit(&spec(&url)).unwrap();
+        assert_eq!(head.len(), 40);
+        assert_eq!(resolve_commit(&spec(&format!("{url}#main"))).unwrap(), head);
+        let one = resolve_commit(&spec(&format!("{url}#semver:^1"))).unwrap();
+        assert_ne!(one, head);
+        assert_eq!(
+            resolve_commit(&spec(&format!("{url}#v1.2.0"))).unwrap(),
+            one
+        );
+        let err = resolve_commit(&spec(&format!("{url}#semver:^3"))).unwrap_err();
+        assert!(err.to_string().contains("tag matching"), "{err}");
+
+        let tarball = pack(&format!("{url}#{one}")).unwrap();
+        assert_eq!(&tarball[..2], &[0x1f, 0x8b], "gzip");
+        let err = pack(&format!("{url}#{}", "0".repeat(40))).unwrap_err();
+        assert!(err.to_string().contains("archive"), "{err}");
+    }
+}
