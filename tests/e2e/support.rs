@@ -165,3 +165,27 @@ pub fn describe(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A registry over HTTPS with a self-signed certificate
+/// ([`TestRegistry::certificate_pem`]).
+pub fn tls_registry(fixtures: &str) -> TestRegistry {
+    TestRegistry::start_tls(Fixtures::parse(fixtures).expect("fixture text parses"))
+        .expect("registry starts")
+}
+
+/// Leaves no proxy of the environment the tests run in to `utoo`.
+pub fn without_proxy_env(command: &mut Command) -> &mut Command {
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use utoo_registry_client::ProxyConfig;
+
 /// `key=value` lines of one `.npmrc` (comments and blank lines skipped).
 fn read_npmrc(path: &Path) -> HashMap<String, String> {
     let Ok(text) = fs::read_to_string(path) else {
@@ -113,6 +115,76 @@ impl NpmConfig {
     pub fn flag(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| v == "true")
     }
+
+    /// A value that is set to something: npm writes an unset one as
+    /// `null`, and `proxy=false` as a way to say "none".
+    fn value(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && *v != "null" && *v != "false")
+    }
+
+    /// `strict-ssl`: on unless set to `false`.
+    pub fn strict_ssl(&self) -> bool {
+        !matches!(self.get("strict-ssl"), Some(v) if v.trim().eq_ignore_ascii_case("false"))
+    }
+
+    /// `cafile`, with a leading `~/` meaning the home folder.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        let path = self.value("cafile")?;
+        match (path.strip_prefix("~/"), home_dir()) {
+            (Some(rest), Some(home)) => Some(home.join(rest)),
+            _ => Some(PathBuf::from(path)),
+        }
+    }
+
+    /// `ca`: PEM text, its line breaks written `\n` as npm writes them.
+    pub fn ca(&self) -> Option<String> {
+        self.value("ca").map(|pem| pem.replace("\\n", "\n"))
+    }
+
+    /// `proxy`, `https-proxy` and `noproxy`, or `None` when none is set so
+    /// the environment's `HTTP(S)_PROXY` and `NO_PROXY` apply as they are.
+    pub fn proxy(&self) -> Option<ProxyConfig> {
+        self.proxy_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// Once one key is set, utoo chooses every proxy itself: a key wins,
+    /// an unset one falls back to its environment variable. `https:` URLs
+    /// use `https-proxy`, else `proxy` (as npm does); `http:` URLs use `proxy`.
+    fn proxy_with_env(&self, env: impl Fn(&str) -> Option<String>) -> Option<ProxyConfig> {
+        let (http, https, no_proxy) = (
+            self.value("proxy"),
+            self.value("https-proxy"),
+            self.value("noproxy"),
+        );
+        if http.is_none() && https.is_none() && no_proxy.is_none() {
+            return None;
+        }
+        let from_env = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
+        };
+        let no_proxy = no_proxy
+            .map(str::to_string)
+            .or_else(|| from_env(&["NO_PROXY", "no_proxy"]))
+            .unwrap_or_default();
+        Some(ProxyConfig {
+            http: http
+                .map(str::to_string)
+                .or_else(|| from_env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])),
+            https: https
+                .or(http)
+                .map(str::to_string)
+                .or_else(|| from_env(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])),
+            no_proxy: no_proxy
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|host| !host.is_empty())
+                .map(str::to_string)
+                .collect(),
+        })
+    }
 }
 
 pub fn home_dir() -> Option<PathBuf> {
@@ -142,6 +214,97 @@ mod tests {
         let values = read_npmrc(&rc);
         assert_eq!(values["registry"], "http://r.example/");
         assert_eq!(values["legacy-peer-deps"], "true");
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> NpmConfig {
+        let layer = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        NpmConfig {
+            layers: vec![layer],
+        }
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn tls_keys() {
+        let defaults = config(&[]);
+        assert!(defaults.strict_ssl());
+        assert_eq!(defaults.ca_file(), None);
+        assert_eq!(defaults.ca(), None);
+        let set = config(&[
+            ("strict-ssl", "false"),
+            ("cafile", "/etc/corp/ca.pem"),
+            (
+                "ca",
+                "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----",
+            ),
+        ]);
+        assert!(!set.strict_ssl());
+        assert_eq!(set.ca_file(), Some(PathBuf::from("/etc/corp/ca.pem")));
+        assert_eq!(
+            set.ca().as_deref(),
+            Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+        );
+        assert!(config(&[("strict-ssl", "true")]).strict_ssl());
+        assert_eq!(config(&[("ca", "null"), ("cafile", "")]).ca(), None);
+    }
+
+    #[test]
+    fn without_proxy_keys_the_environment_is_left_to_the_client() {
+        let none = config(&[("registry", "http://r.example/")]);
+        assert_eq!(
+            none.proxy_with_env(env(&[("HTTPS_PROXY", "http://e:1")])),
+            None
+        );
+        assert_eq!(config(&[("proxy", "false")]).proxy_with_env(env(&[])), None);
+    }
+
+    #[test]
+    fn proxy_keys_per_scheme_with_npm_fallbacks() {
+        let both = config(&[
+            ("proxy", "http://plain:3128"),
+            ("https-proxy", "http://secure:3129"),
+            ("noproxy", "localhost, .internal,10.0.0.1"),
+        ]);
+        let no_env = env(&[]);
+        assert_eq!(
+            both.proxy_with_env(&no_env),
+            Some(ProxyConfig {
+                http: Some("http://plain:3128".into()),
+                https: Some("http://secure:3129".into()),
+                no_proxy: vec!["localhost".into(), ".internal".into(), "10.0.0.1".into()],
+            })
+        );
+        let only_proxy = config(&[("proxy", "http://plain:3128")]).proxy_with_env(&no_env);
+        assert_eq!(
+            only_proxy.and_then(|p| p.https).as_deref(),
+            Some("http://plain:3128"),
+            "https falls back to `proxy`"
+        );
+        let only_https = config(&[("https-proxy", "http://secure:3129")]);
+        let with_env = only_https.proxy_with_env(env(&[
+            ("HTTP_PROXY", "http://env-plain:1"),
+            ("HTTPS_PROXY", "http://env-secure:2"),
+            ("NO_PROXY", "corp.example"),
+        ]));
+        assert_eq!(
+            with_env,
+            Some(ProxyConfig {
+                http: Some("http://env-plain:1".into()),
+                https: Some("http://secure:3129".into()),
+                no_proxy: vec!["corp.example".into()],
+            })
+        );
     }
 
     #[test]

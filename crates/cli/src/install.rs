@@ -307,7 +307,7 @@ pub struct Interrupted;
 
 /// npm's network settings: `fetch-timeout` (per request, ms), `fetch-retries`
 /// (retries after the first attempt), `fetch-retry-mintimeout` and
-/// `fetch-retry-maxtimeout` (backoff bounds, ms).
+/// `fetch-retry-maxtimeout` (backoff bounds, ms), and the TLS and proxy keys.
 fn http_config(config: &NpmConfig) -> ClientConfig {
     let defaults = ClientConfig::default();
     let millis = |key: &str| {
@@ -325,6 +325,10 @@ fn http_config(config: &NpmConfig) -> ClientConfig {
         base_delay: millis("fetch-retry-mintimeout").unwrap_or(defaults.base_delay),
         max_delay: millis("fetch-retry-maxtimeout").unwrap_or(defaults.max_delay),
         read_timeout: millis("fetch-timeout").unwrap_or(defaults.read_timeout),
+        strict_ssl: config.strict_ssl(),
+        ca_file: config.ca_file(),
+        ca_pem: config.ca(),
+        proxy: config.proxy(),
         ..defaults
     }
 }

@@ -2,7 +2,8 @@
 //! registry with connection reuse, a per-request deadline, retries with
 //! exponential backoff for transient failures (5xx, 429 with `Retry-After`,
 //! resets, bodies shorter than announced), and `integrity` verified while
-//! the body streams in.
+//! the body streams in. [`ClientConfig`] also carries npm's TLS trust
+//! (`strict-ssl`, `cafile`, `ca`) and proxies (`proxy`, `https-proxy`, `noproxy`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), utoo_registry_client::HttpError> {
@@ -14,6 +15,10 @@
 //! # Ok(()) }
 //! ```
 
+mod proxy;
+mod tls;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -22,6 +27,8 @@ use reqwest::header::{ACCEPT, RETRY_AFTER};
 use reqwest::StatusCode;
 use thiserror::Error;
 use utoo_npm_types::{Integrity, IntegrityError};
+
+pub use proxy::ProxyConfig;
 
 #[derive(Debug, Clone, Error)]
 pub enum HttpError {
@@ -41,12 +48,21 @@ pub enum HttpError {
     },
     #[error("{url}: {source}")]
     Integrity { url: String, source: IntegrityError },
+    #[error("{url}: the server's TLS certificate is not trusted: {reason}; set `cafile` to the certificate of the CA that signed it, or `strict-ssl=false`")]
+    Certificate { url: String, reason: String },
+    #[error("cafile {}: {reason}", path.display())]
+    CaFile { path: PathBuf, reason: String },
+    #[error("`ca` setting: {0}")]
+    Ca(String),
+    /// `url` has its credentials replaced by `***`.
+    #[error("invalid proxy URL {url}: {reason}")]
+    Proxy { url: String, reason: String },
     #[error("could not set up the HTTP client: {0}")]
     Setup(String),
 }
 
 /// Connection and retry settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Attempts per request, the first included.
     pub attempts: u32,
@@ -60,6 +76,40 @@ pub struct ClientConfig {
     /// Bearer tokens by npm's nerf-darted URL prefix (`//host/path/`), as in
     /// `.npmrc`'s `//host/path/:_authToken`: sent only to URLs under that prefix.
     pub auth_tokens: Vec<(String, String)>,
+    /// npm's `strict-ssl`: `false` accepts any server certificate.
+    pub strict_ssl: bool,
+    /// npm's `cafile`: a PEM file of one or more CA certificates, trusted
+    /// in addition to the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// npm's `ca`: PEM text of one or more CA certificates, trusted likewise.
+    pub ca_pem: Option<String>,
+    /// `None`: proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`), as reqwest reads them; `Some`: exactly these.
+    pub proxy: Option<ProxyConfig>,
+}
+
+/// Shows auth tokens as `***`; [`ProxyConfig`] hides proxy credentials.
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tokens: Vec<(&str, &str)> = self
+            .auth_tokens
+            .iter()
+            .map(|(prefix, _)| (prefix.as_str(), "***"))
+            .collect();
+        f.debug_struct("ClientConfig")
+            .field("attempts", &self.attempts)
+            .field("base_delay", &self.base_delay)
+            .field("max_delay", &self.max_delay)
+            .field("read_timeout", &self.read_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_idle_per_host", &self.max_idle_per_host)
+            .field("auth_tokens", &tokens)
+            .field("strict_ssl", &self.strict_ssl)
+            .field("ca_file", &self.ca_file)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "…"))
+            .field("proxy", &self.proxy)
+            .finish()
+    }
 }
 
 impl Default for ClientConfig {
@@ -72,6 +122,10 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             max_idle_per_host: 64,
             auth_tokens: Vec::new(),
+            strict_ssl: true,
+            ca_file: None,
+            ca_pem: None,
+            proxy: None,
         }
     }
 }
@@ -80,6 +134,8 @@ impl Default for ClientConfig {
 pub struct RegistryClient {
     http: reqwest::Client,
     config: ClientConfig,
+    /// The configured proxies, to say in errors which one a request used.
+    proxies: Option<proxy::Proxies>,
 }
 
 /// What one failed attempt tells about the next.
@@ -94,16 +150,40 @@ enum Attempt {
 
 impl RegistryClient {
     pub fn new(config: &ClientConfig) -> Result<RegistryClient, HttpError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("utoo/", env!("CARGO_PKG_VERSION"), " npm/11"))
             .pool_max_idle_per_host(config.max_idle_per_host)
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
+            .danger_accept_invalid_certs(!config.strict_ssl);
+        if let Some(path) = &config.ca_file {
+            let roots = tls::read_pem_roots(path).map_err(|reason| HttpError::CaFile {
+                path: path.clone(),
+                reason,
+            })?;
+            builder = roots
+                .into_iter()
+                .fold(builder, |b, root| b.add_root_certificate(root));
+        }
+        if let Some(pem) = &config.ca_pem {
+            let roots = tls::parse_pem_roots(pem.as_bytes()).map_err(HttpError::Ca)?;
+            builder = roots
+                .into_iter()
+                .fold(builder, |b, root| b.add_root_certificate(root));
+        }
+        let proxies = config.proxy.as_ref().map(proxy::Proxies::new).transpose()?;
+        if let Some(proxies) = proxies.clone() {
+            builder = builder
+                .no_proxy()
+                .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
+        }
+        let http = builder
             .build()
             .map_err(|e| HttpError::Setup(e.to_string()))?;
         Ok(RegistryClient {
             http,
             config: config.clone(),
+            proxies,
         })
     }
 
@@ -163,16 +243,33 @@ impl RegistryClient {
             .map(|(_, token)| token.as_str())
     }
 
+    /// ` (through proxy http://***@proxy:8080/)` when `url` goes through one.
+    fn proxy_note(&self, url: &str) -> String {
+        let url = reqwest::Url::parse(url).ok();
+        let proxy = url.and_then(|url| self.proxies.as_ref()?.for_url(&url));
+        proxy.map_or_else(String::new, |proxy| {
+            format!(" (through proxy {})", proxy::redact(proxy.as_str()))
+        })
+    }
+
     async fn try_get(
         &self,
         url: &str,
         accept: &str,
         integrity: Option<&Integrity>,
     ) -> Result<Bytes, Attempt> {
-        let transient = |e: reqwest::Error| Attempt::Retry {
-            reason: describe(&e),
-            status: None,
-            wait: None,
+        let transient = |e: reqwest::Error| {
+            if tls::is_certificate_error(&e) {
+                return Attempt::Fatal(HttpError::Certificate {
+                    url: url.to_string(),
+                    reason: describe(&e),
+                });
+            }
+            Attempt::Retry {
+                reason: describe(&e) + &self.proxy_note(url),
+                status: None,
+                wait: None,
+            }
         };
         let mut request = self.http.get(url).header(ACCEPT, accept);
         if let Some(token) = self.token_for(url) {
@@ -263,6 +360,14 @@ mod tests {
             ..ClientConfig::default()
         };
         RegistryClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn debug_output_hides_tokens() {
+        let c = client(&[("//registry.example/", "tok-secret")]);
+        let shown = format!("{c:?}");
+        assert!(shown.contains("//registry.example/"), "{shown}");
+        assert!(!shown.contains("tok-secret"), "{shown}");
     }
 
     #[test]

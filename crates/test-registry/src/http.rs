@@ -20,6 +20,19 @@ pub(crate) struct Request {
     pub(crate) accepts_install_v1: bool,
     /// The `Authorization` header, if any.
     pub(crate) authorization: Option<String>,
+    /// The `Proxy-Authorization` header, if any.
+    pub(crate) proxy_authorization: Option<String>,
+}
+
+impl Request {
+    /// For a request in absolute form (`GET http://host/path`, as sent to a
+    /// proxy): `http://host/` and the path; for the usual origin form, `None`.
+    pub(crate) fn absolute_target(&self) -> Option<(&str, &str)> {
+        let (_, rest) = self.target.split_once("://")?;
+        let origin_len = self.target.len() - rest.len() + rest.find('/').unwrap_or(rest.len());
+        let (origin, path) = self.target.split_at(origin_len);
+        Some((origin, if path.is_empty() { "/" } else { path }))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +101,7 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
     };
     let mut accepts_install_v1 = false;
     let mut authorization = None;
+    let mut proxy_authorization = None;
     let mut body_len = 0;
     for line in lines.filter(|line| !line.is_empty()) {
         let (name, value) = line
@@ -107,6 +121,7 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
                 accepts_install_v1 = value.contains(INSTALL_V1_JSON);
             }
             "authorization" => authorization = Some(value.to_owned()),
+            "proxy-authorization" => proxy_authorization = Some(value.to_owned()),
             "content-length" => {
                 body_len = value
                     .parse()
@@ -128,6 +143,7 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
         keep_alive,
         accepts_install_v1,
         authorization,
+        proxy_authorization,
     };
     Ok((request, body_len))
 }
@@ -255,6 +271,32 @@ mod tests {
         assert_eq!(requests[1].method, "POST");
         assert_eq!(requests[2].target, "/c");
         assert!(!requests[2].keep_alive);
+    }
+
+    #[test]
+    fn absolute_form_targets_split_into_origin_and_path() {
+        let input = b"GET http://registry.invalid:8080/@s%2fp HTTP/1.1\r\n\
+            Proxy-Authorization: Basic dTpw\r\n\r\n\
+            GET http://registry.invalid HTTP/1.1\r\n\r\n\
+            GET /aa HTTP/1.1\r\n\r\n";
+        let requests: Vec<Request> = run(read_all(input))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            requests[0].absolute_target(),
+            Some(("http://registry.invalid:8080", "/@s%2fp"))
+        );
+        assert_eq!(
+            requests[0].proxy_authorization.as_deref(),
+            Some("Basic dTpw")
+        );
+        assert_eq!(
+            requests[1].absolute_target(),
+            Some(("http://registry.invalid", "/"))
+        );
+        assert_eq!(requests[2].absolute_target(), None);
+        assert_eq!(requests[2].proxy_authorization, None);
     }
 
     #[test]

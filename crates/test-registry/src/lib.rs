@@ -83,6 +83,13 @@
 //!   extra files (0o644), packed deterministically.
 //! * anything else: `404 {"error":"Not found"}`.
 //!
+//! A request in absolute form (`GET http://registry.invalid/aa`, as clients
+//! send to an HTTP proxy) is served the same way, so the registry can stand
+//! in for a proxy; [`Server::proxied_requests`] and
+//! [`Server::proxy_authorizations`] record them. With the `tls` feature,
+//! `Server::start_tls` / `TestRegistry::start_tls` serve over HTTPS with a
+//! self-signed certificate made at start ([`Server::certificate_pem`]).
+//!
 //! [`Server::inject`] (also on [`TestRegistry`]) makes chosen paths fail
 //! with a [`Fault`]. [`Server::start`] serves any [`Store`] of documents, for
 //! example a benchmark's snapshot read from disk, with the same counters
@@ -103,6 +110,8 @@ mod server;
 mod stats;
 mod store;
 mod tarball;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use fault::{Fault, PathMatch};
 pub use fixture::{FixtureError, Fixtures, VersionFixture};

@@ -34,8 +34,18 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub fn start(fixtures: Fixtures) -> Result<TestRegistry, StartError> {
-        let server = Server::start(Store::new())?;
-        let publication = publish(&fixtures, &server.url())?;
+        Self::publish_on(Server::start(Store::new())?, &fixtures)
+    }
+
+    /// Serves `fixtures` over HTTPS with a self-signed certificate
+    /// ([`TestRegistry::certificate_pem`]); tarball URLs are `https:` too.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(fixtures: Fixtures) -> Result<TestRegistry, StartError> {
+        Self::publish_on(Server::start_tls(Store::new())?, &fixtures)
+    }
+
+    fn publish_on(server: Server, fixtures: &Fixtures) -> Result<TestRegistry, StartError> {
+        let publication = publish(fixtures, &server.url())?;
         for (path, document) in publication.documents {
             server.store().insert(&path, document);
         }
@@ -50,9 +60,14 @@ impl TestRegistry {
         &self.server
     }
 
-    /// `http://127.0.0.1:<port>/`, with the trailing slash.
+    /// `http://127.0.0.1:<port>/` (or `https:`), with the trailing slash.
     pub fn url(&self) -> String {
         self.server.url()
+    }
+
+    /// See [`Server::certificate_pem`].
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.server.certificate_pem()
     }
 
     /// Where the packument says the tarball of `name@version` is, published
@@ -97,6 +112,15 @@ impl TestRegistry {
     /// `(path, Authorization header)` of every request that carried one.
     pub fn authorizations(&self) -> Vec<(String, String)> {
         self.server.authorizations()
+    }
+
+    /// See [`Server::proxied_requests`].
+    pub fn proxied_requests(&self) -> Vec<String> {
+        self.server.proxied_requests()
+    }
+
+    pub fn proxy_authorizations(&self) -> Vec<String> {
+        self.server.proxy_authorizations()
     }
 
     pub fn request_log(&self) -> Vec<String> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 
@@ -27,6 +27,7 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(10);
 pub struct Server {
     address: SocketAddr,
     shared: Arc<Shared>,
+    certificate_pem: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -34,11 +35,31 @@ pub struct Server {
 #[derive(Debug)]
 struct Shared {
     store: Store,
-    /// `http://127.0.0.1:<port>/`, handed to the store's document source.
+    /// `http://127.0.0.1:<port>/` (`https:` with TLS), handed to the store's
+    /// document source.
     base_url: String,
     faults: FaultRules,
     stats: RequestStats,
 }
+
+/// A client connection: plain TCP, or TLS over it.
+pub(crate) trait Connection: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// The TCP stream underneath, for socket options.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Connection for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+type TlsAcceptor = tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature no server has one.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+enum TlsAcceptor {}
 
 enum AfterResponse {
     KeepOpen,
@@ -53,6 +74,20 @@ impl Server {
 
     /// Serves `store` on `127.0.0.1:<port>` (`0` picks a free port).
     pub fn start_on_port(store: Store, port: u16) -> io::Result<Server> {
+        Self::start_with(store, port, None)
+    }
+
+    /// Serves `store` over HTTPS on an ephemeral port, with a self-signed
+    /// certificate made now (see [`Server::certificate_pem`]).
+    #[cfg(feature = "tls")]
+    pub fn start_tls(store: Store) -> io::Result<Server> {
+        let identity = crate::tls::self_signed()?;
+        let mut server = Self::start_with(store, 0, Some(identity.acceptor))?;
+        server.certificate_pem = Some(identity.certificate_pem);
+        Ok(server)
+    }
+
+    fn start_with(store: Store, port: u16, tls: Option<TlsAcceptor>) -> io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -67,7 +102,10 @@ impl Server {
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store,
-            base_url: format!("http://{address}/"),
+            base_url: format!(
+                "{}://{address}/",
+                if tls.is_some() { "https" } else { "http" }
+            ),
             faults: FaultRules::default(),
             stats: RequestStats::default(),
         });
@@ -76,11 +114,19 @@ impl Server {
             .name(format!("test-registry-{}", address.port()))
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || runtime.block_on(accept_connections(listener, shared, shutdown_requested))
+                move || {
+                    runtime.block_on(accept_connections(
+                        listener,
+                        shared,
+                        tls,
+                        shutdown_requested,
+                    ))
+                }
             })?;
         Ok(Server {
             address,
             shared,
+            certificate_pem: None,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -90,9 +136,16 @@ impl Server {
         self.address
     }
 
-    /// `http://127.0.0.1:<port>/`, with the trailing slash.
+    /// `http://127.0.0.1:<port>/` (`https:` when serving TLS), with the
+    /// trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.address)
+        self.shared.base_url.clone()
+    }
+
+    /// The PEM certificate of a server started with `start_tls`, for the
+    /// client to trust.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// The served documents; insertions take effect for the next request.
@@ -128,6 +181,18 @@ impl Server {
     /// `(path, Authorization header)` of every request that carried one.
     pub fn authorizations(&self) -> Vec<(String, String)> {
         self.shared.stats.authorizations()
+    }
+
+    /// Targets of requests sent to this server as to a proxy (absolute form,
+    /// `http://host/path`), in arrival order. They are served as if sent to
+    /// this server directly.
+    pub fn proxied_requests(&self) -> Vec<String> {
+        self.shared.stats.proxied()
+    }
+
+    /// `Proxy-Authorization` headers of proxied requests that carried one.
+    pub fn proxy_authorizations(&self) -> Vec<String> {
+        self.shared.stats.proxy_authorizations()
     }
 
     /// Request targets in arrival order, as the client sent them.
@@ -170,6 +235,7 @@ impl Drop for Server {
 async fn accept_connections(
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
     mut shutdown_requested: oneshot::Receiver<()>,
 ) {
     loop {
@@ -177,7 +243,14 @@ async fn accept_connections(
             _ = &mut shutdown_requested => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
+                    if stream.set_nodelay(true).is_err() {
+                        continue;
+                    }
+                    let shared = Arc::clone(&shared);
+                    match &tls {
+                        None => tokio::spawn(serve_connection(stream, shared)),
+                        Some(acceptor) => tokio::spawn(serve_tls(acceptor.clone(), stream, shared)),
+                    };
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_RETRY_DELAY).await,
             },
@@ -185,11 +258,22 @@ async fn accept_connections(
     }
 }
 
-/// Connection errors (client hung up, reset) just end the connection.
-async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
-    if stream.set_nodelay(true).is_err() {
-        return;
+/// A failed handshake (e.g. the client does not trust the certificate)
+/// just ends the connection.
+#[cfg(feature = "tls")]
+async fn serve_tls(acceptor: TlsAcceptor, stream: TcpStream, shared: Arc<Shared>) {
+    if let Ok(stream) = acceptor.accept(stream).await {
+        serve_connection(stream, shared).await;
     }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn serve_tls(acceptor: TlsAcceptor, _: TcpStream, _: Arc<Shared>) {
+    match acceptor {}
+}
+
+/// Connection errors (client hung up, reset) just end the connection.
+async fn serve_connection(mut stream: impl Connection, shared: Arc<Shared>) {
     let mut reader = RequestReader::default();
     loop {
         let request = match reader.next_request(&mut stream).await {
@@ -209,17 +293,25 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
 }
 
 async fn respond(
-    stream: &mut TcpStream,
+    stream: &mut impl Connection,
     shared: &Shared,
     request: Request,
 ) -> io::Result<AfterResponse> {
-    let path = canonical_path(&request.target);
+    let (base_url, path) = match request.absolute_target() {
+        Some((origin, path)) => {
+            shared
+                .stats
+                .record_proxied(&request.target, request.proxy_authorization.as_deref());
+            (format!("{origin}/"), canonical_path(path))
+        }
+        None => (shared.base_url.clone(), canonical_path(&request.target)),
+    };
     shared.stats.record_request(&request.target, &path);
     if let Some(header) = &request.authorization {
         shared.stats.record_authorization(&path, header);
     }
     let fault = shared.faults.take(&path);
-    let response = normal_response(shared, &request, &path);
+    let response = normal_response(shared, &request, &path, &base_url);
     if response.status == 404 {
         shared.stats.record_not_found(&request.target);
     }
@@ -258,12 +350,12 @@ async fn respond(
             Ok(AfterResponse::Close)
         }
         Fault::Reset => {
-            stream.set_zero_linger()?;
+            stream.tcp().set_zero_linger()?;
             Ok(AfterResponse::Close)
         }
         Fault::ResetMidBody => {
             write_partial(stream, shared, &response, response.body.len() / 2).await?;
-            stream.set_zero_linger()?;
+            stream.tcp().set_zero_linger()?;
             Ok(AfterResponse::Close)
         }
         Fault::Stall => std::future::pending().await,
@@ -282,14 +374,15 @@ async fn respond(
     }
 }
 
-fn normal_response(shared: &Shared, request: &Request, path: &str) -> Response {
+/// `base_url`: where the client believes it reached the registry.
+fn normal_response(shared: &Shared, request: &Request, path: &str, base_url: &str) -> Response {
     if !matches!(request.method.as_str(), "GET" | "HEAD") {
         return Response::error(405);
     }
     let lookup = Lookup {
         path,
         abbreviated: request.accepts_install_v1,
-        base_url: &shared.base_url,
+        base_url,
     };
     match shared.store.lookup(&lookup) {
         Some(document) if document.content_type == JSON && request.accepts_install_v1 => {
@@ -301,7 +394,7 @@ fn normal_response(shared: &Shared, request: &Request, path: &str) -> Response {
 }
 
 async fn write_response(
-    stream: &mut TcpStream,
+    stream: &mut impl Connection,
     shared: &Shared,
     response: &Response,
     keep_alive: bool,
@@ -323,7 +416,7 @@ async fn write_response(
 
 /// The head announcing the whole body, then at most `body_bytes` of it.
 async fn write_partial(
-    stream: &mut TcpStream,
+    stream: &mut impl Connection,
     shared: &Shared,
     response: &Response,
     body_bytes: usize,

@@ -22,6 +22,8 @@ pub(crate) struct RequestStats {
 struct StatsState {
     log: Vec<String>,
     authorizations: Vec<(String, String)>,
+    proxied: Vec<String>,
+    proxy_authorizations: Vec<String>,
     not_found: Vec<String>,
     per_path: HashMap<String, usize>,
     packument_requests: usize,
@@ -51,6 +53,23 @@ impl RequestStats {
 
     pub(crate) fn authorizations(&self) -> Vec<(String, String)> {
         self.lock().authorizations.clone()
+    }
+
+    /// A request that came in absolute form, as clients send them to a proxy.
+    pub(crate) fn record_proxied(&self, target: &str, proxy_authorization: Option<&str>) {
+        let mut state = self.lock();
+        state.proxied.push(target.to_owned());
+        if let Some(header) = proxy_authorization {
+            state.proxy_authorizations.push(header.to_owned());
+        }
+    }
+
+    pub(crate) fn proxied(&self) -> Vec<String> {
+        self.lock().proxied.clone()
+    }
+
+    pub(crate) fn proxy_authorizations(&self) -> Vec<String> {
+        self.lock().proxy_authorizations.clone()
     }
 
     pub(crate) fn record_not_found(&self, target: &str) {

@@ -351,3 +351,27 @@ fn invalid_builder_fixtures_fail_to_start() {
         StartError::Fixture(FixtureError::InvalidVersion { .. })
     ));
 }
+
+#[test]
+fn absolute_form_requests_are_served_and_recorded_as_proxied() {
+    let registry = example_registry();
+    let mut connection = Connection::open(registry.server().address());
+    connection.send(
+        "GET",
+        "http://registry.invalid/aa",
+        &["Proxy-Authorization: Basic dXNlcjpzZWNyZXQ="],
+    );
+    let aa = connection.read_response().unwrap();
+    assert_eq!(aa.status, 200);
+    assert_eq!(aa.json()["name"], "aa");
+    let tarball = registry.tarball_url("aa", "1.0.0");
+    assert_eq!(connection.get(&tarball).unwrap().status, 200);
+    assert_eq!(connection.get("/bb").unwrap().status, 200);
+    assert_eq!(
+        registry.proxied_requests(),
+        ["http://registry.invalid/aa", tarball.as_str()]
+    );
+    assert_eq!(registry.proxy_authorizations(), ["Basic dXNlcjpzZWNyZXQ="]);
+    assert_eq!(registry.requests("/aa"), 1);
+    assert_eq!(registry.tarball_requests(), 1);
+}
