@@ -103,13 +103,13 @@ fn registry_precedence_flag_env_project_npmrc() {
 fn unsupported_spec_kinds_fail_naming_the_dependency() {
     let project = Project::new(
         "aa@1.0.0",
-        json!({"dependencies": {"aa": "1", "remote": "github:user/repo#main"}}),
+        json!({"dependencies": {"aa": "1", "remote": "gist:11081aaa281"}}),
     );
     let output = project.utoo(&["install"]);
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(
-        err.contains("remote@github:user/repo#main") && err.contains("not supported yet"),
+        err.contains("remote@gist:11081aaa281") && err.contains("not supported yet"),
         "{err}"
     );
 }

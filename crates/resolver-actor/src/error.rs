@@ -58,6 +58,12 @@ pub enum ResolveError {
         location: String,
         reason: String,
     },
+    #[error("{name}: git dependency {repository}: {reason}")]
+    Git {
+        name: String,
+        repository: String,
+        reason: String,
+    },
     #[error("overrides {key:?}: {reason}")]
     Override { key: String, reason: String },
     #[error("the resolver stopped before finishing")]

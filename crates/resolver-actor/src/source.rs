@@ -261,9 +261,9 @@ impl RegistrySource {
 /// A git dependency's manifest: its reference resolved to a commit, and the
 /// `package.json` of that commit packed. npm records no integrity for these.
 async fn git_manifest(name: &str, git: GitSpec) -> Result<Arc<Manifest>, ResolveError> {
-    let failed = |reason: String, location: &str| ResolveError::Tarball {
+    let failed = |reason: String, repository: &str| ResolveError::Git {
         name: name.to_string(),
-        location: location.to_string(),
+        repository: repository.to_string(),
         reason,
     };
     let repository = git.repository.clone();
