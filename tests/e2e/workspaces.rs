@@ -186,3 +186,29 @@ fn add_and_remove_in_one_workspace_or_all() {
     assert!(!output.status.success());
     assert!(crate::support::stderr(&output).contains("no workspace named \"nope\""));
 }
+
+#[test]
+fn a_member_is_added_at_its_version_and_members_run_their_scripts() {
+    let project = monorepo();
+    write_member(
+        &project,
+        "packages/lib",
+        json!({"name": "@mono/lib", "version": "2.1.0",
+               "scripts": {"postinstall": "node -e \"require('fs').writeFileSync('built', '')\""}}),
+    );
+    write_member(
+        &project,
+        "packages/app",
+        json!({"name": "@mono/app", "version": "1.0.0"}),
+    );
+    project.install(&["@mono/lib", "-w", "packages/app"]);
+    let text = fs::read_to_string(project.dir().join("packages/app/package.json")).unwrap();
+    let app: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(app["dependencies"]["@mono/lib"], "^2.1.0");
+    assert!(project.dir().join("packages/lib/built").is_file());
+
+    fs::remove_file(project.dir().join("packages/lib/built")).unwrap();
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    project.install(&["--ignore-scripts"]);
+    assert!(!project.dir().join("packages/lib/built").exists());
+}

@@ -13,7 +13,7 @@ use utoo_extract_actor::{CacheLayout, ExtractActor};
 use utoo_fetch_actor::FetchActor;
 use utoo_install_trace::Fields;
 use utoo_lifecycle_scripts::{
-    run_dependency_scripts, run_project_scripts, trusted_names, Dependency,
+    run_dependency_scripts, run_project_scripts, run_workspace_scripts, trusted_names, Dependency,
 };
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
@@ -52,6 +52,7 @@ fn apply_edit(
     package_json: &mut Value,
     registries: &Registries,
     http: &ClientConfig,
+    workspaces: &[LocalPackage],
 ) -> anyhow::Result<Option<String>> {
     match edit {
         Edit::None => return Ok(None),
@@ -63,7 +64,15 @@ fn apply_edit(
             let mut additions = Vec::new();
             for arg in &specs {
                 let (name, spec) = edit::split_spec(arg)?;
-                let saved = edit::spec_to_save(&name, spec.as_deref(), exact, registries, http)?;
+                // A workspace is saved at its own version, as npm does.
+                let member = workspaces.iter().find(|w| w.manifest.name == name);
+                let saved = match (member, &spec) {
+                    (Some(member), None) => {
+                        let prefix = if exact { "" } else { "^" };
+                        format!("{prefix}{}", member.manifest.version)
+                    }
+                    _ => edit::spec_to_save(&name, spec.as_deref(), exact, registries, http)?,
+                };
                 additions.push((name, saved));
             }
             edit::add_dependencies(package_json, &additions, save_to);
@@ -109,7 +118,16 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let members = selected_workspaces(&project, &args.workspace, args.workspaces)?;
     let mut saves: Vec<(PathBuf, String)> = Vec::new();
     if members.is_empty() {
-        if let Some(text) = apply_edit(edit, &original_text, &mut package_json, &registry, &http)? {
+        let workspaces = project.workspaces.clone();
+        let edited = apply_edit(
+            edit,
+            &original_text,
+            &mut package_json,
+            &registry,
+            &http,
+            &workspaces,
+        )?;
+        if let Some(text) = edited {
             project = Project::load(&project_dir, &package_json)?;
             saves.push((project_dir.clone(), text));
         }
@@ -117,8 +135,14 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
         for index in members {
             let member_dir = project_dir.join(&project.workspaces[index].location);
             let (text, mut member_json) = read_package_json(&member_dir)?;
-            let Some(new_text) =
-                apply_edit(edit.clone(), &text, &mut member_json, &registry, &http)?
+            let Some(new_text) = apply_edit(
+                edit.clone(),
+                &text,
+                &mut member_json,
+                &registry,
+                &http,
+                &project.workspaces,
+            )?
             else {
                 continue;
             };
@@ -133,6 +157,11 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
         _ => original_text,
     };
     let package_json_for_scripts = package_json.clone();
+    let workspaces_for_scripts: Vec<(PathBuf, Arc<Value>)> = project
+        .workspaces
+        .iter()
+        .map(|w| (project_dir.join(&w.location), w.package_json.clone()))
+        .collect();
     let lockfile = read_lockfile(&project_dir)?;
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
@@ -213,6 +242,7 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
         false => run_scripts(
             &project_dir,
             &package_json_for_scripts,
+            &workspaces_for_scripts,
             &args.allow_scripts,
             &mut report,
         )?,
@@ -240,11 +270,13 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs trusted dependencies' install scripts, then the project's own;
-/// returns the names of packages whose scripts were skipped.
+/// Runs trusted dependencies' install scripts, then the workspaces' own
+/// (in folder order), then the project's; returns the names of packages
+/// whose scripts were skipped.
 fn run_scripts(
     project_dir: &Path,
     package_json: &Value,
+    workspaces: &[(PathBuf, Arc<Value>)],
     allow_scripts: &[String],
     report: &mut InstallReport,
 ) -> anyhow::Result<Vec<String>> {
@@ -270,6 +302,9 @@ fn run_scripts(
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let outcome = run_dependency_scripts(project_dir, &dependencies, &trusted, parallel)?;
     report.warnings.extend(outcome.warnings);
+    for (dir, workspace_json) in workspaces {
+        run_workspace_scripts(project_dir, dir, workspace_json)?;
+    }
     run_project_scripts(project_dir, package_json)?;
     Ok(outcome.skipped)
 }

@@ -125,13 +125,23 @@ pub fn run_dependency_scripts(
 /// Runs the project's own `preinstall`, `install`, `postinstall`,
 /// `preprepare`, `prepare` and `postprepare` scripts, in npm's order.
 pub fn run_project_scripts(project_dir: &Path, package_json: &Value) -> Result<(), ScriptError> {
+    run_workspace_scripts(project_dir, project_dir, package_json)
+}
+
+/// Runs a workspace's own lifecycle scripts in its folder, as for the
+/// project (workspaces are part of the project, so always trusted).
+pub fn run_workspace_scripts(
+    project_dir: &Path,
+    workspace_dir: &Path,
+    package_json: &Value,
+) -> Result<(), ScriptError> {
     let label = package_json
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("the project")
         .to_string();
     for script in run::project_scripts(package_json) {
-        run::run(project_dir, project_dir, &label, package_json, &script)?;
+        run::run(project_dir, workspace_dir, &label, package_json, &script)?;
     }
     Ok(())
 }
