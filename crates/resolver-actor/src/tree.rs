@@ -76,6 +76,10 @@ impl Edge {
         self
     }
 
+    fn is_local(&self) -> bool {
+        matches!(self.spec, Some(Spec::Directory(_) | Spec::TarballFile(_)))
+    }
+
     /// Resolves a path spec against the folder of the package declaring it
     /// (`base`, relative to the project), as npm does.
     fn declared_in(mut self, base: &str) -> Edge {
@@ -288,22 +292,10 @@ impl Tree {
 
     fn push(&mut self, mut node: Node) -> NodeId {
         let id = self.nodes.len();
-        let base = match (&node.top, node.parent) {
-            (Some(top), _) => top.location.clone(),
-            (None, Some(parent)) => {
-                let parent_path = self.path(parent);
-                let prefix = if parent_path.is_empty() { "" } else { "/" };
-                format!("{parent_path}{prefix}node_modules/{}", node.name)
-            }
-            (None, None) => String::new(),
-        };
         let overrides = self.overrides.clone();
         node.edges = std::mem::take(&mut node.edges)
             .into_iter()
-            .map(|edge| {
-                edge.overridden_by(&overrides, node.overrides)
-                    .declared_in(&base)
-            })
+            .map(|edge| edge.overridden_by(&overrides, node.overrides))
             .collect();
         for edge in &node.edges {
             self.dependents
@@ -315,6 +307,12 @@ impl Tree {
             self.nodes[parent].children.insert(node.name.clone(), id);
         }
         self.nodes.push(node);
+        // Paths in specs are relative to the declaring package's folder.
+        if self.nodes[id].edges.iter().any(Edge::is_local) {
+            let base = self.path(id);
+            let edges = std::mem::take(&mut self.nodes[id].edges);
+            self.nodes[id].edges = edges.into_iter().map(|e| e.declared_in(&base)).collect();
+        }
         id
     }
 
