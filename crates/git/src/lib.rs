@@ -72,16 +72,20 @@ fn checked(output: Output, command: &'static str, repository: &str) -> Result<Ve
     })
 }
 
+fn is_commit(reference: &str) -> bool {
+    reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// The full commit a git spec names now.
 pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
     let repository = &spec.repository;
     if let GitReference::Named(name) = &spec.reference {
-        if name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+        if is_commit(name) {
             return Ok(name.to_ascii_lowercase());
         }
     }
     let url = clone_url(repository);
-    let output = git(&["ls-remote", &url], None, repository)?;
+    let output = git(&["ls-remote", "--", &url], None, repository)?;
     let listing = String::from_utf8_lossy(&checked(output, "ls-remote", repository)?).into_owned();
     let refs: Vec<(&str, &str)> = listing
         .lines()
@@ -124,9 +128,10 @@ pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
 /// The commit `resolved` names (`<repository>#<commit>`), packed as a
 /// gzipped tarball with everything under `package/`, as npm packs packages.
 pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
+    // Only a full commit: anything else could be read by git as an option.
     let (repository, commit) = resolved
         .rsplit_once('#')
-        .filter(|(_, commit)| !commit.is_empty())
+        .filter(|(_, commit)| is_commit(commit))
         .ok_or_else(|| GitError::NotResolved {
             resolved: resolved.to_string(),
         })?;
@@ -138,7 +143,7 @@ pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
     let clone_arg = clone.to_string_lossy();
     let url = clone_url(repository);
     let output = git(
-        &["clone", "--quiet", "--bare", &url, &clone_arg],
+        &["clone", "--quiet", "--bare", "--", &url, &clone_arg],
         None,
         repository,
     )?;
@@ -212,6 +217,12 @@ mod tests {
 
         let tarball = pack(&format!("{url}#{one}")).unwrap();
         assert_eq!(&tarball[..2], &[0x1f, 0x8b], "gzip");
+        let err = pack(&format!("{url}#--output=/tmp/x")).unwrap_err();
+        assert!(matches!(err, GitError::NotResolved { .. }), "{err}");
+        // Read as a (bad) repository, never as git's --upload-pack option.
+        let evil = spec("git+--upload-pack=touch${IFS}pwned#main");
+        let err = resolve_commit(&evil).unwrap_err().to_string();
+        assert!(!err.contains("No remote configured"), "{err}");
         let err = pack(&format!("{url}#{}", "0".repeat(40))).unwrap_err();
         assert!(err.to_string().contains("archive"), "{err}");
     }
