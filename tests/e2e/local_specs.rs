@@ -165,3 +165,19 @@ fn missing_folders_and_bad_tarballs_name_the_path() {
     let err = stderr(&output);
     assert!(err.contains("bad.tgz") && err.contains("gzip"), "{err}");
 }
+
+#[test]
+fn a_registry_package_may_not_depend_on_a_local_path() {
+    let project = Project::new(
+        "sneaky@1.0.0 deps(home@file:../../../../home)",
+        json!({"dependencies": {"sneaky": "1"}}),
+    );
+    let output = project.utoo(&["install"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("sneaky@1.0.0") && err.contains("home@file:../../../../home"),
+        "{err}"
+    );
+    assert!(!project.dir().join("node_modules").exists());
+}

@@ -226,7 +226,16 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         }
         let dependent = self.describe(id);
         let own_edges = self.tree.node(id).edges.clone();
+        // Paths on this machine are the project's to name, not a downloaded package's.
+        let may_use_paths = id == ROOT || self.tree.node(id).top.is_some();
         let loads = problems.iter().map(|edge| async {
+            if edge.is_local() && !may_use_paths {
+                return Err(ResolveError::LocalPathFromPackage {
+                    name: edge.name.clone(),
+                    spec: edge.raw_spec.clone(),
+                    dependent: dependent.clone(),
+                });
+            }
             match edge.directory() {
                 Some(location) => self.load_folder(location).map(|folder| DepBundle {
                     manifest: folder.manifest.clone(),

@@ -64,6 +64,12 @@ pub enum ResolveError {
         repository: String,
         reason: String,
     },
+    #[error("{dependent} depends on {name}@{spec}: only the project and its workspaces may depend on local paths")]
+    LocalPathFromPackage {
+        name: String,
+        spec: String,
+        dependent: String,
+    },
     #[error("overrides {key:?}: {reason}")]
     Override { key: String, reason: String },
     #[error("the resolver stopped before finishing")]

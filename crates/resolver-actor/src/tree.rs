@@ -76,7 +76,8 @@ impl Edge {
         self
     }
 
-    fn is_local(&self) -> bool {
+    /// Whether the spec names a folder or tarball on this machine.
+    pub fn is_local(&self) -> bool {
         matches!(self.spec, Some(Spec::Directory(_) | Spec::TarballFile(_)))
     }
 
