@@ -25,7 +25,7 @@ fn write_folder(project: &Project, location: &str, package_json: serde_json::Val
 fn file_folders_are_symlinked_and_their_dependencies_installed() {
     let project = Project::new(
         FIXTURES,
-        json!({"dependencies": {"mine": "file:./libs/mine", "outside": "file:../outside"}}),
+        json!({"dependencies": {"mine": "file:./libs/mine", "outside": "link:../outside"}}),
     );
     write_folder(
         &project,

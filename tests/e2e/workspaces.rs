@@ -130,6 +130,21 @@ fn a_lockfile_with_workspaces_installs_without_the_registry() {
         .dir()
         .join("node_modules/@mono/app/index.js")
         .is_file());
+
+    // `utoo ci` starts from nothing, workspaces' node_modules included.
+    let stray = project.dir().join("packages/lib/node_modules/stray");
+    fs::create_dir_all(&stray).unwrap();
+    let output = project.utoo(&["ci"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::describe(&output)
+    );
+    assert!(!stray.exists());
+    assert!(project
+        .dir()
+        .join("packages/lib/node_modules/util/package.json")
+        .is_file());
 }
 
 #[test]

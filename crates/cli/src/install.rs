@@ -195,10 +195,13 @@ pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
         omit,
     };
     if args.clean {
-        let node_modules = project_dir.join("node_modules");
-        if node_modules.exists() {
-            std::fs::remove_dir_all(&node_modules)
-                .with_context(|| format!("removing {}", node_modules.display()))?;
+        let folders = std::iter::once(project_dir.as_path())
+            .chain(workspaces_for_scripts.iter().map(|(dir, _)| dir.as_path()));
+        for node_modules in folders.map(|dir| dir.join("node_modules")) {
+            if node_modules.exists() {
+                std::fs::remove_dir_all(&node_modules)
+                    .with_context(|| format!("removing {}", node_modules.display()))?;
+            }
         }
     }
     let outcome = if nothing_changed(&install) {
