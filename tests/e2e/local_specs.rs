@@ -181,3 +181,29 @@ fn a_registry_package_may_not_depend_on_a_local_path() {
     );
     assert!(!project.dir().join("node_modules").exists());
 }
+
+/// Checked with npm 11.19.1: a link's flags go on its folder's entry.
+#[test]
+fn a_dev_folder_link_flags_its_folder_entry_only() {
+    let project = Project::new(
+        FIXTURES,
+        json!({"devDependencies": {"local": "file:./local"}}),
+    );
+    write_folder(
+        &project,
+        "local",
+        json!({"name": "local", "version": "1.0.0"}),
+    );
+    project.install(&[]);
+    let lock = project.lockfile();
+    assert_eq!(
+        lock["packages"]["node_modules/local"],
+        json!({"resolved": "local", "link": true})
+    );
+    assert_eq!(
+        lock["packages"]["local"],
+        json!({"version": "1.0.0", "dev": true})
+    );
+    project.install(&["--omit", "dev"]);
+    assert!(!project.dir().join("node_modules/local").exists());
+}

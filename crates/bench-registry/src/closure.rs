@@ -40,9 +40,10 @@ pub fn registry_edge(name: &str, spec: &str) -> Option<Edge> {
             if range.is_empty() { "*" } else { range },
         ));
     }
+    // Folders, tarballs and git repositories aren't in a registry.
     match Spec::parse(name, trimmed) {
-        Ok(_) => Some(Edge::new(name, trimmed)),
-        Err(_) => None,
+        Ok(Spec::Range(_) | Spec::Tag(_)) => Some(Edge::new(name, trimmed)),
+        _ => None,
     }
 }
 

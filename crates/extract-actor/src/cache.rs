@@ -26,13 +26,16 @@ impl CacheLayout {
 
     /// The folder of `name@version`; `key` is its integrity (or tarball URL when there is none),
     /// so a republished tarball never reuses a stale entry.
+    /// Names and versions come from packages: anything but a plain folder
+    /// name in them becomes `_`, so an entry can't land outside the cache.
     pub fn entry_dir(&self, name: &str, version: &str, key: &str) -> PathBuf {
         let digest = Sha256::digest(key.as_bytes());
         let short = hex::encode(&digest[..8]);
-        self.root
-            .join("packages")
-            .join(name)
-            .join(format!("{version}-{short}"))
+        let mut dir = self.root.join("packages");
+        for part in name.split('/') {
+            dir.push(plain_folder_name(part));
+        }
+        dir.join(format!("{}-{short}", plain_folder_name(version)))
     }
 
     /// Whether `entry_dir` holds a finished extraction.
@@ -43,5 +46,42 @@ impl CacheLayout {
     /// Where extractions in progress are staged (same filesystem, so renames are atomic).
     pub fn staging_root(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+}
+fn plain_folder_name(part: &str) -> String {
+    let plain: String = part
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || "-._+@~".contains(c) {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    match plain.as_str() {
+        "" | "." | ".." => "_".to_string(),
+        _ => plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_stay_inside_the_cache() {
+        let cache = CacheLayout::new(PathBuf::from("/c"));
+        assert_eq!(
+            cache.entry_dir("@s/a", "1.0.0-beta.1", "k").parent(),
+            Some(Path::new("/c/packages/@s/a"))
+        );
+        let escaping = cache.entry_dir("../x", "1.0.0/../../../y", "k");
+        assert!(escaping.starts_with("/c/packages/_/x/"), "{escaping:?}");
+        let parent_dir = std::path::Component::ParentDir;
+        assert!(
+            !escaping.components().any(|c| c == parent_dir),
+            "{escaping:?}"
+        );
+        assert_eq!(escaping.parent(), Some(Path::new("/c/packages/_/x")));
     }
 }

@@ -14,11 +14,11 @@
 //! ```
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use nodejs_semver::Version;
 use thiserror::Error;
-use utoo_npm_types::{GitReference, GitSpec};
+use utoo_npm_types::{redact_userinfo, GitReference, GitSpec};
 
 #[derive(Debug, Error)]
 pub enum GitError {
@@ -26,7 +26,7 @@ pub enum GitError {
     Spawn { repository: String, reason: String },
     #[error("git {command} {repository} failed: {stderr}")]
     Failed {
-        command: &'static str,
+        command: String,
         repository: String,
         stderr: String,
     },
@@ -49,31 +49,50 @@ fn clone_url(repository: &str) -> String {
     bare.to_string()
 }
 
-fn git(args: &[&str], dir: Option<&Path>, repository: &str) -> Result<Output, GitError> {
+/// Runs `git` in `dir` (else the current folder); errors name the
+/// repository without its credentials, in git's own messages too.
+fn git(args: &[&str], dir: Option<&Path>, repository: &str) -> Result<Vec<u8>, GitError> {
     let mut command = Command::new("git");
     command.args(args).env("GIT_TERMINAL_PROMPT", "0");
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
-    command.output().map_err(|e| GitError::Spawn {
-        repository: repository.to_string(),
+    let shown = redact_userinfo(repository);
+    let output = command.output().map_err(|e| GitError::Spawn {
+        repository: shown.clone(),
         reason: e.to_string(),
-    })
-}
-
-fn checked(output: Output, command: &'static str, repository: &str) -> Result<Vec<u8>, GitError> {
+    })?;
     if output.status.success() {
         return Ok(output.stdout);
     }
+    let stderr = String::from_utf8_lossy(&output.stderr);
     Err(GitError::Failed {
-        command,
-        repository: repository.to_string(),
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        command: args.first().copied().unwrap_or_default().to_string(),
+        repository: shown,
+        stderr: scrub(stderr.trim(), &clone_url(repository)),
     })
+}
+
+/// `text` without the `user:secret` part of `url`.
+fn scrub(text: &str, url: &str) -> String {
+    let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) if !userinfo.is_empty() => text.replace(userinfo, "***"),
+        _ => text.to_string(),
+    }
 }
 
 fn is_commit(reference: &str) -> bool {
     reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `git ls-remote`: the repository's refs; the URL after `--`, so that it
+/// can never be read as an option.
+fn ls_remote(repository: &str, dir: Option<&Path>) -> Result<String, GitError> {
+    let url = clone_url(repository);
+    let listing = git(&["ls-remote", "--", &url], dir, repository)?;
+    Ok(String::from_utf8_lossy(&listing).into_owned())
 }
 
 /// The full commit a git spec names now.
@@ -84,9 +103,7 @@ pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
             return Ok(name.to_ascii_lowercase());
         }
     }
-    let url = clone_url(repository);
-    let output = git(&["ls-remote", "--", &url], None, repository)?;
-    let listing = String::from_utf8_lossy(&checked(output, "ls-remote", repository)?).into_owned();
+    let listing = ls_remote(repository, None)?;
     let refs: Vec<(&str, &str)> = listing
         .lines()
         .filter_map(|line| line.split_once('\t'))
@@ -100,7 +117,7 @@ pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
             .map(|(commit, _)| commit.to_string())
     };
     let not_found = |wanted: String| GitError::NoSuchReference {
-        repository: repository.clone(),
+        repository: redact_userinfo(repository),
         wanted,
     };
     match &spec.reference {
@@ -133,33 +150,44 @@ pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
         .rsplit_once('#')
         .filter(|(_, commit)| is_commit(commit))
         .ok_or_else(|| GitError::NotResolved {
-            resolved: resolved.to_string(),
+            resolved: redact_userinfo(resolved),
         })?;
     let scratch = tempfile::tempdir().map_err(|e| GitError::Spawn {
-        repository: repository.to_string(),
+        repository: redact_userinfo(repository),
         reason: e.to_string(),
     })?;
     let clone = scratch.path().join("repository");
     let clone_arg = clone.to_string_lossy();
     let url = clone_url(repository);
-    let output = git(
+    git(
         &["clone", "--quiet", "--bare", "--", &url, &clone_arg],
         None,
         repository,
     )?;
-    checked(output, "clone", repository)?;
-    let output = git(
+    git(
         &["archive", "--format=tar.gz", "--prefix=package/", commit],
         Some(&clone),
         repository,
-    )?;
-    checked(output, "archive", repository)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use utoo_npm_types::Spec;
+
+    #[test]
+    fn credentials_never_show_in_errors() {
+        assert_eq!(
+            scrub(
+                "fatal: https://me:tok@h/r.git not found",
+                "https://me:tok@h/r.git"
+            ),
+            "fatal: https://***@h/r.git not found"
+        );
+        let err = resolve_commit(&spec("git+https://me:tok@127.0.0.1:9/r.git#main")).unwrap_err();
+        assert!(!err.to_string().contains("tok"), "{err}");
+    }
 
     #[test]
     fn hosted_repositories_clone_over_https() {
@@ -219,10 +247,17 @@ mod tests {
         assert_eq!(&tarball[..2], &[0x1f, 0x8b], "gzip");
         let err = pack(&format!("{url}#--output=/tmp/x")).unwrap_err();
         assert!(matches!(err, GitError::NotResolved { .. }), "{err}");
-        // Read as a (bad) repository, never as git's --upload-pack option.
-        let evil = spec("git+--upload-pack=touch${IFS}pwned#main");
-        let err = resolve_commit(&evil).unwrap_err().to_string();
-        assert!(!err.contains("No remote configured"), "{err}");
+        // In a clone whose origin works, an option-like URL would run its
+        // --upload-pack command; after `--` it is only a bad repository.
+        let clone = tempfile::tempdir().unwrap();
+        run(
+            clone.path(),
+            &["clone", "-q", &dir.path().to_string_lossy(), "."],
+        );
+        let evil = "git+--upload-pack=touch pwned;git-upload-pack";
+        assert!(ls_remote(evil, Some(clone.path())).is_err());
+        assert!(!clone.path().join("pwned").exists());
+        assert!(!dir.path().join("pwned").exists());
         let err = pack(&format!("{url}#{}", "0".repeat(40))).unwrap_err();
         assert!(err.to_string().contains("archive"), "{err}");
     }

@@ -25,6 +25,7 @@ mod manifest;
 mod name;
 mod packument;
 mod platform;
+mod redact;
 mod registries;
 mod spec;
 
@@ -33,6 +34,7 @@ pub use manifest::{Dist, Manifest, PeerDependencyMeta};
 pub use name::{validate_package_name, InvalidPackageName};
 pub use packument::{Packument, PackumentError, PackumentVersion};
 pub use platform::Platform;
+pub use redact::redact_userinfo;
 pub use registries::Registries;
 pub use spec::{GitReference, GitSpec, Spec, SpecError};
 

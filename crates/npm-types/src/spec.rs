@@ -150,7 +150,11 @@ fn parse_alias(name: &str, raw: &str, target: &str) -> Result<Spec, SpecError> {
 fn parse_local(spec: &str) -> Option<Spec> {
     let lower = spec.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Some(Spec::TarballUrl(spec.to_string()));
+        let is_repository = spec
+            .split('#')
+            .next()
+            .is_some_and(|url| url.ends_with(".git"));
+        return (!is_repository).then(|| Spec::TarballUrl(spec.to_string()));
     }
     let path = if lower.starts_with("file:") || lower.starts_with("link:") {
         &spec[5..]
@@ -183,6 +187,15 @@ fn parse_git(spec: &str) -> Option<Result<GitSpec, ()>> {
     let lower = base.to_ascii_lowercase();
     let repository = if lower.starts_with("git+") || lower.starts_with("git://") {
         base.to_string()
+    } else if lower.starts_with("http://") || lower.starts_with("https://") {
+        // A repository URL (`https://host/r.git`); npm records hosted ones over ssh.
+        let path = base.split_once("://").map_or(base, |(_, rest)| rest);
+        match path.split_once('/') {
+            Some((host @ ("github.com" | "gitlab.com" | "bitbucket.org"), repo)) => {
+                format!("git+ssh://git@{host}/{repo}")
+            }
+            _ => format!("git+{base}"),
+        }
     } else if let Some((host, path)) = hosted(base) {
         let path = path.trim_end_matches(".git");
         format!("git+ssh://git@{host}/{path}.git")
@@ -305,6 +318,14 @@ mod tests {
         assert_eq!(local.repository, "git+file:///srv/r");
         assert!(matches!(local.reference, GitReference::Semver(_)));
         assert_eq!(local.resolved("abc"), "git+file:///srv/r#abc");
+        assert_eq!(
+            git("https://github.com/u/r.git#main").repository,
+            "git+ssh://git@github.com/u/r.git"
+        );
+        assert_eq!(
+            git("https://example.com/r.git").repository,
+            "git+https://example.com/r.git"
+        );
         assert!(matches!(
             Spec::parse("a", "git+https://h/r.git#semver:^^"),
             Err(SpecError::Invalid { .. })

@@ -248,7 +248,10 @@ impl RegistryClient {
         let url = reqwest::Url::parse(url).ok();
         let proxy = url.and_then(|url| self.proxies.as_ref()?.for_url(&url));
         proxy.map_or_else(String::new, |proxy| {
-            format!(" (through proxy {})", proxy::redact(proxy.as_str()))
+            format!(
+                " (through proxy {})",
+                utoo_npm_types::redact_userinfo(proxy.as_str())
+            )
         })
     }
 

@@ -5,6 +5,8 @@ use std::fmt;
 
 use reqwest::Url;
 
+use utoo_npm_types::redact_userinfo;
+
 use crate::HttpError;
 
 /// Proxies chosen explicitly; the environment's `HTTP(S)_PROXY` and
@@ -26,8 +28,8 @@ pub struct ProxyConfig {
 impl fmt::Debug for ProxyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyConfig")
-            .field("http", &self.http.as_deref().map(redact))
-            .field("https", &self.https.as_deref().map(redact))
+            .field("http", &self.http.as_deref().map(redact_userinfo))
+            .field("https", &self.https.as_deref().map(redact_userinfo))
             .field("no_proxy", &self.no_proxy)
             .finish()
     }
@@ -77,7 +79,7 @@ impl Proxies {
 
 impl fmt::Debug for Proxies {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |url: &Option<Url>| url.as_ref().map(|u| redact(u.as_str()));
+        let shown = |url: &Option<Url>| url.as_ref().map(|u| redact_userinfo(u.as_str()));
         f.debug_struct("Proxies")
             .field("http", &shown(&self.http))
             .field("https", &shown(&self.https))
@@ -90,7 +92,7 @@ impl fmt::Debug for Proxies {
 fn parse_proxy_url(text: &str) -> Result<Url, HttpError> {
     let text = text.trim();
     let invalid = |reason: &str| HttpError::Proxy {
-        url: redact(text),
+        url: redact_userinfo(text),
         reason: reason.to_string(),
     };
     let url = if text.contains("://") {
@@ -106,22 +108,6 @@ fn parse_proxy_url(text: &str) -> Result<Url, HttpError> {
         return Err(invalid("no host"));
     }
     Ok(url)
-}
-
-/// `text` fit for a message: a password (or a lone user name, which may be
-/// a token) in it becomes `***`.
-pub(crate) fn redact(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return match text.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => text.to_string(),
-        };
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[authority_end..]),
-        None => text.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -204,15 +190,5 @@ mod tests {
         let shown = format!("{config:?} {:?}", Proxies::new(&config).unwrap());
         assert!(shown.contains("http://***@proxy:1"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn redaction_hides_userinfo_only() {
-        assert_eq!(
-            redact("http://user:secret@proxy:8080/p?q"),
-            "http://***@proxy:8080/p?q"
-        );
-        assert_eq!(redact("token@proxy:8080"), "***@proxy:8080");
-        assert_eq!(redact("http://proxy:8080/a@b"), "http://proxy:8080/a@b");
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use nodejs_semver::Version;
 use utoo_npm_collate::compare;
-use utoo_npm_types::Manifest;
+use utoo_npm_types::{validate_package_name, Manifest};
 
 use crate::error::ResolveError;
 use crate::local::LocalPackage;
@@ -229,7 +229,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         // Paths on this machine are the project's to name, not a downloaded package's.
         let may_use_paths = id == ROOT || self.tree.node(id).top.is_some();
         let loads = problems.iter().map(|edge| async {
-            if edge.is_local() && !may_use_paths {
+            if edge.is_local() && !may_use_paths && !edge.is_overridden() {
                 return Err(ResolveError::LocalPathFromPackage {
                     name: edge.name.clone(),
                     spec: edge.raw_spec.clone(),
@@ -237,11 +237,13 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 });
             }
             match edge.directory() {
-                Some(location) => self.load_folder(location).map(|folder| DepBundle {
-                    manifest: folder.manifest.clone(),
-                    peers: Vec::new(),
-                    folder: Some(folder),
-                }),
+                Some(location) => self
+                    .load_folder(&edge.name, location)
+                    .map(|folder| DepBundle {
+                        manifest: folder.manifest.clone(),
+                        peers: Vec::new(),
+                        folder: Some(folder),
+                    }),
                 None => self.load_bundle(edge, &own_edges, &dependent).await,
             }
         });
@@ -270,7 +272,14 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     }
 
     /// The package in a `file:` folder: the tree's node for it, else read from disk.
-    fn load_folder(&self, location: &str) -> Result<LocalPackage, ResolveError> {
+    fn load_folder(&self, name: &str, location: &str) -> Result<LocalPackage, ResolveError> {
+        validate_package_name(name).map_err(|e| ResolveError::InvalidName(e, location.into()))?;
+        if location.is_empty() {
+            return Err(ResolveError::LocalPackage {
+                path: format!("file:{location}"),
+                reason: format!("{name} links to the project itself"),
+            });
+        }
         match self.tree.top_at(location) {
             Some(id) => {
                 let node = self.tree.node(id);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
-use utoo_npm_types::Manifest;
+use utoo_npm_types::{validate_package_name, Manifest};
 
 use crate::error::ResolveError;
 
@@ -94,15 +94,26 @@ fn workspace_patterns(package_json: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn clean_pattern(pattern: &str) -> &str {
+    pattern.trim_start_matches("./").trim_end_matches('/')
+}
+
 /// The workspaces of the project at `project_dir`: each folder matching a
 /// glob that holds a `package.json`, outside `node_modules`, sorted by location.
 pub fn find_workspaces(
     project_dir: &Path,
     package_json: &Value,
 ) -> Result<Vec<LocalPackage>, ResolveError> {
+    let patterns = workspace_patterns(package_json);
+    let (excluded, included): (Vec<&String>, Vec<&String>) =
+        patterns.iter().partition(|p| p.starts_with('!'));
+    let excluded: Vec<glob::Pattern> = excluded
+        .iter()
+        .filter_map(|p| glob::Pattern::new(clean_pattern(&p[1..])).ok())
+        .collect();
     let mut locations = Vec::new();
-    for pattern in workspace_patterns(package_json) {
-        let pattern = pattern.trim_start_matches("./").trim_end_matches('/');
+    for pattern in included {
+        let pattern = clean_pattern(pattern);
         let full = format!(
             "{}/{pattern}",
             glob::Pattern::escape(&project_dir.to_string_lossy())
@@ -116,12 +127,17 @@ pub fn find_workspaces(
                 continue;
             };
             let location = relative.to_string_lossy().replace('\\', "/");
-            let in_node_modules = location.split('/').any(|part| part == "node_modules");
-            if !in_node_modules && found.join("package.json").is_file() {
+            // Neither the project itself, nor outside it, nor installed packages.
+            let usable = !location.is_empty()
+                && !location
+                    .split('/')
+                    .any(|part| part == "node_modules" || part == "..");
+            if usable && found.join("package.json").is_file() {
                 locations.push(location);
             }
         }
     }
+    locations.retain(|location| !excluded.iter().any(|p| p.matches(location)));
     locations.sort();
     locations.dedup();
     let members = locations
@@ -130,6 +146,10 @@ pub fn find_workspaces(
         .collect::<Result<Vec<_>, _>>()?;
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     for member in &members {
+        validate_package_name(&member.manifest.name).map_err(|e| ResolveError::Workspace {
+            pattern: member.location.clone(),
+            reason: format!("its package.json has a bad name: {e}"),
+        })?;
         if let Some(other) = names.insert(&member.manifest.name, &member.location) {
             return Err(ResolveError::Workspace {
                 pattern: member.manifest.name.clone(),
@@ -172,7 +192,8 @@ mod tests {
         );
         std::fs::create_dir_all(dir.path().join("packages/empty")).unwrap();
         write(dir.path(), "tools/t", json!({}));
-        let root = json!({"workspaces": ["packages/*", "./tools/t/"]});
+        write(dir.path(), "packages/legacy", json!({"name": "legacy"}));
+        let root = json!({"workspaces": ["packages/*", "./tools/t/", "!packages/legacy", "."]});
         let found = find_workspaces(dir.path(), &root).unwrap();
         let locations: Vec<&str> = found.iter().map(|m| m.location.as_str()).collect();
         assert_eq!(locations, ["packages/a", "packages/b", "tools/t"]);
@@ -194,6 +215,9 @@ mod tests {
         write(dir.path(), "p/b", json!({"name": "same"}));
         let err = find_workspaces(dir.path(), &json!({"workspaces": ["p/*"]})).unwrap_err();
         assert!(err.to_string().contains("p/a and p/b"), "{err}");
+        write(dir.path(), "p/b", json!({"name": "../escape"}));
+        let err = find_workspaces(dir.path(), &json!({"workspaces": ["p/*"]})).unwrap_err();
+        assert!(err.to_string().contains("bad name"), "{err}");
         std::fs::write(dir.path().join("p/b/package.json"), "{oops").unwrap();
         let err = find_workspaces(dir.path(), &json!({"workspaces": ["p/*"]})).unwrap_err();
         assert!(err.to_string().contains("p/b/package.json"), "{err}");

@@ -162,13 +162,10 @@ pub fn lockfile_from_tree(
     for package in &tree.packages {
         let entry = match &package.kind {
             PackageKind::Tarball => entry_from_package(package),
+            // npm puts a link's flags on the folder's entry, not the link's.
             PackageKind::Link { target } => LockEntry {
                 resolved: Some(target.clone()),
                 link: true,
-                dev: package.dev,
-                optional: package.optional,
-                dev_optional: package.dev_optional,
-                peer: package.peer,
                 ..LockEntry::default()
             },
             PackageKind::Folder { package_json } => folder_entry(package, package_json),

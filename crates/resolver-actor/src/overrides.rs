@@ -113,11 +113,14 @@ impl Overrides {
     fn check_direct_dependencies(&self, package_json: &Value) -> Result<(), ResolveError> {
         for &id in &self.rules[ROOT_RULES].children {
             let rule = &self.rules[id];
-            let (Some(value), Some(own)) = (&rule.value, root_spec(package_json, &rule.name))
-            else {
+            let Some(own) = root_spec(package_json, &rule.name) else {
                 continue;
             };
-            if *value != own {
+            let applies = self.edge_rule(ROOT_RULES, &rule.name, &own);
+            let Some(value) = self.spec_for(applies, &rule.name) else {
+                continue;
+            };
+            if value != own {
                 return Err(ResolveError::Override {
                     key: rule.key.clone(),
                     reason: format!(
@@ -330,6 +333,14 @@ mod tests {
         }))
         .unwrap_err();
         assert!(err.to_string().contains("foo@^1.2.0"), "{err}");
+        let other_range = json!({
+            "dependencies": {"foo": "^1.2.0"},
+            "overrides": {"foo@^2": "2.1.0"},
+        });
+        assert!(
+            Overrides::from_package_json(&other_range).is_ok(),
+            "npm finds no rule for ^1"
+        );
         let err =
             Overrides::from_package_json(&json!({"overrides": {"foo": "$nope"}})).unwrap_err();
         assert!(err.to_string().contains("$nope"), "{err}");

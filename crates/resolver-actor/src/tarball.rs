@@ -4,7 +4,8 @@
 use std::io::Read;
 
 use flate2::read::GzDecoder;
-use utoo_npm_types::{Integrity, Manifest};
+use nodejs_semver::Version;
+use utoo_npm_types::{validate_package_name, Integrity, Manifest};
 
 /// The manifest in a `.tgz`, with `dist` set to `resolved` and the
 /// tarball's sha512 integrity.
@@ -25,8 +26,16 @@ pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, S
             .map_err(|e| format!("reading package.json: {e}"))?;
         let mut manifest =
             Manifest::from_slice(&text).map_err(|e| format!("its package.json: {e}"))?;
-        if manifest.name.is_empty() || manifest.version.is_empty() {
-            return Err("its package.json needs a name and a version".to_string());
+        validate_package_name(&manifest.name)
+            .map_err(|e| format!("its package.json has a bad name: {e}"))?;
+        // Exactly a version: loose parsing would accept `1.0.0/../x`.
+        let exact =
+            Version::parse(&manifest.version).is_ok_and(|v| v.to_string() == manifest.version);
+        if !exact {
+            return Err(format!(
+                "its package.json has no valid version ({:?})",
+                manifest.version
+            ));
         }
         manifest.dist.tarball = resolved.to_string();
         manifest.dist.integrity = Some(Integrity::sha512_of(bytes).to_string());
@@ -88,5 +97,13 @@ mod tests {
         assert!(err.contains("gzip"), "{err}");
         let err = manifest_from_tarball(&tgz(&[("package/index.js", "")]), "x").unwrap_err();
         assert!(err.contains("no package.json"), "{err}");
+        let escaping = r#"{"name":"t","version":"1.0.0/../../x"}"#;
+        let err =
+            manifest_from_tarball(&tgz(&[("package/package.json", escaping)]), "x").unwrap_err();
+        assert!(err.contains("valid version"), "{err}");
+        let bad_name = r#"{"name":"../t","version":"1.0.0"}"#;
+        let err =
+            manifest_from_tarball(&tgz(&[("package/package.json", bad_name)]), "x").unwrap_err();
+        assert!(err.contains("bad name"), "{err}");
     }
 }

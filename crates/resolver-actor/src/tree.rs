@@ -82,12 +82,19 @@ impl Edge {
     }
 
     /// Resolves a path spec against the folder of the package declaring it
-    /// (`base`, relative to the project), as npm does.
+    /// (`base`, relative to the project), as npm does; an override's path
+    /// against the project's folder, where it was written.
     fn declared_in(mut self, base: &str) -> Edge {
+        let base = if self.overridden.is_some() { "" } else { base };
         if let Some(Spec::Directory(path) | Spec::TarballFile(path)) = &self.spec {
             self.local = Some(join_location(base, path));
         }
         self
+    }
+
+    /// Whether an override replaced the declared spec.
+    pub fn is_overridden(&self) -> bool {
+        self.overridden.is_some()
     }
 
     /// The spec to ask a manifest source for: the override's if any, paths

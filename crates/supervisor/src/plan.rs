@@ -38,6 +38,9 @@ pub struct PlannedLink {
 impl PlannedLink {
     /// The link's contents: `target` relative to the folder holding the link.
     pub fn relative_target(&self) -> String {
+        if self.target.starts_with('/') {
+            return self.target.clone();
+        }
         let depth = self.path.split('/').count() - 1;
         format!("{}{}", "../".repeat(depth), self.target)
     }
@@ -166,7 +169,7 @@ pub fn engine_mismatches(tree: &ResolvedTree, node_version: &str) -> Vec<String>
 pub fn parent_path(path: &str) -> Option<&str> {
     path.rsplit_once("/node_modules/")
         .map(|(parent, _)| parent)
-        .filter(|parent| parent.starts_with("node_modules/"))
+        .filter(|parent| parent.split('/').any(|part| part == "node_modules"))
 }
 
 #[cfg(test)]
@@ -189,6 +192,10 @@ mod tests {
         );
         assert_eq!(parent_path("node_modules/@s/b"), None);
         assert_eq!(parent_path("packages/a/node_modules/b"), None);
+        assert_eq!(
+            parent_path("packages/a/node_modules/b/node_modules/c"),
+            Some("packages/a/node_modules/b")
+        );
     }
 
     #[test]
@@ -205,6 +212,7 @@ mod tests {
             "../../packages/a"
         );
         assert_eq!(link("node_modules/e", "../e").relative_target(), "../../e");
+        assert_eq!(link("node_modules/e", "/srv/e").relative_target(), "/srv/e");
         assert_eq!(
             link("packages/a/node_modules/l", "local").relative_target(),
             "../../../local"
