@@ -227,3 +227,25 @@ fn a_member_is_added_at_its_version_and_members_run_their_scripts() {
     project.install(&["--ignore-scripts"]);
     assert!(!project.dir().join("packages/lib/built").exists());
 }
+
+#[test]
+fn inside_a_workspace_folder_the_whole_project_is_installed() {
+    let project = monorepo();
+    let app = project.dir().join("packages/app");
+    let output = project.utoo_with(&["install", "leftpad@^1.0.0"], |c| c.current_dir(&app));
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::describe(&output)
+    );
+    let text = fs::read_to_string(app.join("package.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(manifest["dependencies"]["leftpad"], "^1.0.0");
+    assert!(!app.join("package-lock.json").exists());
+    assert!(project.dir().join("package-lock.json").is_file());
+    assert!(project.dir().join("node_modules/@mono/lib").exists());
+    assert_eq!(
+        project.lockfile()["packages"]["packages/app"]["dependencies"]["leftpad"],
+        "^1.0.0"
+    );
+}

@@ -86,11 +86,24 @@ fn apply_edit(
     Ok(Some(edit::format_like(text, package_json)?))
 }
 
-pub fn run(args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
+pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let started = Instant::now();
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
-        None => std::env::current_dir().context("reading the current folder")?,
+        None => {
+            let here = std::env::current_dir().context("reading the current folder")?;
+            match workspace_root(&here) {
+                // As npm does: in a workspace's folder, work on the whole
+                // project, with edits going to that workspace.
+                Some((root, location)) => {
+                    if args.workspace.is_empty() && !args.workspaces {
+                        args.workspace.push(location);
+                    }
+                    root
+                }
+                None => here,
+            }
+        }
     };
     let observers = observe::init(Observe {
         verbose,
@@ -310,6 +323,25 @@ fn run_scripts(
     }
     run_project_scripts(project_dir, package_json)?;
     Ok(outcome.skipped)
+}
+
+/// The project whose workspaces include `dir`, and `dir`'s location in it.
+fn workspace_root(dir: &Path) -> Option<(PathBuf, String)> {
+    dir.ancestors().skip(1).find_map(|root| {
+        let text = std::fs::read_to_string(root.join("package.json")).ok()?;
+        let package_json: Value = serde_json::from_str(&text).ok()?;
+        package_json.get("workspaces")?;
+        let location = dir
+            .strip_prefix(root)
+            .ok()?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let members = utoo_resolver_actor::find_workspaces(root, &package_json).ok()?;
+        members
+            .iter()
+            .any(|m| m.location == location)
+            .then(|| (root.to_path_buf(), location))
+    })
 }
 
 /// The workspaces `-w` names (by name or folder), or all with `--workspaces`.

@@ -54,7 +54,7 @@ pub use actor::{PackagePlaced, Resolution, Resolve, ResolverActor, RESOLVER_MAIL
 pub use build::{BuildOptions, ManifestSource, TreeBuilder};
 pub use error::ResolveError;
 pub use finish::{finish, PackageKind, ResolvedPackage, ResolvedTree};
-pub use local::LocalPackage;
+pub use local::{find_workspaces, LocalPackage};
 pub use lock::{lockfile_from_tree, project_tree, tree_from_lockfile};
 pub use overrides::Overrides;
 pub use pick::pick_manifest;
