@@ -131,14 +131,13 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
     let members = selected_workspaces(&project, &args.workspace, args.workspaces)?;
     let mut saves: Vec<(PathBuf, String)> = Vec::new();
     if members.is_empty() {
-        let workspaces = project.workspaces.clone();
         let edited = apply_edit(
             edit,
             &original_text,
             &mut package_json,
             &registry,
             &http,
-            &workspaces,
+            &project.workspaces,
         )?;
         if let Some(text) = edited {
             project = Project::load(&project_dir, &package_json)?;
@@ -160,8 +159,7 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
                 continue;
             };
             let member = &mut project.workspaces[index];
-            let folder_name = member.location.rsplit('/').next().unwrap_or_default();
-            *member = LocalPackage::from_package_json(&member.location, member_json, folder_name);
+            *member = LocalPackage::from_package_json(&member.location, member_json);
             saves.push((member_dir, new_text));
         }
     }

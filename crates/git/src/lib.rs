@@ -18,7 +18,7 @@ use std::process::Command;
 
 use nodejs_semver::Version;
 use thiserror::Error;
-use utoo_npm_types::{redact_userinfo, GitReference, GitSpec};
+use utoo_npm_types::{is_full_commit, redact_userinfo, GitReference, GitSpec};
 
 #[derive(Debug, Error)]
 pub enum GitError {
@@ -83,10 +83,6 @@ fn scrub(text: &str, url: &str) -> String {
     }
 }
 
-fn is_commit(reference: &str) -> bool {
-    reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 /// `git ls-remote`: the repository's refs; the URL after `--`, so that it
 /// can never be read as an option.
 fn ls_remote(repository: &str, dir: Option<&Path>) -> Result<String, GitError> {
@@ -99,7 +95,7 @@ fn ls_remote(repository: &str, dir: Option<&Path>) -> Result<String, GitError> {
 pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
     let repository = &spec.repository;
     if let GitReference::Named(name) = &spec.reference {
-        if is_commit(name) {
+        if is_full_commit(name) {
             return Ok(name.to_ascii_lowercase());
         }
     }
@@ -148,7 +144,7 @@ pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
     // Only a full commit: anything else could be read by git as an option.
     let (repository, commit) = resolved
         .rsplit_once('#')
-        .filter(|(_, commit)| is_commit(commit))
+        .filter(|(_, commit)| is_full_commit(commit))
         .ok_or_else(|| GitError::NotResolved {
             resolved: redact_userinfo(resolved),
         })?;

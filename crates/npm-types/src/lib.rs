@@ -36,7 +36,7 @@ pub use packument::{Packument, PackumentError, PackumentVersion};
 pub use platform::Platform;
 pub use redact::redact_userinfo;
 pub use registries::Registries;
-pub use spec::{GitReference, GitSpec, Spec, SpecError};
+pub use spec::{is_full_commit, GitReference, GitSpec, Spec, SpecError};
 
 /// The default registry, as npm's `registry` config default.
 pub const NPM_REGISTRY: &str = "https://registry.npmjs.org/";

@@ -51,6 +51,11 @@ pub enum GitReference {
     Semver(Range),
 }
 
+/// Whether a git reference is a full (40 hex digit) commit.
+pub fn is_full_commit(reference: &str) -> bool {
+    reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 impl GitSpec {
     /// The `resolved` value for `commit`.
     pub fn resolved(&self, commit: &str) -> String {

@@ -17,7 +17,7 @@ use utoo_npm_types::{validate_package_name, Manifest};
 use crate::error::ResolveError;
 use crate::local::LocalPackage;
 use crate::overrides::RuleId;
-use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Top, Tree, ROOT};
+use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Tree, ROOT};
 
 /// Where the builder gets the manifest a spec selects.
 pub trait ManifestSource {
@@ -143,7 +143,12 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     pub async fn step(&mut self) -> Result<bool, ResolveError> {
         if self.queue.is_empty() {
             for top in std::mem::take(&mut self.pending_tops) {
-                let inside = self.tree.node(top).top.as_ref().is_some_and(Top::is_inside);
+                let inside = self
+                    .tree
+                    .node(top)
+                    .top
+                    .as_ref()
+                    .is_some_and(LocalPackage::is_inside);
                 if inside && self.seen_tops.insert(top) {
                     self.enqueue(top);
                 }
@@ -280,17 +285,12 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 reason: format!("{name} links to the project itself"),
             });
         }
-        match self.tree.top_at(location) {
-            Some(id) => {
-                let node = self.tree.node(id);
-                let top = node.top.as_ref().ok_or(ResolveError::Stopped)?;
-                Ok(LocalPackage {
-                    location: top.location.clone(),
-                    package_json: top.package_json.clone(),
-                    manifest: node.manifest.clone(),
-                    dev_dependencies: Default::default(),
-                })
-            }
+        let known = self
+            .tree
+            .top_at(location)
+            .and_then(|id| self.tree.node(id).top.clone());
+        match known {
+            Some(folder) => Ok(folder),
             None => LocalPackage::read(&self.project_dir, location),
         }
     }
@@ -393,7 +393,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                 .node(from)
                 .top
                 .as_ref()
-                .is_some_and(Top::is_inside)
+                .is_some_and(LocalPackage::is_inside)
         {
             return true;
         }
@@ -551,18 +551,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     fn link_folder(&mut self, target: NodeId, name: &str, folder: &LocalPackage) {
         let top = match self.tree.top_at(&folder.location) {
             Some(top) => top,
-            None => {
-                let edges = package_edges(
-                    &folder.manifest,
-                    Some(&folder.dev_dependencies),
-                    self.legacy_peer_deps,
-                );
-                let top = Top {
-                    location: folder.location.clone(),
-                    package_json: folder.package_json.clone(),
-                };
-                self.tree.add_top(top, folder.manifest.clone(), edges)
-            }
+            None => self.tree.add_top(folder.clone(), self.legacy_peer_deps),
         };
         self.tree.add_link(target, name, top);
         self.pending_tops.push(top);

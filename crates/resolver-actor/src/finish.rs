@@ -214,8 +214,8 @@ pub fn finish(
                 peer: f.peer,
                 installable: installable.contains(&id),
                 kind: match (&node.top, node.link_target) {
-                    (Some(top), _) => PackageKind::Folder {
-                        package_json: top.package_json.clone(),
+                    (Some(folder), _) => PackageKind::Folder {
+                        package_json: folder.package_json.clone(),
                     },
                     (None, Some(target)) => PackageKind::Link {
                         target: tree.path(target),

@@ -59,4 +59,4 @@ pub use lock::{lockfile_from_tree, project_tree, tree_from_lockfile};
 pub use overrides::Overrides;
 pub use pick::pick_manifest;
 pub use project::Project;
-pub use tree::{Edge, EdgeKind, NodeId, Top, Tree};
+pub use tree::{Edge, EdgeKind, NodeId, Tree};

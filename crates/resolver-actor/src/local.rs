@@ -41,19 +41,16 @@ impl LocalPackage {
         if !package_json.is_object() {
             return Err(failed("must hold a JSON object".to_string()));
         }
-        let folder_name = location.rsplit('/').next().unwrap_or(location);
-        Ok(LocalPackage::from_package_json(
-            location,
-            package_json,
-            folder_name,
-        ))
+        Ok(LocalPackage::from_package_json(location, package_json))
     }
 
-    pub fn from_package_json(location: &str, package_json: Value, folder_name: &str) -> Self {
+    /// The package at `location` with this `package.json`; without a name,
+    /// it takes its folder's name, as npm does.
+    pub fn from_package_json(location: &str, package_json: Value) -> Self {
         let mut manifest: Manifest =
             serde_json::from_value(package_json.clone()).unwrap_or_default();
         if manifest.name.is_empty() {
-            manifest.name = folder_name.to_string();
+            manifest.name = location.rsplit('/').next().unwrap_or(location).to_string();
         }
         manifest.dist.tarball = format!("file:{location}");
         LocalPackage {
@@ -63,6 +60,16 @@ impl LocalPackage {
             manifest: Arc::new(manifest),
         }
     }
+
+    /// Inside the project: its dependencies are installed too.
+    pub fn is_inside(&self) -> bool {
+        is_inside_project(&self.location)
+    }
+}
+
+/// Whether a location relative to the project stays inside it.
+pub fn is_inside_project(location: &str) -> bool {
+    !location.starts_with("../") && !location.starts_with('/')
 }
 
 pub fn dev_dependencies(package_json: &Value) -> BTreeMap<String, String> {

@@ -9,10 +9,10 @@ use utoo_lockfile::{LockEntry, Lockfile, PeerDependencyMeta as LockPeerMeta};
 use utoo_npm_types::{Dist, Manifest, PeerDependencyMeta};
 
 use crate::finish::{PackageKind, ResolvedPackage, ResolvedTree};
-use crate::local::LocalPackage;
+use crate::local::{is_inside_project, LocalPackage};
 use crate::overrides::ROOT_RULES;
 use crate::project::Project;
-use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Top, Tree, ROOT};
+use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Tree, ROOT};
 
 /// The root node for `project`, with its dependencies of every kind (dev
 /// included), and its workspaces linked into its `node_modules`.
@@ -39,16 +39,7 @@ pub fn project_tree(project: &Project, legacy_peer_deps: bool) -> Tree {
 
 /// Adds a folder's top node and links it into the root's `node_modules`.
 fn add_folder(tree: &mut Tree, folder: &LocalPackage, legacy_peer_deps: bool) -> NodeId {
-    let edges = package_edges(
-        &folder.manifest,
-        Some(&folder.dev_dependencies),
-        legacy_peer_deps,
-    );
-    let top = Top {
-        location: folder.location.clone(),
-        package_json: folder.package_json.clone(),
-    };
-    let id = tree.add_top(top, folder.manifest.clone(), edges);
+    let id = tree.add_top(folder.clone(), legacy_peer_deps);
     tree.add_link(ROOT, &folder.manifest.name, id);
     id
 }
@@ -70,8 +61,11 @@ pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: 
         else {
             continue;
         };
-        let inside = !target.starts_with("../") && !target.starts_with('/');
-        if !entry.link || !inside || ids.contains_key(target) || name.contains("node_modules/") {
+        if !entry.link
+            || !is_inside_project(target)
+            || ids.contains_key(target)
+            || name.contains("node_modules/")
+        {
             continue;
         }
         if let Ok(folder) = LocalPackage::read(&project.dir, target) {

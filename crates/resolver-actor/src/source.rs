@@ -113,22 +113,10 @@ impl RegistrySource {
             let _counted = InFlight::enter(in_flight);
             let span =
                 tracing::info_span!("packument", name = %name_owned, bytes = tracing::field::Empty);
-            let body =
-                client
-                    .get(&url, ABBREVIATED_ACCEPT, None)
-                    .await
-                    .map_err(|err| match err {
-                        HttpError::NotFound { url } => ResolveError::NotFound {
-                            name: name_owned.clone(),
-                            url,
-                            wanted_by: String::new(),
-                        },
-                        other => ResolveError::Registry {
-                            name: name_owned.clone(),
-                            url: url.clone(),
-                            reason: other.to_string(),
-                        },
-                    })?;
+            let body = client
+                .get(&url, ABBREVIATED_ACCEPT, None)
+                .await
+                .map_err(|err| registry_error(&name_owned, &url, err))?;
             span.record("bytes", body.len() as u64);
             let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
                 .await
@@ -202,18 +190,7 @@ impl RegistrySource {
             .client
             .get(url, "application/octet-stream", None)
             .await
-            .map_err(|err| match err {
-                HttpError::NotFound { url } => ResolveError::NotFound {
-                    name: name.to_string(),
-                    url,
-                    wanted_by: dependent.to_string(),
-                },
-                other => ResolveError::Registry {
-                    name: name.to_string(),
-                    url: url.to_string(),
-                    reason: other.to_string(),
-                },
-            })?;
+            .map_err(|err| registry_error(name, url, err).wanted_by(dependent))?;
         manifest_from_tarball(&bytes, url)
             .map(Arc::new)
             .map_err(|reason| ResolveError::Tarball {
@@ -230,10 +207,10 @@ impl RegistrySource {
             Spec::parse(name, raw_spec),
             Ok(Spec::Range(_) | Spec::Tag(_) | Spec::Alias { .. })
         );
-        let key = (name.to_string(), raw_spec.to_string());
         if !from_registry {
             return;
         }
+        let key = (name.to_string(), raw_spec.to_string());
         if !self.prefetched.borrow_mut().insert(key) {
             return;
         }
@@ -255,6 +232,23 @@ impl RegistrySource {
         for (name, spec) in all {
             self.prefetch(name, spec);
         }
+    }
+}
+
+/// A failed GET of `name`'s packument or tarball at `url`; a 404 names no
+/// dependent yet (see [`ResolveError::wanted_by`]).
+fn registry_error(name: &str, url: &str, err: HttpError) -> ResolveError {
+    match err {
+        HttpError::NotFound { url } => ResolveError::NotFound {
+            name: name.to_string(),
+            url,
+            wanted_by: String::new(),
+        },
+        other => ResolveError::Registry {
+            name: name.to_string(),
+            url: url.to_string(),
+            reason: other.to_string(),
+        },
     }
 }
 

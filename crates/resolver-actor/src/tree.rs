@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde_json::Value;
-use utoo_npm_types::{GitReference, Manifest, Spec};
+use utoo_npm_types::{is_full_commit, GitReference, Manifest, Spec};
 
+use crate::local::LocalPackage;
 use crate::overrides::{Overrides, RuleId, ROOT_RULES};
 
 pub type NodeId = usize;
@@ -145,7 +145,7 @@ impl Edge {
                     return false;
                 };
                 match &git.reference {
-                    GitReference::Named(named) if is_commit(named) => {
+                    GitReference::Named(named) if is_full_commit(named) => {
                         commit.eq_ignore_ascii_case(named)
                     }
                     GitReference::Semver(range) => {
@@ -158,10 +158,6 @@ impl Edge {
             None => false,
         }
     }
-}
-
-fn is_commit(reference: &str) -> bool {
-    reference.len() == 40 && reference.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// `base/path` with `.` and `..` worked out, relative to the project (an
@@ -187,23 +183,6 @@ pub fn join_location(base: &str, path: &str) -> String {
     }
 }
 
-/// A package that isn't in any `node_modules`: a workspace or a folder some
-/// `file:` dependency links to.
-#[derive(Debug, Clone)]
-pub struct Top {
-    /// The folder, relative to the project (may start with `../`).
-    pub location: String,
-    /// Its `package.json`, for its lockfile entry.
-    pub package_json: Arc<Value>,
-}
-
-impl Top {
-    /// Inside the project: its dependencies are installed too.
-    pub fn is_inside(&self) -> bool {
-        !self.location.starts_with("../") && !self.location.starts_with('/')
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Node {
     pub name: String,
@@ -214,8 +193,9 @@ pub struct Node {
     pub removed: bool,
     /// For a link in `node_modules`: the node it points to.
     pub link_target: Option<NodeId>,
-    /// For a package outside any `node_modules`.
-    pub top: Option<Top>,
+    /// For a package outside any `node_modules` (a workspace, or a folder
+    /// some `file:` dependency links to): that folder's package.
+    pub top: Option<LocalPackage>,
     /// Where a top node inside the project resolves names after its own
     /// `node_modules`: the root.
     pub fs_parent: Option<NodeId>,
@@ -382,12 +362,19 @@ impl Tree {
     }
 
     /// Adds a package that lives in its own folder (a workspace, or a
-    /// `file:` target). Inside the project, it resolves names up to the root.
-    pub fn add_top(&mut self, top: Top, manifest: Arc<Manifest>, edges: Vec<Edge>) -> NodeId {
-        let fs_parent = top.is_inside().then_some(ROOT);
+    /// `file:` target), with its dependencies (devDependencies included).
+    /// Inside the project, it resolves names up to the root.
+    pub fn add_top(&mut self, folder: LocalPackage, legacy_peer_deps: bool) -> NodeId {
+        let edges = package_edges(
+            &folder.manifest,
+            Some(&folder.dev_dependencies),
+            legacy_peer_deps,
+        );
+        let fs_parent = folder.is_inside().then_some(ROOT);
+        let manifest = folder.manifest.clone();
         let name = manifest.name.clone();
         self.push(Node {
-            top: Some(top),
+            top: Some(folder),
             fs_parent,
             ..Node::new(&name, manifest, None, edges)
         })
@@ -502,12 +489,6 @@ impl Tree {
     /// with a peer found inside the dependent's own folder counting as unmet).
     pub fn edge_target_valid(&self, from: NodeId, edge: &Edge) -> Option<bool> {
         let to = self.resolve(from, &edge.name)?;
-        if let Some(directory) = edge.directory() {
-            let target = self.nodes[to]
-                .link_target
-                .and_then(|t| self.nodes[t].top.as_ref());
-            return Some(target.is_some_and(|top| top.location == directory));
-        }
         let peer_local = edge.kind.is_peer() && from != ROOT && self.nodes[to].parent == Some(from);
         Some(!peer_local && edge.accepts(&self.nodes[to].manifest))
     }
