@@ -30,13 +30,13 @@ fn warm_cache_makes_no_tarball_requests() {
 }
 
 #[test]
-fn cache_entry_without_completion_marker_is_redone() {
+fn cache_entry_without_its_index_is_redone() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
     project.install(&[]);
     let entries = cache_entries(&project, "aa");
     assert_eq!(entries.len(), 1);
     let entry = &entries[0];
-    fs::remove_file(entry.join(".utoo-complete")).unwrap();
+    fs::remove_file(entry.join(".utoo-index")).unwrap();
     fs::remove_file(entry.join("data.txt")).unwrap();
     fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
     project.registry.reset_counts();
@@ -52,7 +52,7 @@ fn cache_entry_without_completion_marker_is_redone() {
         0,
         "complete entry reused"
     );
-    assert!(entry.join(".utoo-complete").is_file());
+    assert!(entry.join(".utoo-index").is_file());
     assert_eq!(
         fs::read_to_string(project.dir().join("node_modules/aa/data.txt")).unwrap(),
         "original"

@@ -1,5 +1,6 @@
 //! End-to-end tests: the `utoo` binary against a loopback test registry.
 
+mod attacks;
 mod cache;
 mod cli;
 mod dependency_kinds;

@@ -52,6 +52,25 @@ pub fn split_spec(arg: &str) -> anyhow::Result<(String, Option<String>)> {
     Ok((name.to_string(), spec))
 }
 
+/// How an added dependency is written into package.json, and how this
+/// install resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedSpec {
+    pub saved: String,
+    /// The version picked for a tag or exact version: npm locks what was
+    /// asked for, even though the saved range would allow a newer one.
+    pub resolved_as: String,
+}
+
+impl AddedSpec {
+    fn as_typed(raw: &str) -> AddedSpec {
+        AddedSpec {
+            saved: raw.to_string(),
+            resolved_as: raw.to_string(),
+        }
+    }
+}
+
 /// What npm writes into package.json for `name@spec`: a range as typed, else
 /// `^` (or nothing with `exact`) and the version the spec picks.
 pub fn spec_to_save(
@@ -60,7 +79,7 @@ pub fn spec_to_save(
     exact: bool,
     registries: &Registries,
     http: &ClientConfig,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<AddedSpec> {
     let raw = spec.unwrap_or("latest");
     let parsed = Spec::parse(name, raw)?;
     // Folders, tarballs, URLs and git specs are saved as given.
@@ -68,12 +87,12 @@ pub fn spec_to_save(
         parsed,
         Spec::Directory(_) | Spec::TarballFile(_) | Spec::TarballUrl(_) | Spec::Git(_)
     ) {
-        return Ok(raw.to_string());
+        return Ok(AddedSpec::as_typed(raw));
     }
     let target = parsed.registry_name(name).to_string();
     let is_plain_range = matches!(&parsed, Spec::Range(_)) && !is_exact_version(raw);
     if is_plain_range && !exact {
-        return Ok(raw.to_string());
+        return Ok(AddedSpec::as_typed(raw));
     }
     let url = packument_url(registries.for_package(&target), &target);
     let client = RegistryClient::new(http)?;
@@ -85,10 +104,13 @@ pub fn spec_to_save(
     let Some(picked) = pick_manifest(&packument, &parsed, None) else {
         bail!("no version of {target} matches {raw:?}");
     };
-    let prefix = if exact { "" } else { "^" };
-    Ok(match parsed {
+    let with_prefix = |prefix: &str| match &parsed {
         Spec::Alias { name: real, .. } => format!("npm:{real}@{prefix}{}", picked.version),
         _ => format!("{prefix}{}", picked.version),
+    };
+    Ok(AddedSpec {
+        saved: with_prefix(if exact { "" } else { "^" }),
+        resolved_as: with_prefix(""),
     })
 }
 
@@ -152,6 +174,21 @@ pub fn format_like(original: &str, package_json: &Value) -> anyhow::Result<Strin
         text.push_str(&format.newline);
     }
     Ok(text)
+}
+
+/// Refuses, before anything is installed, to replace a package.json that
+/// has no write permission (npm fails with EACCES there): a rename would
+/// replace it even so.
+pub fn check_writable(project_dir: &Path) -> anyhow::Result<()> {
+    let path = project_dir.join("package.json");
+    let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.permissions().readonly() {
+        bail!(
+            "{} is read-only (EACCES), so the change can't be saved; make it writable (chmod u+w) and run again",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes package.json through a temporary file and a rename.

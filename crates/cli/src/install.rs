@@ -9,7 +9,7 @@ use actix::{Actor, Arbiter, SyncArbiter};
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 use utoo_clone_actor::{CloneActor, SharedStrategy};
-use utoo_extract_actor::{CacheLayout, ExtractActor};
+use utoo_extract_actor::ExtractActor;
 use utoo_fetch_actor::FetchActor;
 use utoo_install_trace::Fields;
 use utoo_lifecycle_scripts::{
@@ -17,6 +17,7 @@ use utoo_lifecycle_scripts::{
 };
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
+use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{LocalPackage, Project, ResolverActor};
 use utoo_supervisor::{
@@ -45,6 +46,14 @@ pub enum Edit {
     Remove(Vec<String>),
 }
 
+/// A package.json edited by `install <spec>` or `uninstall`.
+struct Edited {
+    text: String,
+    /// Added dependencies this install resolves with another spec than the
+    /// one saved (see [`edit::AddedSpec`]).
+    resolve_with: Vec<(String, String)>,
+}
+
 /// Applies `edit` to the manifest; returns the new text, or `None` when nothing changes.
 fn apply_edit(
     edit: Edit,
@@ -53,7 +62,8 @@ fn apply_edit(
     registries: &Registries,
     http: &ClientConfig,
     workspaces: &[LocalPackage],
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<Edited>> {
+    let mut resolve_with = Vec::new();
     match edit {
         Edit::None => return Ok(None),
         Edit::Add {
@@ -71,7 +81,14 @@ fn apply_edit(
                         let prefix = if exact { "" } else { "^" };
                         format!("{prefix}{}", member.manifest.version)
                     }
-                    _ => edit::spec_to_save(&name, spec.as_deref(), exact, registries, http)?,
+                    _ => {
+                        let added =
+                            edit::spec_to_save(&name, spec.as_deref(), exact, registries, http)?;
+                        if added.resolved_as != added.saved {
+                            resolve_with.push((name.clone(), added.resolved_as));
+                        }
+                        added.saved
+                    }
                 };
                 additions.push((name, saved));
             }
@@ -83,7 +100,10 @@ fn apply_edit(
             }
         }
     }
-    Ok(Some(edit::format_like(text, package_json)?))
+    Ok(Some(Edited {
+        text: edit::format_like(text, package_json)?,
+        resolve_with,
+    }))
 }
 
 pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
@@ -139,15 +159,18 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
             &http,
             &project.workspaces,
         )?;
-        if let Some(text) = edited {
+        if let Some(edited) = edited {
             project = Project::load(&project_dir, &package_json)?;
-            saves.push((project_dir.clone(), text));
+            for (name, spec) in &edited.resolve_with {
+                project.resolve_added_with(name, spec);
+            }
+            saves.push((project_dir.clone(), edited.text));
         }
     } else {
         for index in members {
             let member_dir = project_dir.join(&project.workspaces[index].location);
             let (text, mut member_json) = read_package_json(&member_dir)?;
-            let Some(new_text) = apply_edit(
+            let Some(edited) = apply_edit(
                 edit.clone(),
                 &text,
                 &mut member_json,
@@ -160,8 +183,14 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
             };
             let member = &mut project.workspaces[index];
             *member = LocalPackage::from_package_json(&member.location, member_json);
-            saves.push((member_dir, new_text));
+            for (name, spec) in &edited.resolve_with {
+                member.resolve_added_with(name, spec);
+            }
+            saves.push((member_dir, edited.text));
         }
+    }
+    for (dir, _) in &saves {
+        edit::check_writable(dir)?;
     }
     let package_json_text = match saves.first() {
         Some((dir, text)) if *dir == project_dir => text.clone(),

@@ -5,16 +5,25 @@
 //! right `node_modules/.bin` with exec bits set. It runs on blocking threads
 //! (an actix `SyncArbiter`).
 //!
+//! A package is cloned from its cache entry's file index (`utoo-package-cache`),
+//! checking each file against it first: a damaged entry is reported
+//! ([`CloneError::is_damaged_entry`]) rather than linked. Bins are linked only
+//! as plain names inside `.bin`, to targets inside their package.
+//!
 //! ```
 //! use std::collections::BTreeMap;
 //! use actix::SyncArbiter;
 //! use utoo_clone_actor::{CloneActor, ClonePackage, LinkBins, SharedStrategy};
+//! use utoo_package_cache::EntryIndex;
 //!
 //! #[actix::main]
 //! async fn main() {
 //!     let cache = tempfile::tempdir().unwrap();
 //!     let project = tempfile::tempdir().unwrap();
 //!     std::fs::write(cache.path().join("cli.js"), "#!/usr/bin/env node\n").unwrap();
+//!     let mut index = EntryIndex::new("sha512-demo");
+//!     index.add_file("cli.js", 20);
+//!     index.write_into(cache.path()).unwrap();
 //!     let strategy = SharedStrategy::default();
 //!     let cloner = SyncArbiter::start(2, move || CloneActor::new(strategy.clone()));
 //!     let node_modules = project.path().join("node_modules");
@@ -46,22 +55,22 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use actix::prelude::*;
 use thiserror::Error;
+use utoo_package_cache::{Damage, IndexError, SealedIndex};
 
 pub use strategy::{SharedStrategy, Strategy};
 
-/// The cache's own bookkeeping files, not part of any package.
-const SKIPPED_NAMES: &[&str] = &[".utoo-complete"];
-
-/// Materialise the package folder `from` at `to`, replacing what was there.
+/// Materialise the package whose cache entry is `from` at `to`, replacing
+/// what was there.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<CloneStats, CloneError>")]
 pub struct ClonePackage {
     /// `name@version`, for traces.
     pub package: String,
+    /// A complete cache entry (with its file index).
     pub from: PathBuf,
     pub to: PathBuf,
 }
@@ -73,7 +82,8 @@ pub struct LinkBins {
     pub node_modules: PathBuf,
     /// The package's folder below `node_modules`, e.g. `@scope/tool`.
     pub package: String,
-    /// Bin name → path inside the package, already normalised.
+    /// Bin name → path inside the package, already normalised: a name is one
+    /// plain path component, a path is relative and never climbs with `..`.
     pub bins: BTreeMap<String, String>,
 }
 
@@ -85,8 +95,43 @@ pub struct CloneStats {
 
 #[derive(Debug, Error)]
 pub enum CloneError {
-    #[error("placing {path:?}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    #[error("placing {path:?}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the cache entry {entry:?} is damaged")]
+    Damaged {
+        entry: PathBuf,
+        #[source]
+        damage: Damage,
+    },
+    #[error("the cache entry {entry:?} has no usable file index")]
+    Unindexed {
+        entry: PathBuf,
+        #[source]
+        source: IndexError,
+    },
+    #[error("refusing to link bin {name:?} → {path:?} of {package:?}: names must be plain file names and paths must stay inside the package")]
+    UnsafeBin {
+        package: String,
+        name: String,
+        path: String,
+    },
+    #[error("{0:?} is not a folder; bins are linked only into a real .bin folder")]
+    BinFolderNotADirectory(PathBuf),
+}
+
+impl CloneError {
+    /// Whether the cache entry, not the project, is at fault: fetching and
+    /// extracting the package again repairs it.
+    pub fn is_damaged_entry(&self) -> bool {
+        matches!(
+            self,
+            CloneError::Damaged { .. } | CloneError::Unindexed { .. }
+        )
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> CloneError + '_ {
@@ -105,27 +150,37 @@ impl CloneActor {
         CloneActor { strategy }
     }
 
-    fn clone_tree(&self, from: &Path, to: &Path, stats: &mut CloneStats) -> Result<(), CloneError> {
+    /// Creates the entry's folders, parents first, then places each file
+    /// once it has checked that the file is as extracted.
+    fn clone_entry(
+        &self,
+        from: &Path,
+        to: &Path,
+        stats: &mut CloneStats,
+    ) -> Result<(), CloneError> {
+        let sealed = SealedIndex::read(from).map_err(|source| CloneError::Unindexed {
+            entry: from.to_path_buf(),
+            source,
+        })?;
         fs::create_dir_all(to).map_err(io_error(to))?;
-        for entry in fs::read_dir(from).map_err(io_error(from))? {
-            let entry = entry.map_err(io_error(from))?;
-            let name = entry.file_name();
-            if SKIPPED_NAMES.iter().any(|s| name == *s) {
-                continue;
-            }
-            let source = entry.path();
-            let target = to.join(&name);
-            let kind = entry.file_type().map_err(io_error(&source))?;
-            if kind.is_dir() {
-                self.clone_tree(&source, &target, stats)?;
-            } else if kind.is_file() {
-                let used = self
-                    .strategy
-                    .place(&source, &target)
-                    .map_err(io_error(&target))?;
-                stats.strategy = Some(used);
-                stats.files += 1;
-            }
+        for dir in &sealed.index.dirs {
+            let target = to.join(dir);
+            fs::create_dir(&target).map_err(io_error(&target))?;
+        }
+        for file in &sealed.index.files {
+            sealed
+                .check(from, file)
+                .map_err(|damage| CloneError::Damaged {
+                    entry: from.to_path_buf(),
+                    damage,
+                })?;
+            let target = to.join(&file.path);
+            let used = self
+                .strategy
+                .place(&from.join(&file.path), &target)
+                .map_err(io_error(&target))?;
+            stats.strategy = Some(used);
+            stats.files += 1;
         }
         Ok(())
     }
@@ -151,10 +206,22 @@ impl Handler<ClonePackage> for CloneActor {
             files: 0,
             strategy: self.strategy.get(),
         };
-        self.clone_tree(&msg.from, &msg.to, &mut stats)?;
+        self.clone_entry(&msg.from, &msg.to, &mut stats)?;
         span.record("files", stats.files);
         Ok(stats)
     }
+}
+
+/// Whether `path` is relative and made of plain parts only (no `..`, `.`, root).
+fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+fn is_plain_name(name: &str) -> bool {
+    is_plain_relative(name) && !name.contains('/')
 }
 
 impl Handler<LinkBins> for CloneActor {
@@ -162,14 +229,32 @@ impl Handler<LinkBins> for CloneActor {
 
     fn handle(&mut self, msg: LinkBins, _ctx: &mut SyncContext<Self>) -> Self::Result {
         let _span = tracing::info_span!("link_bins", package = %msg.package).entered();
+        for (name, path) in &msg.bins {
+            if !is_plain_name(name) || !is_plain_relative(path) || !is_plain_relative(&msg.package)
+            {
+                return Err(CloneError::UnsafeBin {
+                    package: msg.package.clone(),
+                    name: name.clone(),
+                    path: path.clone(),
+                });
+            }
+        }
         let bin_dir = msg.node_modules.join(".bin");
         fs::create_dir_all(&bin_dir).map_err(io_error(&bin_dir))?;
+        // A `.bin` that is a link could lead the links anywhere.
+        if !fs::symlink_metadata(&bin_dir)
+            .map_err(io_error(&bin_dir))?
+            .is_dir()
+        {
+            return Err(CloneError::BinFolderNotADirectory(bin_dir));
+        }
+        let package_dir = msg.node_modules.join(&msg.package);
         for (name, path) in &msg.bins {
-            let target = msg.node_modules.join(&msg.package).join(path);
-            let Ok(meta) = fs::metadata(&target) else {
-                tracing::warn!(package = %msg.package, bin = %name, "bin target {path} is missing; not linked");
+            let Some(target) = target_inside(&package_dir, path) else {
+                tracing::warn!(package = %msg.package, bin = %name, "bin target {path} is missing or outside the package; not linked");
                 continue;
             };
+            let meta = fs::metadata(&target).map_err(io_error(&target))?;
             let mode = meta.permissions().mode();
             if mode & 0o111 != 0o111 {
                 let mut permissions = meta.permissions();
@@ -185,4 +270,12 @@ impl Handler<LinkBins> for CloneActor {
         }
         Ok(())
     }
+}
+
+/// The real path of `path` in `package_dir`, if it exists and, once every
+/// symlink is followed, is a file still inside the package.
+fn target_inside(package_dir: &Path, path: &str) -> Option<PathBuf> {
+    let package = fs::canonicalize(package_dir).ok()?;
+    let target = fs::canonicalize(package_dir.join(path)).ok()?;
+    (target.starts_with(&package) && target.is_file()).then_some(target)
 }

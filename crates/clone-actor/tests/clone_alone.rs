@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use actix::{Addr, SyncArbiter};
 use futures::future::join_all;
 use tempfile::TempDir;
-use utoo_clone_actor::{CloneActor, ClonePackage, CloneStats, LinkBins, SharedStrategy, Strategy};
+use utoo_clone_actor::{
+    CloneActor, CloneError, ClonePackage, CloneStats, LinkBins, SharedStrategy, Strategy,
+};
+use utoo_package_cache::EntryIndex;
 
 fn cloner(strategy: SharedStrategy) -> Addr<CloneActor> {
     SyncArbiter::start(2, move || CloneActor::new(strategy.clone()))
@@ -40,7 +43,15 @@ fn cache_entry(root: &Path) -> PathBuf {
         0o644,
     );
     write(&dir.join("bin/cli.js"), "#!/usr/bin/env node\n", 0o755);
-    write(&dir.join(".utoo-complete"), "sha512-demo", 0o644);
+    let mut index = EntryIndex::new("sha512-demo");
+    for folder in ["lib", "lib/deep", "lib/deep/nested", "bin"] {
+        index.add_dir(folder);
+    }
+    for file in CLONED {
+        let size = fs::metadata(dir.join(file)).expect("cached file").len();
+        index.add_file(file, size);
+    }
+    index.write_into(&dir).expect("index");
     dir
 }
 
@@ -51,7 +62,11 @@ const CLONED: [&str; 4] = [
     "bin/cli.js",
 ];
 
-async fn clone(actor: &Addr<CloneActor>, from: &Path, to: &Path) -> CloneStats {
+async fn try_clone(
+    actor: &Addr<CloneActor>,
+    from: &Path,
+    to: &Path,
+) -> Result<CloneStats, CloneError> {
     actor
         .send(ClonePackage {
             package: "test@1.0.0".into(),
@@ -60,15 +75,20 @@ async fn clone(actor: &Addr<CloneActor>, from: &Path, to: &Path) -> CloneStats {
         })
         .await
         .expect("clone actor mailbox")
+}
+
+async fn clone(actor: &Addr<CloneActor>, from: &Path, to: &Path) -> CloneStats {
+    try_clone(actor, from, to)
+        .await
         .unwrap_or_else(|e| panic!("cloning {from:?}: {e}"))
 }
 
-async fn link_bins(
+async fn try_link_bins(
     actor: &Addr<CloneActor>,
     node_modules: &Path,
     package: &str,
     bins: &[(&str, &str)],
-) {
+) -> Result<(), CloneError> {
     actor
         .send(LinkBins {
             node_modules: node_modules.to_path_buf(),
@@ -80,6 +100,16 @@ async fn link_bins(
         })
         .await
         .expect("clone actor mailbox")
+}
+
+async fn link_bins(
+    actor: &Addr<CloneActor>,
+    node_modules: &Path,
+    package: &str,
+    bins: &[(&str, &str)],
+) {
+    try_link_bins(actor, node_modules, package, bins)
+        .await
         .unwrap_or_else(|e| panic!("linking bins of {package}: {e}"));
 }
 
@@ -125,10 +155,10 @@ async fn clones_a_tree_with_contents_and_exec_bits() {
     }
     assert_eq!(mode(&to.join("bin/cli.js")), 0o755);
     assert_eq!(mode(&to.join("index.js")), 0o644);
-    assert!(!to.join(".utoo-complete").exists());
+    assert!(!to.join(".utoo-index").exists());
     assert!(
-        from.join(".utoo-complete").exists(),
-        "the cache keeps its marker"
+        from.join(".utoo-index").exists(),
+        "the cache keeps its index"
     );
 }
 
@@ -368,4 +398,109 @@ async fn scoped_packages_clone_and_link() {
         fs::read_to_string(&link).expect("link resolves"),
         "#!/usr/bin/env node\n"
     );
+}
+
+#[actix::test]
+async fn a_damaged_entry_is_reported_not_linked() {
+    let dirs = Dirs::new();
+    let from = cache_entry(dirs.cache.path());
+    let actor = cloner(SharedStrategy::default());
+    clone(&actor, &from, &dirs.node_modules().join("demo")).await;
+
+    // Same size, written in place later (the clock ticks coarsely).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(from.join("index.js"), "module.exports = 2;\n").expect("edit in place");
+    let error = try_clone(&actor, &from, &dirs.node_modules().join("other"))
+        .await
+        .expect_err("an edited entry is damaged");
+    assert!(error.is_damaged_entry(), "{error}");
+
+    fs::remove_file(from.join("lib/deep/nested/util.js")).expect("damage");
+    let error = try_clone(&actor, &from, &dirs.node_modules().join("third"))
+        .await
+        .expect_err("a file is missing");
+    assert!(error.is_damaged_entry(), "{error}");
+
+    fs::remove_file(from.join(".utoo-index")).expect("unindex");
+    let error = try_clone(&actor, &from, &dirs.node_modules().join("fourth"))
+        .await
+        .expect_err("no index");
+    assert!(error.is_damaged_entry(), "{error}");
+}
+
+#[actix::test]
+async fn link_bins_refuses_names_and_paths_that_leave_bin_or_the_package() {
+    let dirs = Dirs::new();
+    let node_modules = dirs.node_modules();
+    write(&node_modules.join("demo/cli.js"), "run", 0o644);
+    let actor = cloner(SharedStrategy::default());
+    for (name, path) in [
+        ("../../victim.txt", "cli.js"),
+        ("/tmp/abs", "cli.js"),
+        ("..", "cli.js"),
+        ("demo", "../../secret"),
+        ("demo", "/etc/passwd"),
+    ] {
+        let error = try_link_bins(&actor, &node_modules, "demo", &[(name, path)])
+            .await
+            .expect_err("refused");
+        assert!(matches!(error, CloneError::UnsafeBin { .. }), "{error}");
+    }
+    assert!(
+        !node_modules.join(".bin").exists()
+            || fs::read_dir(node_modules.join(".bin"))
+                .expect(".bin")
+                .next()
+                .is_none()
+    );
+}
+
+#[actix::test]
+async fn link_bins_never_follows_a_link_out_of_the_package() {
+    let dirs = Dirs::new();
+    let node_modules = dirs.node_modules();
+    let outside = dirs.project.path().join("secret");
+    write(&outside, "private", 0o600);
+    write(&node_modules.join("demo/cli.js"), "run", 0o644);
+    symlink(&outside, node_modules.join("demo/escape.js")).expect("link out");
+    let actor = cloner(SharedStrategy::default());
+
+    link_bins(
+        &actor,
+        &node_modules,
+        "demo",
+        &[("demo", "cli.js"), ("sneaky", "escape.js")],
+    )
+    .await;
+
+    assert_eq!(
+        mode(&outside),
+        0o600,
+        "nothing outside the package is chmodded"
+    );
+    assert!(fs::symlink_metadata(node_modules.join(".bin/sneaky")).is_err());
+    assert!(node_modules.join(".bin/demo").exists());
+}
+
+#[actix::test]
+async fn a_bin_folder_that_is_a_link_is_refused() {
+    let dirs = Dirs::new();
+    let node_modules = dirs.node_modules();
+    let elsewhere = dirs.project.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).expect("elsewhere");
+    write(&node_modules.join("demo/cli.js"), "run", 0o644);
+    symlink(&elsewhere, node_modules.join(".bin")).expect(".bin link");
+    let actor = cloner(SharedStrategy::default());
+
+    let error = try_link_bins(&actor, &node_modules, "demo", &[("demo", "cli.js")])
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(error, CloneError::BinFolderNotADirectory(_)),
+        "{error}"
+    );
+    assert!(fs::read_dir(&elsewhere)
+        .expect("elsewhere")
+        .next()
+        .is_none());
 }

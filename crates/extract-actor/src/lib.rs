@@ -1,13 +1,15 @@
 //! The extract actor puts downloaded tarballs into utoo's global cache
 //! (default `~/.cache/utoo`). It runs on blocking threads (an actix
 //! `SyncArbiter`, one thread per unit of extract capacity). Each package is
-//! unpacked into a staging folder, given a completion marker last, then
-//! renamed into place, so a half-extracted entry is never seen; an entry
-//! without its marker is redone, and a complete one is never extracted again.
+//! unpacked into a staging folder, given its file index last (which marks it
+//! complete, see `utoo-package-cache`), then renamed into place, so a
+//! half-extracted entry is never seen; an entry without its index is redone,
+//! and a complete one is extracted again only when it is found damaged.
 //!
 //! ```
 //! use actix::SyncArbiter;
-//! use utoo_extract_actor::{CacheLayout, Extract, ExtractActor};
+//! use utoo_extract_actor::{Extract, ExtractActor};
+//! use utoo_package_cache::CacheLayout;
 //!
 //! # fn tarball() -> bytes::Bytes {
 //! #     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
@@ -32,6 +34,7 @@
 //!             version: "1.0.0".into(),
 //!             cache_key: "sha512-demo".into(),
 //!             tarball: tarball(),
+//!             replace_damaged: false,
 //!         })
 //!         .await
 //!         .unwrap()
@@ -41,7 +44,6 @@
 //! }
 //! ```
 
-mod cache;
 mod error;
 mod unpack;
 
@@ -53,8 +55,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use bytes::Bytes;
+use utoo_package_cache::{CacheLayout, EntryIndex, SealedIndex};
 
-pub use cache::{CacheLayout, COMPLETE_MARKER};
 pub use error::{ExtractError, UnpackError};
 pub use unpack::{unpack, UnpackStats};
 
@@ -67,6 +69,9 @@ pub struct Extract {
     /// What identifies this tarball: its integrity, or its URL when it has none.
     pub cache_key: String,
     pub tarball: Bytes,
+    /// The entry was found damaged: replace it even though it is complete
+    /// (unless it is intact again, repaired by another install).
+    pub replace_damaged: bool,
 }
 
 /// A complete cache entry.
@@ -151,7 +156,7 @@ impl ExtractActor {
         let dir = self
             .cache
             .entry_dir(&msg.name, &msg.version, &msg.cache_key);
-        if CacheLayout::is_complete(&dir) {
+        if CacheLayout::is_complete(&dir) && (!msg.replace_damaged || is_intact(&dir)) {
             return Ok(CacheEntry {
                 dir,
                 stats: UnpackStats::default(),
@@ -169,15 +174,31 @@ impl ExtractActor {
             .prefix("extract-")
             .tempdir_in(&staging_root)
             .map_err(io_err(&staging_root))?;
-        let stats = unpack(&msg.tarball, staging.path(), self.max_unpacked_bytes)?;
-        let marker = staging.path().join(COMPLETE_MARKER);
-        fs::write(&marker, &msg.cache_key).map_err(io_err(&marker))?;
+        let mut index = EntryIndex::new(msg.cache_key.as_str());
+        let stats = unpack(
+            &msg.tarball,
+            staging.path(),
+            self.max_unpacked_bytes,
+            &mut index,
+        )?;
+        index
+            .write_into(staging.path())
+            .map_err(io_err(&staging.path().to_path_buf()))?;
         if let Some(parent) = dir.parent() {
             fs::create_dir_all(parent).map_err(io_err(&parent.to_path_buf()))?;
         }
         if dir.exists() {
-            // An earlier extraction died before its marker: start that entry over.
-            fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+            // An earlier extraction died before its index, or the entry is
+            // damaged: move it aside (renames are atomic) and start over.
+            let discarded = tempfile::Builder::new()
+                .prefix("discard-")
+                .tempdir_in(&staging_root)
+                .map_err(io_err(&staging_root))?;
+            match fs::rename(&dir, discarded.path().join("entry")) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(UnpackError::Io(dir, e)),
+            }
         }
         let staged = staging.keep();
         match fs::rename(&staged, &dir) {
@@ -201,6 +222,11 @@ impl ExtractActor {
             }
         }
     }
+}
+
+/// Whether every file of a complete entry is as extracted.
+fn is_intact(dir: &std::path::Path) -> bool {
+    SealedIndex::read(dir).is_ok_and(|sealed| sealed.check_all(dir).is_ok())
 }
 
 impl Actor for ExtractActor {

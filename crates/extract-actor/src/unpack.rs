@@ -1,6 +1,6 @@
 //! gunzip + untar into a folder, refusing anything that would land outside it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use flate2::read::GzDecoder;
 use tar::{Archive, EntryType};
+use utoo_package_cache::{EntryIndex, INDEX_FILE};
 
 use crate::error::UnpackError;
 
@@ -22,11 +23,20 @@ pub struct UnpackStats {
 /// in npm tarballs). Files get mode 0o644, or 0o755 when any exec bit was set,
 /// as npm does. Hard and symbolic links are skipped as npm skips them, but one
 /// pointing outside `dest` is an error, as are `..` and absolute paths, and
-/// unpacking more than `max_bytes` (a decompression bomb).
-pub fn unpack(tgz: &[u8], dest: &Path, max_bytes: u64) -> Result<UnpackStats, UnpackError> {
+/// unpacking more than `max_bytes` (a decompression bomb). Every folder and
+/// file written is recorded in `index`; a top-level entry named like the
+/// index itself is skipped.
+pub fn unpack(
+    tgz: &[u8],
+    dest: &Path,
+    max_bytes: u64,
+    index: &mut EntryIndex,
+) -> Result<UnpackStats, UnpackError> {
     let mut archive = Archive::new(GzDecoder::new(tgz));
     let mut stats = UnpackStats::default();
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
+    // Where each file is in `index.files`: a path listed twice is written twice.
+    let mut indexed_files: HashMap<PathBuf, usize> = HashMap::new();
     fs::create_dir_all(dest).map_err(|e| UnpackError::Io(dest.to_path_buf(), e))?;
     made_dirs.insert(PathBuf::new());
     let entries = archive.entries().map_err(UnpackError::Corrupt)?;
@@ -36,14 +46,17 @@ pub fn unpack(tgz: &[u8], dest: &Path, max_bytes: u64) -> Result<UnpackStats, Un
         let Some(relative) = inside_path(&raw_path)? else {
             continue;
         };
+        if relative == Path::new(INDEX_FILE) {
+            continue;
+        }
         let kind = entry.header().entry_type();
         match kind {
             EntryType::Directory => {
-                make_dirs(dest, &relative, &mut made_dirs)?;
+                make_dirs(dest, &relative, &mut made_dirs, index)?;
             }
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 if let Some(parent) = relative.parent() {
-                    make_dirs(dest, parent, &mut made_dirs)?;
+                    make_dirs(dest, parent, &mut made_dirs, index)?;
                 }
                 let size = entry.header().size().map_err(UnpackError::Corrupt)?;
                 if stats.bytes.saturating_add(size) > max_bytes {
@@ -51,8 +64,16 @@ pub fn unpack(tgz: &[u8], dest: &Path, max_bytes: u64) -> Result<UnpackStats, Un
                 }
                 let mode = entry.header().mode().unwrap_or(0o644);
                 let target = dest.join(&relative);
-                stats.bytes += write_file(&mut entry, &target, mode)?;
-                stats.files += 1;
+                let written = write_file(&mut entry, &target, mode)?;
+                stats.bytes += written;
+                match indexed_files.get(&relative) {
+                    Some(&at) => index.files[at].size = written,
+                    None => {
+                        indexed_files.insert(relative.clone(), index.files.len());
+                        index.add_file(relative, written);
+                        stats.files += 1;
+                    }
+                }
             }
             EntryType::Symlink | EntryType::Link => {
                 let link = entry.link_name().map_err(UnpackError::Corrupt)?;
@@ -113,16 +134,23 @@ fn normalise(path: &Path) -> Option<PathBuf> {
     Some(parts.iter().collect())
 }
 
-fn make_dirs(dest: &Path, relative: &Path, made: &mut HashSet<PathBuf>) -> Result<(), UnpackError> {
-    if made.contains(relative) {
-        return Ok(());
-    }
-    let full = dest.join(relative);
-    fs::create_dir_all(&full).map_err(|e| UnpackError::Io(full.clone(), e))?;
-    let mut at = Some(relative);
-    while let Some(dir) = at.filter(|d| !d.as_os_str().is_empty()) {
+/// Creates `relative` and whichever of its parents are missing, parents
+/// first, recording each in the index.
+fn make_dirs(
+    dest: &Path,
+    relative: &Path,
+    made: &mut HashSet<PathBuf>,
+    index: &mut EntryIndex,
+) -> Result<(), UnpackError> {
+    let missing: Vec<&Path> = relative
+        .ancestors()
+        .take_while(|dir| !made.contains(*dir))
+        .collect();
+    for dir in missing.into_iter().rev() {
+        let full = dest.join(dir);
+        fs::create_dir(&full).map_err(|e| UnpackError::Io(full.clone(), e))?;
         made.insert(dir.to_path_buf());
-        at = dir.parent();
+        index.add_dir(dir);
     }
     Ok(())
 }

@@ -11,9 +11,9 @@ use actix::{Addr, SyncArbiter};
 use bytes::Bytes;
 use tempfile::TempDir;
 use utoo_extract_actor::{
-    CacheEntry, CacheLayout, Extract, ExtractActor, ExtractError, UnpackError, UnpackStats,
-    COMPLETE_MARKER,
+    CacheEntry, Extract, ExtractActor, ExtractError, UnpackError, UnpackStats,
 };
+use utoo_package_cache::{CacheLayout, SealedIndex};
 use utoo_test_registry::Tarball;
 
 /// A sandbox folder holding only `cache/`, so anything written next to the
@@ -41,12 +41,23 @@ impl Sandbox {
         key: &str,
         tarball: Vec<u8>,
     ) -> Result<CacheEntry, ExtractError> {
+        self.send(name, key, tarball, false).await
+    }
+
+    async fn send(
+        &self,
+        name: &str,
+        key: &str,
+        tarball: Vec<u8>,
+        replace_damaged: bool,
+    ) -> Result<CacheEntry, ExtractError> {
         self.actor
             .send(Extract {
                 name: name.to_string(),
                 version: "1.0.0".to_string(),
                 cache_key: key.to_string(),
                 tarball: Bytes::from(tarball),
+                replace_damaged,
             })
             .await
             .expect("extract actor mailbox")
@@ -169,9 +180,24 @@ async fn extracts_below_the_entry_dir_without_the_package_prefix() {
     assert_eq!(mode(&entry.dir.join("index.js")), 0o644);
     assert_eq!(mode(&entry.dir.join("lib/deep/util.js")), 0o644);
     assert!(CacheLayout::is_complete(&entry.dir));
+    let index = SealedIndex::read(&entry.dir).expect("index").index;
+    assert_eq!(index.key, "sha512-demo");
+    let dirs: Vec<&str> = index.dirs.iter().filter_map(|d| d.to_str()).collect();
+    assert_eq!(dirs, ["bin", "lib", "lib/deep"]);
+    let mut files: Vec<(&str, u64)> = index
+        .files
+        .iter()
+        .filter_map(|f| Some((f.path.to_str()?, f.size)))
+        .collect();
+    files.sort();
     assert_eq!(
-        fs::read_to_string(entry.dir.join(COMPLETE_MARKER)).expect("marker"),
-        "sha512-demo"
+        files,
+        [
+            ("bin/cli.js", 20),
+            ("index.js", 20),
+            ("lib/deep/util.js", 15),
+            ("package.json", 33)
+        ]
     );
     sandbox.assert_nothing_escaped();
 }
@@ -252,7 +278,43 @@ async fn another_cache_key_gets_its_own_entry() {
 }
 
 #[actix::test]
-async fn an_entry_without_its_marker_is_redone() {
+async fn a_damaged_entry_is_replaced_only_when_still_damaged() {
+    let sandbox = Sandbox::new();
+    let first = sandbox
+        .extract("demo", "sha512-demo", normal_tarball())
+        .await
+        .expect("extraction");
+    let intact = sandbox
+        .send("demo", "sha512-demo", normal_tarball(), true)
+        .await
+        .expect("reuse");
+    assert!(
+        intact.reused,
+        "an intact entry (repaired by someone else) is kept"
+    );
+
+    fs::remove_file(first.dir.join("index.js")).expect("damage the entry");
+    let reused = sandbox
+        .extract("demo", "sha512-demo", normal_tarball())
+        .await
+        .expect("reuse");
+    assert!(
+        reused.reused,
+        "without the flag a complete entry is trusted"
+    );
+    let repaired = sandbox
+        .send("demo", "sha512-demo", normal_tarball(), true)
+        .await
+        .expect("repair");
+    assert!(!repaired.reused);
+    assert_eq!(repaired.dir, first.dir);
+    let sealed = SealedIndex::read(&repaired.dir).expect("index");
+    sealed.check_all(&repaired.dir).expect("intact again");
+    sandbox.assert_nothing_escaped();
+}
+
+#[actix::test]
+async fn an_entry_without_its_index_is_redone() {
     let sandbox = Sandbox::new();
     let dir = sandbox.layout.entry_dir("demo", "1.0.0", "sha512-demo");
     // What a crash halfway through an older, non-atomic extraction leaves.

@@ -161,11 +161,29 @@ fn replace_file(target: &Path, contents: &str) -> io::Result<()> {
     let mut temp = builder.tempfile_in(directory)?;
     if let Ok(existing) = fs::metadata(target) {
         temp.as_file().set_permissions(existing.permissions())?;
+        keep_owner(temp.as_file(), &existing)?;
     }
     temp.write_all(contents.as_bytes())?;
     temp.as_file().sync_all()?;
     temp.persist(target).map_err(|error| error.error)?;
     sync_directory(directory)
+}
+
+/// Run as root (in a container, with sudo), the replacement would belong to
+/// root: give it the replaced file's owner, as npm does.
+#[cfg(unix)]
+fn keep_owner(temp: &fs::File, existing: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let ours = temp.metadata()?;
+    if ours.uid() == 0 && (ours.uid(), ours.gid()) != (existing.uid(), existing.gid()) {
+        std::os::unix::fs::fchown(temp, Some(existing.uid()), Some(existing.gid()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_temp: &fs::File, _existing: &fs::Metadata) -> io::Result<()> {
+    Ok(())
 }
 
 /// Temporary files are private (0600); a new lockfile gets the usual 0666 minus the umask.

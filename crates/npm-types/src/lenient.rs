@@ -72,10 +72,10 @@ pub fn raw_bin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Erro
 }
 
 pub fn normalise_bin(raw: Option<Value>, package_name: &str) -> BTreeMap<String, String> {
-    let entries: Vec<(String, String)> = match raw {
+    let entries: BTreeMap<String, String> = match raw {
         Some(Value::String(path)) => {
             let bare = package_name.rsplit('/').next().unwrap_or(package_name);
-            vec![(bare.to_string(), path)]
+            BTreeMap::from([(bare.to_string(), path)])
         }
         Some(Value::Object(map)) => map
             .into_iter()
@@ -84,13 +84,19 @@ pub fn normalise_bin(raw: Option<Value>, package_name: &str) -> BTreeMap<String,
                 _ => None,
             })
             .collect(),
-        _ => Vec::new(),
+        _ => BTreeMap::new(),
     };
-    entries
-        .into_iter()
+    safe_bins(&entries)
+}
+
+/// A bin map as npm-normalize-package-bin leaves it, whatever its source
+/// (a packument, a tarball, a lockfile): each name becomes its last path
+/// part, and paths that climb out of the package with `..` are dropped.
+pub fn safe_bins(bins: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    bins.iter()
         .filter_map(|(name, path)| {
-            let name = name.rsplit('/').next().unwrap_or(&name).to_string();
-            let path = normalise_bin_path(&path)?;
+            let name = name.rsplit('/').next().unwrap_or(name).to_string();
+            let path = normalise_bin_path(path)?;
             let safe_name = !name.is_empty() && name != "." && name != ".." && !name.contains('\\');
             safe_name.then_some((name, path))
         })
@@ -123,6 +129,26 @@ mod tests {
         assert_eq!(
             bin,
             BTreeMap::from([("tool".to_string(), "bin/cli.js".to_string())])
+        );
+    }
+
+    #[test]
+    fn bins_from_any_source_keep_only_base_names_inside_the_package() {
+        let locked = BTreeMap::from([
+            (
+                "../../../outside/victim.txt".to_string(),
+                "cli.js".to_string(),
+            ),
+            ("/abs/name".to_string(), "./bin/x.js".to_string()),
+            ("ok".to_string(), "../../../outside/secret".to_string()),
+            ("..".to_string(), "cli.js".to_string()),
+        ]);
+        assert_eq!(
+            safe_bins(&locked),
+            BTreeMap::from([
+                ("name".to_string(), "bin/x.js".to_string()),
+                ("victim.txt".to_string(), "cli.js".to_string()),
+            ])
         );
     }
 

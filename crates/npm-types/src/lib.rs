@@ -30,6 +30,7 @@ mod registries;
 mod spec;
 
 pub use integrity::{Algorithm, Integrity, IntegrityError, IntegrityHasher};
+pub use lenient::safe_bins;
 pub use manifest::{Dist, Manifest, PeerDependencyMeta};
 pub use name::{validate_package_name, InvalidPackageName};
 pub use packument::{Packument, PackumentError, PackumentVersion};

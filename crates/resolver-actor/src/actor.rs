@@ -94,7 +94,7 @@ async fn resolve(
     source: std::rc::Rc<RegistrySource>,
 ) -> Result<Resolution, ResolveError> {
     let start = match &msg.lockfile {
-        Some(lock) => tree_from_lockfile(&msg.project, lock, msg.legacy_peer_deps),
+        Some(lock) => tree_from_lockfile(&msg.project, lock, msg.legacy_peer_deps)?,
         None => project_tree(&msg.project, msg.legacy_peer_deps),
     };
     let options = BuildOptions {

@@ -70,6 +70,12 @@ pub enum ResolveError {
         spec: String,
         dependent: String,
     },
+    #[error("package-lock.json: the entry {path:?} is not a package folder inside a node_modules")]
+    LockfilePath {
+        path: String,
+        #[source]
+        reason: InvalidPackageName,
+    },
     #[error("overrides {key:?}: {reason}")]
     Override { key: String, reason: String },
     #[error("the resolver stopped before finishing")]

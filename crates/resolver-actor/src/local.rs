@@ -61,9 +61,37 @@ impl LocalPackage {
         }
     }
 
+    /// See [`Project::resolve_added_with`].
+    pub fn resolve_added_with(&mut self, name: &str, spec: &str) {
+        replace_spec(
+            Arc::make_mut(&mut self.manifest),
+            &mut self.dev_dependencies,
+            name,
+            spec,
+        );
+    }
+
     /// Inside the project: its dependencies are installed too.
     pub fn is_inside(&self) -> bool {
         is_inside_project(&self.location)
+    }
+}
+
+/// Gives the dependency `name` the spec `spec` in whichever list holds it.
+pub(crate) fn replace_spec(
+    manifest: &mut Manifest,
+    dev_dependencies: &mut BTreeMap<String, String>,
+    name: &str,
+    spec: &str,
+) {
+    for list in [
+        &mut manifest.dependencies,
+        &mut manifest.optional_dependencies,
+        dev_dependencies,
+    ] {
+        if let Some(current) = list.get_mut(name) {
+            *current = spec.to_string();
+        }
     }
 }
 

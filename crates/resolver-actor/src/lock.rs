@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use utoo_lockfile::{LockEntry, Lockfile, PeerDependencyMeta as LockPeerMeta};
-use utoo_npm_types::{Dist, Manifest, PeerDependencyMeta};
+use utoo_npm_types::{safe_bins, validate_package_name, Dist, Manifest, PeerDependencyMeta};
 
+use crate::error::ResolveError;
 use crate::finish::{PackageKind, ResolvedPackage, ResolvedTree};
 use crate::local::{is_inside_project, LocalPackage};
 use crate::overrides::ROOT_RULES;
@@ -46,8 +47,14 @@ fn add_folder(tree: &mut Tree, folder: &LocalPackage, legacy_peer_deps: bool) ->
 
 /// The tree a lockfile describes, under the root of `project` as it is now.
 /// Folders are read as they are now; entries this version can't use
-/// (entries without a version, links it can't follow) are left out.
-pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: bool) -> Tree {
+/// (entries without a version, links it can't follow) are left out. A
+/// package path whose last part is not a package name (`node_modules/../x`,
+/// `node_modules/.bin`) is an error: a lockfile is input from strangers.
+pub fn tree_from_lockfile(
+    project: &Project,
+    lock: &Lockfile,
+    legacy_peer_deps: bool,
+) -> Result<Tree, ResolveError> {
     let mut tree = project_tree(project, legacy_peer_deps);
     let mut ids: HashMap<String, NodeId> = HashMap::from([(String::new(), ROOT)]);
     for member in &project.workspaces {
@@ -83,6 +90,10 @@ pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: 
         let Some((parent_path, name)) = path.rsplit_once("node_modules/") else {
             continue;
         };
+        validate_package_name(name).map_err(|reason| ResolveError::LockfilePath {
+            path: path.clone(),
+            reason,
+        })?;
         let parent_path = parent_path.trim_end_matches('/');
         let Some(&parent) = ids.get(parent_path) else {
             continue;
@@ -93,7 +104,7 @@ pub fn tree_from_lockfile(project: &Project, lock: &Lockfile, legacy_peer_deps: 
         ids.insert(path.clone(), id);
     }
     tree.propagate_overrides();
-    tree
+    Ok(tree)
 }
 
 fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
@@ -118,7 +129,7 @@ fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
                 )
             })
             .collect(),
-        bin: entry.bin.clone(),
+        bin: safe_bins(&entry.bin),
         engines: entry.engines.clone(),
         os: entry.os.clone(),
         cpu: entry.cpu.clone(),

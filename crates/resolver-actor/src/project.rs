@@ -5,7 +5,7 @@ use serde_json::Value;
 use utoo_npm_types::Manifest;
 
 use crate::error::ResolveError;
-use crate::local::{dev_dependencies, find_workspaces, LocalPackage};
+use crate::local::{dev_dependencies, find_workspaces, replace_spec, LocalPackage};
 use crate::overrides::Overrides;
 
 /// The project being installed, read from its `package.json`.
@@ -38,6 +38,13 @@ impl Project {
             workspaces: Vec::new(),
             overrides: Overrides::default(),
         }
+    }
+
+    /// For the install that adds `name`, resolves it with `spec` (what was
+    /// asked for) rather than the range saved in `package.json`, as npm does:
+    /// `add ms@2.0.0` saves `^2.0.0` and locks 2.0.0.
+    pub fn resolve_added_with(&mut self, name: &str, spec: &str) {
+        replace_spec(&mut self.manifest, &mut self.dev_dependencies, name, spec);
     }
 
     /// The project in `dir`, with the workspaces its `workspaces` globs find

@@ -5,16 +5,18 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 use utoo_clone_actor::{ClonePackage, LinkBins};
-use utoo_extract_actor::{CacheLayout, Extract};
+use utoo_extract_actor::Extract;
 use utoo_fetch_actor::FetchTarball;
 use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_npm_types::Platform;
+use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve, ResolverActor};
 
 use crate::clone_queue::{CloneQueue, EntryStatus};
 use crate::messages::{Install, InstallError, InstallReport, PlacedPackage, Stage};
 use crate::node_modules::{
-    hidden_lockfile, keep_what_is_in_place, place_links, Placement, HIDDEN_LOCKFILE,
+    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, Placement,
+    HIDDEN_LOCKFILE,
 };
 use crate::plan::{download_for, engine_mismatches, plan, Download, PlannedLink, PlannedPackage};
 
@@ -75,6 +77,11 @@ struct Run {
     extract_backlog: usize,
     /// Packages to clone; `None` until resolution ends.
     clone_queue: Option<CloneQueue>,
+    /// Cache keys whose entry was found damaged, to be extracted again.
+    damaged: HashSet<String>,
+    /// Packages cloned again after their entry was repaired: a second
+    /// damage is fatal rather than a loop.
+    recloned: HashSet<String>,
     clones_in_flight: usize,
     /// Packages in place, kept or cloned.
     placed: Vec<PlannedPackage>,
@@ -209,6 +216,7 @@ impl Supervisor {
                 let request = Extract {
                     name: download.name.clone(),
                     version: download.version.clone(),
+                    replace_damaged: run.damaged.contains(&key),
                     cache_key: key,
                     tarball: tarball.bytes,
                 };
@@ -309,6 +317,14 @@ impl Supervisor {
             &request.project_dir,
             request.omit,
         );
+        if let Some(unsafe_path) = planned
+            .packages
+            .iter()
+            .map(|p| &p.path)
+            .find(|path| !is_install_path(path))
+        {
+            return self.fail(InstallError::UnsafeInstallPath(unsafe_path.clone()));
+        }
         let node_modules = request.project_dir.join("node_modules");
         let _check = tracing::info_span!("check node_modules").entered();
         let expected_hidden = hidden_lockfile(&lockfile, &planned.packages);
@@ -450,6 +466,11 @@ impl Supervisor {
                     return self.fail(error);
                 }
             }
+            Ok(Err(error)) if error.is_damaged_entry() => {
+                if let Err(error) = self.repair_entry(package, &error) {
+                    return self.fail(error);
+                }
+            }
             Ok(Err(error)) if package.optional => {
                 run.report.warnings.push(format!(
                     "skipping optional {}@{}: {error}",
@@ -469,6 +490,51 @@ impl Supervisor {
             Err(_) => return self.fail(InstallError::ActorStopped("clone")),
         }
         self.pump(ctx);
+    }
+
+    /// A package's cache entry turned out damaged while it was cloned: the
+    /// entry is fetched and extracted again (once per install), and the
+    /// package waits for it, as npm refetches a corrupted cache entry.
+    fn repair_entry(
+        &mut self,
+        package: PlannedPackage,
+        error: &utoo_clone_actor::CloneError,
+    ) -> Result<(), InstallError> {
+        let Some(run) = self.run.as_mut() else {
+            return Ok(());
+        };
+        let label = format!("{}@{}", package.name, package.version);
+        let key = package.download.cache_key().to_string();
+        let damage = causes(error);
+        if !run.recloned.insert(package.path.clone()) {
+            return Err(InstallError::Stage {
+                package: label,
+                stage: Stage::Clone,
+                cause: format!("{error}: {damage}"),
+            });
+        }
+        if run.damaged.insert(key.clone()) {
+            run.report.warnings.push(format!(
+                "the cached copy of {label} is damaged ({damage}); downloading it again"
+            ));
+            self.want_again(package.download.clone());
+        }
+        let Some(run) = self.run.as_mut() else {
+            return Ok(());
+        };
+        match run.clone_queue.as_mut() {
+            Some(queue) => queue.retry(package, |key| entry_status(&run.entries, key)),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues a download even though the cache has an entry for it.
+    fn want_again(&mut self, download: Download) {
+        if let Some(run) = self.run.as_mut() {
+            run.entries
+                .insert(download.cache_key().to_string(), EntryState::Queued);
+            run.fetch_queue.push_back(download);
+        }
     }
 
     /// Links bins once every package is in place; the first package (in
@@ -615,6 +681,14 @@ fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
     Ok(())
 }
 
+/// The causes below an error's own message, joined as `a: b`.
+fn causes(error: &dyn std::error::Error) -> String {
+    std::iter::successors(error.source(), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 fn entry_status<'a>(entries: &'a HashMap<String, EntryState>, key: &str) -> EntryStatus<'a> {
     match entries.get(key) {
         Some(EntryState::Ready(dir)) => EntryStatus::Ready(dir),
@@ -699,6 +773,8 @@ impl Handler<Install> for Supervisor {
             downloads_in_flight: 0,
             extract_backlog: 0,
             clone_queue: None,
+            damaged: HashSet::new(),
+            recloned: HashSet::new(),
             clones_in_flight: 0,
             placed: Vec::new(),
             links: Vec::new(),

@@ -111,6 +111,16 @@ impl CloneQueue {
         }
     }
 
+    /// Queues again a package whose clone must be redone once its entry is
+    /// ready (again).
+    pub fn retry<'a>(
+        &mut self,
+        package: PlannedPackage,
+        entry: impl Fn(&str) -> EntryStatus<'a>,
+    ) -> Result<(), InstallError> {
+        self.place_when_entry_ready(package, &entry)
+    }
+
     pub fn entry_ready(&mut self, key: &str, dir: &Path) {
         for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
             self.ready.push_back((package, dir.to_path_buf()));

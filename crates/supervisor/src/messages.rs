@@ -112,6 +112,8 @@ pub enum InstallError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("refusing to install into {0:?}: not a folder inside a node_modules of the project")]
+    UnsafeInstallPath(String),
     #[error("the {0} actor stopped unexpectedly")]
     ActorStopped(&'static str),
     #[error("{0} (engine-strict)")]

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// Written last into a finished entry; an entry without it is redone.
-pub const COMPLETE_MARKER: &str = ".utoo-complete";
+use crate::index::INDEX_FILE;
 
 /// The layout of a cache folder:
 /// `packages/<name>/<version>-<hash of integrity>/` for entries,
@@ -38,9 +37,11 @@ impl CacheLayout {
         dir.join(format!("{}-{short}", plain_folder_name(version)))
     }
 
-    /// Whether `entry_dir` holds a finished extraction.
+    /// Whether `entry_dir` holds a finished extraction: its index, written
+    /// last, is there. Whether its files are still as extracted is checked
+    /// file by file when they are linked ([`crate::SealedIndex::check`]).
     pub fn is_complete(entry_dir: &Path) -> bool {
-        entry_dir.join(COMPLETE_MARKER).is_file()
+        entry_dir.join(INDEX_FILE).is_file()
     }
 
     /// Where extractions in progress are staged (same filesystem, so renames are atomic).
@@ -48,6 +49,7 @@ impl CacheLayout {
         self.root.join("tmp")
     }
 }
+
 fn plain_folder_name(part: &str) -> String {
     let plain: String = part
         .chars()
