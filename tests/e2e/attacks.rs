@@ -112,6 +112,17 @@ fn lockfile_package_paths_cannot_leave_node_modules() {
     }
 }
 
+/// A new project wanting `aa`, installed with `first`'s cache.
+fn install_sharing_cache(first: &Project) -> (Project, std::process::Output) {
+    let next = Project::with_registry(
+        crate::support::registry(FIXTURES),
+        json!({"dependencies": {"aa": "1"}}),
+    );
+    let output = next.utoo_with(&["install"], |c| c.env("UTOO_CACHE_DIR", first.cache()));
+    assert!(output.status.success(), "{}", describe(&output));
+    (next, output)
+}
+
 fn cache_entry(project: &Project, name: &str) -> PathBuf {
     let entries: Vec<PathBuf> = fs::read_dir(project.cache().join("packages").join(name))
         .expect("cached")
@@ -128,14 +139,9 @@ fn a_damaged_cache_entry_is_fetched_again_not_linked() {
     project.install(&[]);
     let entry = cache_entry(&project, "aa");
     fs::remove_file(entry.join("cli.js")).unwrap();
-    let other = Project::with_registry(
-        crate::support::registry(FIXTURES),
-        json!({"dependencies": {"aa": "1"}}),
-    );
 
-    let output = other.utoo_with(&["install"], |c| c.env("UTOO_CACHE_DIR", project.cache()));
+    let (other, output) = install_sharing_cache(&project);
 
-    assert!(output.status.success(), "{}", describe(&output));
     let installed = other.dir().join("node_modules/aa");
     assert!(installed.join("cli.js").is_file(), "{}", describe(&output));
     assert!(other.dir().join("node_modules/.bin/aa").exists());
@@ -160,14 +166,9 @@ fn an_in_place_edit_in_one_project_does_not_reach_the_next() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let edited = first.dir().join("node_modules/bb/data.txt");
     fs::write(&edited, "bb patched!").unwrap();
-    let second = Project::with_registry(
-        crate::support::registry(FIXTURES),
-        json!({"dependencies": {"aa": "1"}}),
-    );
 
-    let output = second.utoo_with(&["install"], |c| c.env("UTOO_CACHE_DIR", first.cache()));
+    let (second, _) = install_sharing_cache(&first);
 
-    assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(
         fs::read_to_string(second.dir().join("node_modules/bb/data.txt")).unwrap(),
         "bb original"
@@ -183,12 +184,7 @@ fn an_in_place_edit_in_one_project_does_not_reach_the_next() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let edited = second.dir().join("node_modules/bb/data.txt");
     fs::write(&edited, "BB ORIGINAL").unwrap();
-    let third = Project::with_registry(
-        crate::support::registry(FIXTURES),
-        json!({"dependencies": {"aa": "1"}}),
-    );
-    let output = third.utoo_with(&["install"], |c| c.env("UTOO_CACHE_DIR", first.cache()));
-    assert!(output.status.success(), "{}", describe(&output));
+    let (third, _) = install_sharing_cache(&first);
     assert_eq!(
         fs::read_to_string(third.dir().join("node_modules/bb/data.txt")).unwrap(),
         "bb original"
