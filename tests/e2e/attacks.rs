@@ -82,6 +82,56 @@ fn lockfile_bins_stay_inside_node_modules_bin_and_their_package() {
 }
 
 #[test]
+fn workspace_and_file_folder_bins_stay_inside_node_modules_bin() {
+    let project = Project::new(
+        FIXTURES,
+        json!({"name": "mono", "workspaces": ["packages/*"],
+               "dependencies": {"vendored": "file:vendored"}}),
+    );
+    let outside = outside(&project);
+    let victim = outside.join("victim.txt");
+    let secret = outside.join("secret");
+    fs::write(&victim, "keep me").unwrap();
+    fs::write(&secret, "private").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let absolute = outside.join("absolute-bin");
+    let folders = [
+        (
+            "packages/evil",
+            json!({"name": "evil", "version": "1.0.0",
+                   "bin": {"../../../outside/victim.txt": "cli.js", "steal": "../../../outside/secret"}}),
+        ),
+        (
+            "vendored",
+            json!({"name": "vendored", "version": "1.0.0",
+                   "bin": {absolute.to_str().unwrap(): "cli.js"}}),
+        ),
+    ];
+    for (location, package_json) in folders {
+        let folder = project.dir().join(location);
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join("package.json"), package_json.to_string()).unwrap();
+        fs::write(folder.join("cli.js"), "#!/usr/bin/env node\n").unwrap();
+    }
+
+    project.install(&[]);
+
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(!is_symlink(&victim) && !is_symlink(&absolute));
+    assert_eq!(mode(&secret), 0o600);
+    let bin = project.dir().join("node_modules/.bin");
+    assert_eq!(
+        fs::read_link(bin.join("victim.txt")).unwrap(),
+        Path::new("../evil/cli.js")
+    );
+    assert_eq!(
+        fs::read_link(bin.join("absolute-bin")).unwrap(),
+        Path::new("../vendored/cli.js")
+    );
+    assert!(!is_symlink(&bin.join("steal")));
+}
+
+#[test]
 fn lockfile_package_paths_cannot_leave_node_modules() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
     project.install(&[]);
