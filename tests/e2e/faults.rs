@@ -348,6 +348,45 @@ fn a_missing_package_names_the_chain_of_dependents() {
     );
 }
 
+/// A publisher chains `a@1 → b@1 → a@2 → b@2 → a@1`: a loop that can't be
+/// flattened, where the deepest `a@1` sits under `b@2` and needs `b@1`.
+/// npm 11.19.1 links `b` there to the earlier `b@1` (arborist's PlaceDep)
+/// and `npm ls` finds the tree valid; so must we, and stay so from the lockfile.
+#[test]
+fn a_cycle_through_conflicting_versions_installs_a_valid_tree() {
+    let project = Project::new(
+        "
+        a@1.0.0 deps(b@1)
+        a@2.0.0 deps(b@2)
+        b@1.0.0 deps(a@2)
+        b@2.0.0 deps(a@1)
+        ",
+        json!({"dependencies": {"a": "1"}}),
+    );
+    let npm_tree = [
+        "a@1.0.0",
+        "b@1.0.0",
+        "b/a@2.0.0",
+        "b/b@2.0.0",
+        "b/b/a@1.0.0",
+        "b/b/b -> ../../..",
+    ];
+    project.install(&[]);
+    assert_eq!(project.unmet_dependencies(), Vec::<String>::new());
+    assert_eq!(project.installed(), npm_tree);
+    let lock = project.lockfile();
+    assert_eq!(
+        lock["packages"]["node_modules/b/node_modules/b/node_modules/b"],
+        json!({"resolved": "node_modules/b", "link": true})
+    );
+
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    project.install(&[]);
+    assert_eq!(project.unmet_dependencies(), Vec::<String>::new());
+    assert_eq!(project.installed(), npm_tree);
+    assert_eq!(project.lockfile(), lock);
+}
+
 #[test]
 fn a_connection_reset_mid_body_is_retried() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));

@@ -111,12 +111,79 @@ impl Project {
             .collect()
     }
 
-    /// `path@version` of every package folder in node_modules, by name, parents first.
+    /// `path@version` of every package folder in node_modules, by name,
+    /// parents first; a symlink as `path -> <its target>`, not followed.
     pub fn installed(&self) -> Vec<String> {
         let mut found = Vec::new();
         walk(&self.dir().join("node_modules"), "", &mut found);
         found
     }
+
+    /// What `npm ls` would call invalid: each dependency of each package
+    /// folder (symlinks not followed) that Node.js, looking in the folder's
+    /// own `node_modules` and then each one above it, finds missing or at a
+    /// version outside the range, as `path: name@range found <version>`.
+    pub fn unmet_dependencies(&self) -> Vec<String> {
+        let mut folders = Vec::new();
+        package_folders(&self.dir().join("node_modules"), &mut folders);
+        let mut unmet = Vec::new();
+        for folder in folders {
+            let manifest = read_manifest(&folder);
+            let Some(dependencies) = manifest["dependencies"].as_object() else {
+                continue;
+            };
+            for (name, range) in dependencies {
+                let range = range.as_str().unwrap();
+                let found = node_resolve(&folder, name, &self.dir())
+                    .map(|dep| read_manifest(&dep)["version"].as_str().unwrap().to_string());
+                let satisfied = found.as_deref().is_some_and(|version| {
+                    let range = nodejs_semver::Range::parse(range).unwrap();
+                    range.satisfies(&nodejs_semver::Version::parse(version).unwrap())
+                });
+                if !satisfied {
+                    let at = folder.strip_prefix(self.dir()).unwrap().display();
+                    let found = found.unwrap_or_else(|| "nothing".to_string());
+                    unmet.push(format!("{at}: {name}@{range} found {found}"));
+                }
+            }
+        }
+        unmet
+    }
+}
+
+fn read_manifest(folder: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(folder.join("package.json")).unwrap()).unwrap()
+}
+
+/// Every real package folder under `node_modules`, symlinks not followed.
+fn package_folders(node_modules: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(node_modules) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let kind = entry.file_type().unwrap();
+        if name.starts_with('.') || kind.is_symlink() {
+            continue;
+        }
+        if name.starts_with('@') {
+            package_folders(&entry.path(), found);
+            continue;
+        }
+        package_folders(&entry.path().join("node_modules"), found);
+        found.push(entry.path());
+    }
+}
+
+/// Node.js's lookup of `name` from a package folder: `node_modules/<name>`
+/// in the folder, then in each folder above it up to the project (a
+/// `node_modules` folder itself is skipped).
+fn node_resolve(from: &Path, name: &str, project: &Path) -> Option<PathBuf> {
+    from.ancestors()
+        .take_while(|dir| dir.starts_with(project))
+        .filter(|dir| dir.file_name().is_some_and(|n| n != "node_modules"))
+        .map(|dir| dir.join("node_modules").join(name))
+        .find(|candidate| candidate.join("package.json").is_file())
 }
 
 fn walk(node_modules: &Path, prefix: &str, found: &mut Vec<String>) {
@@ -143,10 +210,14 @@ fn walk(node_modules: &Path, prefix: &str, found: &mut Vec<String>) {
         };
         for package in names {
             let folder = node_modules.join(&package);
+            let path = format!("{prefix}{package}");
+            if let Ok(target) = fs::read_link(&folder) {
+                found.push(format!("{path} -> {}", target.display()));
+                continue;
+            }
             let manifest: Value =
                 serde_json::from_str(&fs::read_to_string(folder.join("package.json")).unwrap())
                     .unwrap();
-            let path = format!("{prefix}{package}");
             found.push(format!("{path}@{}", manifest["version"].as_str().unwrap()));
             walk(&folder.join("node_modules"), &format!("{path}/"), found);
         }

@@ -491,14 +491,9 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             self.link_folder(target, name, folder);
             return Ok(());
         }
-        // A dependency cycle that cannot be flattened: npm links to the
-        // earlier copy; keeping the existing one resolves the same way.
         let manifest = &bundle.manifest;
-        if self.tree.ancestry(target).any(|p| {
-            p != ROOT
-                && self.tree.node(p).name == manifest.name
-                && self.tree.node(p).version() == manifest.version
-        }) {
+        if let Some(earlier) = self.earlier_copy(target, name, manifest) {
+            self.tree.add_link(target, name, earlier);
             return Ok(());
         }
 
@@ -544,6 +539,17 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             }
         }
         Ok(())
+    }
+
+    /// arborist's PlaceDep on unresolvable nesting loops (`a@1 → b@1 → a@2 →
+    /// b@2 → a@1 → …`): when the target or one of its ancestors (not a top
+    /// node) is the very package being placed, npm links to that earlier copy
+    /// instead of nesting another one below it.
+    fn earlier_copy(&self, target: NodeId, name: &str, manifest: &Manifest) -> Option<NodeId> {
+        self.tree.ancestry(target).find(|&p| {
+            let node = self.tree.node(p);
+            p != ROOT && node.top.is_none() && node.matches(name, manifest)
+        })
     }
 
     /// Links `target/node_modules/<name>` to a folder; a folder inside the

@@ -103,8 +103,29 @@ pub fn tree_from_lockfile(
         let id = tree.add(parent, name, manifest, edges, ROOT_RULES);
         ids.insert(path.clone(), id);
     }
+    add_cycle_links(&mut tree, lock, &ids);
     tree.propagate_overrides();
     Ok(tree)
+}
+
+/// Links npm made inside `node_modules` to an earlier copy of a package, to
+/// break a dependency cycle (see `TreeBuilder::earlier_copy`).
+fn add_cycle_links(tree: &mut Tree, lock: &Lockfile, ids: &HashMap<String, NodeId>) {
+    for (path, entry) in lock.packages.iter().filter(|(_, entry)| entry.link) {
+        let Some(&target) = entry.resolved.as_ref().and_then(|r| ids.get(r)) else {
+            continue;
+        };
+        let Some((parent_path, name)) = path.rsplit_once("node_modules/") else {
+            continue;
+        };
+        let Some(&parent) = ids.get(parent_path.trim_end_matches('/')) else {
+            continue;
+        };
+        // Links to folders (tops) are the project's own, handled above.
+        if target != ROOT && tree.node(target).top.is_none() {
+            tree.add_link(parent, name, target);
+        }
+    }
 }
 
 fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {

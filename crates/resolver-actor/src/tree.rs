@@ -226,6 +226,23 @@ impl Node {
     pub fn version(&self) -> &str {
         &self.manifest.version
     }
+
+    /// arborist's Node.matches: whether this node, placed as `name`, is the
+    /// same package as `manifest` — by integrity when both have one, else by
+    /// resolved URL, else by package name and version.
+    pub fn matches(&self, name: &str, manifest: &Manifest) -> bool {
+        if self.name != name {
+            return false;
+        }
+        let (ours, theirs) = (&self.manifest.dist, &manifest.dist);
+        if let (Some(a), Some(b)) = (ours.lock_integrity(), theirs.lock_integrity()) {
+            return a == b;
+        }
+        if !ours.tarball.is_empty() && !theirs.tarball.is_empty() {
+            return ours.tarball == theirs.tarball;
+        }
+        self.manifest.name == manifest.name && self.manifest.version == manifest.version
+    }
 }
 
 /// The edges npm gives a package: peers (unless legacy), then dependencies,

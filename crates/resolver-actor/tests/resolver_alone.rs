@@ -213,6 +213,46 @@ async fn a_satisfying_lockfile_needs_no_packuments() {
     }
 }
 
+/// The link npm makes to break `a@1 → b@1 → a@2 → b@2 → a@1` is read back
+/// from the lockfile like any package: nothing needs fetching again.
+#[actix::test]
+async fn a_locked_cycle_link_needs_no_packuments() {
+    let setup = Setup::new(
+        "
+        a@1.0.0 deps(b@1)
+        a@2.0.0 deps(b@2)
+        b@1.0.0 deps(a@2)
+        b@2.0.0 deps(a@1)
+        ",
+    );
+    let package_json = json!({"name": "app", "dependencies": {"a": "1"}});
+    let first = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("resolution");
+    let project = Project::from_package_json(&package_json, "app");
+    let lockfile = lockfile_from_tree(&package_json, &project, &first.tree);
+    let locked = lockfile.clone();
+    let link = "node_modules/b/node_modules/b/node_modules/b";
+    assert!(
+        lockfile.packages.get(link).is_some_and(|entry| entry.link),
+        "{:?}",
+        lockfile.packages.keys()
+    );
+    setup.registry.reset_counts();
+
+    let again = setup
+        .resolve(&package_json, Some(lockfile))
+        .await
+        .expect("resolution from the lockfile");
+
+    assert_eq!(setup.registry.packument_requests(), 0);
+    assert_eq!(
+        lockfile_from_tree(&package_json, &project, &again.tree),
+        locked
+    );
+}
+
 #[actix::test]
 async fn a_lockfile_missing_a_new_dependency_fetches_only_that_one() {
     let setup = Setup::new(CONFLICT);

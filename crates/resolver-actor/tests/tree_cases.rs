@@ -97,7 +97,8 @@ fn linux() -> Platform {
     }
 }
 
-/// Resolves `deps` (name → spec) and lists `path@version` (with `!` for not installed).
+/// Resolves `deps` (name → spec) and lists `path@version` (with `!` for not
+/// installed, and ` -> target` for a link).
 fn resolve(memory: &Memory, deps: &[(&str, &str)], legacy_peer_deps: bool) -> Vec<String> {
     let package_json = serde_json::json!({
         "name": "root",
@@ -120,8 +121,12 @@ fn resolve(memory: &Memory, deps: &[(&str, &str)], legacy_peer_deps: bool) -> Ve
         .map(|p| {
             let mark = if p.installable { "" } else { "!" };
             let peer = if p.peer { " peer" } else { "" };
+            let link = match &p.kind {
+                PackageKind::Link { target } => format!(" -> {target}"),
+                _ => String::new(),
+            };
             format!(
-                "{mark}{}@{}{peer}",
+                "{mark}{}@{}{peer}{link}",
                 p.path.replace("node_modules/", ""),
                 p.manifest.version
             )
@@ -293,6 +298,31 @@ fn cycles_resolve() {
     assert_eq!(
         resolve(&memory, &[("ca", "1")], false),
         ["ca@1.0.0", "cb@1.0.0"]
+    );
+}
+
+/// Checked with npm 11.19.1: `a@1 → b@1 → a@2 → b@2 → a@1` can't be
+/// flattened, and the deepest `a@1` needs `b@1`, which `b@2` (its parent)
+/// shadows. npm links `b` there to the earlier `b@1` (arborist's PlaceDep,
+/// "unresolvable dependency nesting loops") instead of nesting forever;
+/// `npm ls` finds the tree valid.
+#[test]
+fn a_cycle_through_conflicting_versions_links_to_the_earlier_copy() {
+    let memory = Memory::default()
+        .with("a@1.0.0 dep:b@1")
+        .with("a@2.0.0 dep:b@2")
+        .with("b@1.0.0 dep:a@2")
+        .with("b@2.0.0 dep:a@1");
+    assert_eq!(
+        resolve(&memory, &[("a", "1")], false),
+        [
+            "a@1.0.0",
+            "b@1.0.0",
+            "b/a@2.0.0",
+            "b/b@2.0.0",
+            "b/b/a@1.0.0",
+            "b/b/b@1.0.0 -> node_modules/b",
+        ]
     );
 }
 

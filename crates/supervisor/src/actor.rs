@@ -18,7 +18,9 @@ use crate::node_modules::{
     hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, Placement,
     HIDDEN_LOCKFILE,
 };
-use crate::plan::{download_for, engine_mismatches, plan, Download, PlannedLink, PlannedPackage};
+use crate::plan::{
+    download_for, engine_mismatches, parent_path, plan, Download, PlannedLink, PlannedPackage,
+};
 
 /// The actors a supervisor drives. Fetch, extract and clone are taken as
 /// recipients so that tools (and tests) can put their own in between.
@@ -85,7 +87,9 @@ struct Run {
     clones_in_flight: usize,
     /// Packages in place, kept or cloned.
     placed: Vec<PlannedPackage>,
-    /// Links to workspaces and `file:` folders, in place once resolved.
+    /// Links to workspaces and `file:` folders, in place once resolved;
+    /// links inside package folders (breaking dependency cycles) once all
+    /// packages are.
     links: Vec<PlannedLink>,
     new_lockfile: Option<String>,
     /// The new lockfile and the hidden lockfile expected once all is placed,
@@ -327,7 +331,14 @@ impl Supervisor {
         }
         let node_modules = request.project_dir.join("node_modules");
         let _check = tracing::info_span!("check node_modules").entered();
-        let expected_hidden = hidden_lockfile(&lockfile, &planned.packages);
+        let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
+        // A link inside a package's folder goes in once that package is placed.
+        let outer_links: Vec<PlannedLink> = planned
+            .links
+            .iter()
+            .filter(|link| !link.inside_package())
+            .cloned()
+            .collect();
         let placement = keep_what_is_in_place(
             &node_modules,
             planned.packages,
@@ -335,7 +346,7 @@ impl Supervisor {
             &expected_hidden,
         )
         .and_then(|placement| {
-            let links_changed = place_links(&request.project_dir, &planned.links)?;
+            let links_changed = place_links(&request.project_dir, &outer_links)?;
             Ok((placement, links_changed))
         });
         let (placement, links_changed) = match placement {
@@ -393,18 +404,43 @@ impl Supervisor {
         }
         let all_done = queue.is_done() && to_start.is_empty() && run.clones_in_flight == 0;
         run.report.warnings.append(&mut queue.warnings);
-        let link_bins = run.bins_need_linking;
         let project_dir = run.request.project_dir.clone();
         for (package, dir) in to_start {
             self.start_clone(package, dir, &project_dir, ctx);
         }
         if all_done {
+            let link_bins = match self.place_links_inside_packages() {
+                Ok(link_bins) => link_bins,
+                Err(error) => return self.fail(error),
+            };
             if link_bins {
                 self.link_bins(ctx);
             } else {
                 self.finish();
             }
         }
+    }
+
+    /// Places the links that live inside package folders, now that those
+    /// folders are in place (not in one that failed); true if bins need linking.
+    fn place_links_inside_packages(&mut self) -> Result<bool, InstallError> {
+        let Some(run) = self.run.as_mut() else {
+            return Ok(false);
+        };
+        let placed: HashSet<&str> = run.placed.iter().map(|p| p.path.as_str()).collect();
+        let inside: Vec<PlannedLink> = run
+            .links
+            .iter()
+            .filter(|link| parent_path(&link.path).is_some_and(|p| placed.contains(p)))
+            .cloned()
+            .collect();
+        let project_dir = &run.request.project_dir;
+        let changed = place_links(project_dir, &inside).map_err(|source| InstallError::Io {
+            path: project_dir.join("node_modules"),
+            source,
+        })?;
+        run.bins_need_linking |= changed;
+        Ok(run.bins_need_linking)
     }
 
     fn start_clone(
@@ -648,7 +684,12 @@ fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
         let text = if !any_skipped {
             expected
         } else {
-            let placed: HashSet<&str> = run.placed.iter().map(|p| p.path.as_str()).collect();
+            let placed: HashSet<&str> = run
+                .placed
+                .iter()
+                .map(|p| p.path.as_str())
+                .chain(run.links.iter().map(|l| l.path.as_str()))
+                .collect();
             installed
                 .packages
                 .retain(|path, _| placed.contains(path.as_str()));

@@ -23,7 +23,8 @@ pub struct PlannedPackage {
     pub has_install_script: bool,
 }
 
-/// A symlink to place in `node_modules` (a workspace or a `file:` folder).
+/// A symlink to place in `node_modules`: to a workspace or a `file:` folder,
+/// or to an earlier copy of a package that breaks a dependency cycle.
 #[derive(Debug, Clone)]
 pub struct PlannedLink {
     /// Where the link goes, relative to the project.
@@ -36,13 +37,29 @@ pub struct PlannedLink {
 }
 
 impl PlannedLink {
-    /// The link's contents: `target` relative to the folder holding the link.
+    /// The link's contents: `target` relative to the folder holding the
+    /// link, as Node's `path.relative` gives it (what npm writes).
     pub fn relative_target(&self) -> String {
         if self.target.starts_with('/') {
             return self.target.clone();
         }
-        let depth = self.path.split('/').count() - 1;
-        format!("{}{}", "../".repeat(depth), self.target)
+        let holder: Vec<&str> = self.path.split('/').collect();
+        let holder = &holder[..holder.len() - 1];
+        let target: Vec<&str> = self.target.split('/').filter(|p| !p.is_empty()).collect();
+        let shared = holder
+            .iter()
+            .zip(&target)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut parts = vec![".."; holder.len() - shared];
+        parts.extend(&target[shared..]);
+        parts.join("/")
+    }
+
+    /// Whether the link lives inside a package's folder (a link breaking a
+    /// dependency cycle), which placing that package replaces.
+    pub fn inside_package(&self) -> bool {
+        parent_path(&self.path).is_some()
     }
 }
 
@@ -217,6 +234,19 @@ mod tests {
             link("packages/a/node_modules/l", "local").relative_target(),
             "../../../local"
         );
+        assert_eq!(
+            link("packages/a/node_modules/l", "packages/l").relative_target(),
+            "../../l"
+        );
+        // npm's link to an earlier copy, breaking a dependency cycle.
+        let cycle = link(
+            "node_modules/b/node_modules/b/node_modules/b",
+            "node_modules/b",
+        );
+        assert_eq!(cycle.relative_target(), "../../..");
+        assert!(cycle.inside_package());
+        assert!(!link("node_modules/@m/a", "packages/a").inside_package());
+        assert!(!link("packages/a/node_modules/l", "local").inside_package());
     }
 
     #[test]
