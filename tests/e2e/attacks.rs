@@ -137,11 +137,17 @@ fn lockfile_package_paths_cannot_leave_node_modules() {
     project.install(&[]);
     let outside = outside(&project);
     fs::write(outside.join("keep.txt"), "keep me").unwrap();
-    for hostile in ["node_modules/../../outside", "node_modules/.bin"] {
-        edit_lockfile(&project, |lock| {
-            let entry = lock["packages"]["node_modules/bb"].clone();
-            lock["packages"][hostile] = entry;
-        });
+    let bb = project.lockfile()["packages"]["node_modules/bb"].clone();
+    let link_to_bb = json!({"resolved": "node_modules/bb", "link": true});
+    for (hostile, entry) in [
+        ("node_modules/../../outside", &bb),
+        ("node_modules/.bin", &bb),
+        (
+            "node_modules/aa/node_modules/../../../outside/evil",
+            &link_to_bb,
+        ),
+    ] {
+        edit_lockfile(&project, |lock| lock["packages"][hostile] = entry.clone());
 
         let output = project.utoo(&["ci", "--ignore-scripts"]);
 
@@ -156,6 +162,10 @@ fn lockfile_package_paths_cannot_leave_node_modules() {
             "keep me"
         );
         assert!(!outside.join("data.txt").exists(), "bb was placed outside");
+        assert!(
+            !is_symlink(&outside.join("evil")),
+            "a link was placed outside"
+        );
         edit_lockfile(&project, |lock| {
             lock["packages"].as_object_mut().unwrap().remove(hostile);
         });

@@ -90,10 +90,7 @@ pub fn tree_from_lockfile(
         let Some((parent_path, name)) = path.rsplit_once("node_modules/") else {
             continue;
         };
-        validate_package_name(name).map_err(|reason| ResolveError::LockfilePath {
-            path: path.clone(),
-            reason,
-        })?;
+        validate_lock_path(path, name)?;
         let parent_path = parent_path.trim_end_matches('/');
         let Some(&parent) = ids.get(parent_path) else {
             continue;
@@ -103,14 +100,18 @@ pub fn tree_from_lockfile(
         let id = tree.add(parent, name, manifest, edges, ROOT_RULES);
         ids.insert(path.clone(), id);
     }
-    add_cycle_links(&mut tree, lock, &ids);
+    add_cycle_links(&mut tree, lock, &ids)?;
     tree.propagate_overrides();
     Ok(tree)
 }
 
 /// Links npm made inside `node_modules` to an earlier copy of a package, to
 /// break a dependency cycle (see `TreeBuilder::earlier_copy`).
-fn add_cycle_links(tree: &mut Tree, lock: &Lockfile, ids: &HashMap<String, NodeId>) {
+fn add_cycle_links(
+    tree: &mut Tree,
+    lock: &Lockfile,
+    ids: &HashMap<String, NodeId>,
+) -> Result<(), ResolveError> {
     for (path, entry) in lock.packages.iter().filter(|(_, entry)| entry.link) {
         let Some(&target) = entry.resolved.as_ref().and_then(|r| ids.get(r)) else {
             continue;
@@ -118,6 +119,7 @@ fn add_cycle_links(tree: &mut Tree, lock: &Lockfile, ids: &HashMap<String, NodeI
         let Some((parent_path, name)) = path.rsplit_once("node_modules/") else {
             continue;
         };
+        validate_lock_path(path, name)?;
         let Some(&parent) = ids.get(parent_path.trim_end_matches('/')) else {
             continue;
         };
@@ -126,6 +128,15 @@ fn add_cycle_links(tree: &mut Tree, lock: &Lockfile, ids: &HashMap<String, NodeI
             tree.add_link(parent, name, target);
         }
     }
+    Ok(())
+}
+
+/// A package path's last part must be a package name.
+fn validate_lock_path(path: &str, name: &str) -> Result<(), ResolveError> {
+    validate_package_name(name).map_err(|reason| ResolveError::LockfilePath {
+        path: path.to_string(),
+        reason,
+    })
 }
 
 fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {

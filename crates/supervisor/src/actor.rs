@@ -325,6 +325,7 @@ impl Supervisor {
             .packages
             .iter()
             .map(|p| &p.path)
+            .chain(planned.links.iter().map(|l| &l.path))
             .find(|path| !is_install_path(path))
         {
             return self.fail(InstallError::UnsafeInstallPath(unsafe_path.clone()));
