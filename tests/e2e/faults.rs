@@ -65,15 +65,20 @@ fn assert_fails_and_caches_nothing(project: &Project, expected: &str) {
         err.contains("evil@1.0.0") && err.contains(expected),
         "{err}"
     );
-    let entries = fs::read_dir(project.cache().join("packages/evil"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(entries, 0, "nothing enters the cache");
-    let leftovers = fs::read_dir(project.cache().join("tmp"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(leftovers, 0, "no staging folder left behind");
+    assert_nothing_of_evil_left(project);
     assert!(!project.dir().join("package-lock.json").exists());
+}
+
+/// Nothing of `evil` in the cache (staging folders included) or in node_modules.
+fn assert_nothing_of_evil_left(project: &Project) {
+    let count = |dir: &str| {
+        fs::read_dir(project.cache().join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("packages/evil"), 0, "nothing enters the cache");
+    assert_eq!(count("tmp"), 0, "no staging folder left behind");
+    assert!(!project.dir().join("node_modules/evil").exists());
 }
 
 #[test]
@@ -460,4 +465,161 @@ fn ant_design_installs_with_256_open_files_allowed() {
     });
     assert!(output.status.success(), "{}", describe(&output));
     assert!(project.installed().len() > 2000);
+}
+
+/// A hostile registry answers with a chunked body of zeros that never ends
+/// (it gives up itself after 128 MB, so a broken client can't keep the test
+/// running): utoo stops reading once the limit is passed, and says so.
+fn endless(path: &str, args: &[&str]) -> (Project, String) {
+    let project = Project::new("evil@1.0.0", json!({"dependencies": {"evil": "1"}}));
+    project.registry.inject(
+        path,
+        Fault::Endless {
+            give_up_after: 128 << 20,
+        },
+        None,
+    );
+    let started = Instant::now();
+    let output = project.utoo_bounded(args);
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(project.registry.requests(path), 1, "not retried");
+    let served = project.registry.traffic().bytes_served;
+    assert!(served < 32 << 20, "read on after the limit: {served} bytes");
+    assert_nothing_of_evil_left(&project);
+    assert!(!project.dir().join("package-lock.json").exists());
+    let err = stderr(&output);
+    (project, err)
+}
+
+#[test]
+fn an_endless_tarball_stops_at_the_size_limit() {
+    let (project, err) = endless(
+        "/evil/-/evil-1.0.0.tgz",
+        &["install", "--max-package-size", "1"],
+    );
+    let url = project.registry.tarball_url("evil", "1.0.0");
+    assert!(
+        err.contains(&format!(
+            "evil@1.0.0: the tarball {url} is larger than 1 MB, the limit per package; \
+             raise --max-package-size"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_endless_packument_stops_at_the_size_limit() {
+    let (project, err) = endless("/evil", &["install", "--max-packument-size", "1"]);
+    let url = format!("{}evil", project.registry.url());
+    assert!(
+        err.contains(&format!(
+            "the packument of evil from {url} is larger than 1 MB, the limit for package \
+             metadata; raise --max-packument-size"
+        )),
+        "{err}"
+    );
+}
+
+/// A registry's packument points `dist.tarball` at a device, at a tarball
+/// elsewhere on this machine (one that would even pass the integrity check)
+/// or at a path: a registry package is never read from disk.
+#[test]
+fn a_packument_pointing_at_local_files_is_refused() {
+    let planted = tempfile::tempdir().unwrap();
+    let tarball = Tarball::new()
+        .file(
+            "package/package.json",
+            r#"{"name":"evil","version":"1.0.0"}"#,
+        )
+        .gzip()
+        .unwrap();
+    let path = planted.path().join("evil.tgz");
+    fs::write(&path, &tarball).unwrap();
+    let planted_url = format!("file://{}", path.display());
+    for url in ["file:///dev/zero", planted_url.as_str(), "file:../evil.tgz"] {
+        let fixtures = Fixtures::new().version("evil", "1.0.0", |v| {
+            v.raw_tarball(tarball.clone()).tarball_url(url)
+        });
+        let registry = TestRegistry::start(fixtures).expect("registry starts");
+        let project = Project::with_registry(registry, json!({"dependencies": {"evil": "1"}}));
+        fs::write(project.dir().join("../evil.tgz"), &tarball).unwrap();
+        let output = project.utoo_bounded(&["install"]);
+        assert!(!output.status.success(), "{url}: {}", describe(&output));
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!(
+                "the registry gives evil@1.0.0 the tarball {url}: a registry package is only \
+                 downloaded over http(s)"
+            )),
+            "{url}: {err}"
+        );
+        assert_nothing_of_evil_left(&project);
+        assert!(!project.dir().join("package-lock.json").exists());
+    }
+}
+
+/// A crafted package-lock.json resolves a registry dependency to a device,
+/// a fifo, a link to a device, or a file over the size limit: only regular
+/// files are read, and no more of them than the limit.
+#[test]
+fn a_lockfile_resolving_to_a_device_is_refused() {
+    let cases = [
+        (
+            "file:///dev/zero",
+            "it is a character device, not a regular file",
+        ),
+        (
+            "file:vendor/zero.tgz",
+            "it is a character device, not a regular file",
+        ),
+        ("file:vendor/pipe.tgz", "it is a fifo, not a regular file"),
+        ("file:vendor", "it is a directory, not a regular file"),
+        (
+            "file:vendor/big.tgz",
+            "is larger than 1 MB, the limit per package; raise --max-package-size",
+        ),
+    ];
+    for (resolved, expected) in cases {
+        let project = Project::new("evil@1.0.0", json!({"dependencies": {"evil": "1"}}));
+        let vendor = project.dir().join("vendor");
+        fs::create_dir(&vendor).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", vendor.join("zero.tgz")).unwrap();
+        let mkfifo = Command::new("mkfifo")
+            .arg(vendor.join("pipe.tgz"))
+            .status()
+            .unwrap();
+        assert!(mkfifo.success());
+        fs::File::create(vendor.join("big.tgz"))
+            .unwrap()
+            .set_len(2 << 20)
+            .unwrap();
+        let lock = json!({
+            "lockfileVersion": 3, "requires": true,
+            "packages": {
+                "": {"dependencies": {"evil": "1"}},
+                "node_modules/evil": {"version": "1.0.0", "resolved": resolved}
+            }
+        })
+        .to_string();
+        fs::write(project.dir().join("package-lock.json"), &lock).unwrap();
+        let output = project.utoo_bounded(&["install", "--max-package-size", "1"]);
+        assert!(
+            !output.status.success(),
+            "{resolved}: {}",
+            describe(&output)
+        );
+        let err = stderr(&output);
+        assert!(
+            err.contains("evil@1.0.0") && err.contains(expected),
+            "{resolved}: {err}"
+        );
+        assert_nothing_of_evil_left(&project);
+        assert_eq!(
+            fs::read_to_string(project.dir().join("package-lock.json")).unwrap(),
+            lock,
+            "the lockfile is left as it was"
+        );
+        assert_eq!(project.registry.tarball_requests(), 0);
+    }
 }

@@ -3,11 +3,18 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 use utoo_test_registry::{Fixtures, TestRegistry};
+
+/// The address space [`Project::utoo_bounded`] allows `utoo` (4 GiB).
+pub const MEMORY_CAP_KB: u64 = 4 << 20;
+/// How long [`Project::utoo_bounded`] lets `utoo` run.
+pub const DEADLINE: Duration = Duration::from_secs(20);
 
 pub struct Project {
     pub registry: TestRegistry,
@@ -61,17 +68,48 @@ impl Project {
         args: &[&str],
         customise: impl FnOnce(&mut Command) -> &mut Command,
     ) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_utoo"));
-        command
+        let mut command = self.command(env!("CARGO_BIN_EXE_utoo"));
+        command.args(args);
+        customise(&mut command);
+        command.output().expect("utoo runs")
+    }
+
+    /// Runs `utoo` as [`Project::utoo`] does, but with its address space
+    /// capped at [`MEMORY_CAP_KB`] and killed after [`DEADLINE`]: for attacks
+    /// that, unfixed, would eat all memory or hang.
+    pub fn utoo_bounded(&self, args: &[&str]) -> Output {
+        let mut child = self
+            .command("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {MEMORY_CAP_KB} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_utoo"))
             .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("utoo runs");
+        let started = Instant::now();
+        while child.try_wait().expect("utoo's status").is_none() {
+            if started.elapsed() > DEADLINE {
+                child.kill().expect("killing utoo");
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("utoo's output")
+    }
+
+    /// `program` in the project, with the test registry, cache and an empty user config.
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
             .current_dir(self.dir())
             .env("HOME", self.home())
             .env("UTOO_CACHE_DIR", self.cache())
             .env("npm_config_registry", self.registry.url())
             .env_remove("RUST_LOG")
             .env_remove("XDG_CACHE_HOME");
-        customise(&mut command);
-        command.output().expect("utoo runs")
+        command
     }
 
     /// Runs `utoo install` (plus `args`) and fails the test with its output if it fails.

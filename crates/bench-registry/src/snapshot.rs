@@ -13,7 +13,7 @@ use nodejs_semver::Version;
 use serde_json::{json, Value};
 use thiserror::Error;
 use utoo_npm_types::{packument_url, Integrity, Platform};
-use utoo_registry_client::{HttpError, RegistryClient};
+use utoo_registry_client::{HttpError, RegistryClient, SizeLimits};
 
 use crate::closure::Closure;
 use crate::corgi::{abbreviate, rewrite_tarballs, CorgiError, REGISTRY_PLACEHOLDER};
@@ -225,7 +225,12 @@ async fn load_packument(
         return packument.await?;
     }
     let body = match client
-        .get(&packument_url(registry, &name), FULL_ACCEPT, None)
+        .get(
+            &packument_url(registry, &name),
+            FULL_ACCEPT,
+            None,
+            SizeLimits::default().packument,
+        )
         .await
     {
         Ok(body) => body,
@@ -300,7 +305,10 @@ async fn load_tarball(
     .transpose()
     .map_err(|error| fail(error.to_string()))?;
     let url = format!("{registry}{relative}");
-    let body = client.get(&url, TARBALL_ACCEPT, integrity.as_ref()).await?;
+    let limit = SizeLimits::default().tarball;
+    let body = client
+        .get(&url, TARBALL_ACCEPT, integrity.as_ref(), limit)
+        .await?;
     let size = body.len() as u64;
     tokio::task::spawn_blocking(move || write_atomically(&path, &body)).await??;
     Ok((size, true))

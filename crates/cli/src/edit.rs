@@ -79,6 +79,7 @@ pub fn spec_to_save(
     exact: bool,
     registries: &Registries,
     http: &ClientConfig,
+    max_packument_bytes: u64,
 ) -> anyhow::Result<AddedSpec> {
     let raw = spec.unwrap_or("latest");
     let parsed = Spec::parse(name, raw)?;
@@ -99,7 +100,7 @@ pub fn spec_to_save(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let body = runtime.block_on(client.get(&url, ABBREVIATED_ACCEPT, None))?;
+    let body = runtime.block_on(client.get(&url, ABBREVIATED_ACCEPT, None, max_packument_bytes))?;
     let packument = Packument::from_slice(&body).with_context(|| format!("reading {url}"))?;
     let Some(picked) = pick_manifest(&packument, &parsed, None) else {
         bail!("no version of {target} matches {raw:?}");

@@ -18,7 +18,7 @@ use utoo_lifecycle_scripts::{
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
 use utoo_package_cache::CacheLayout;
-use utoo_registry_client::{ClientConfig, RegistryClient};
+use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
 use utoo_resolver_actor::{LocalPackage, Project, ResolverActor};
 use utoo_supervisor::{
     fingerprint, up_to_date, Actors, Install, InstallReport, Limits, Omit, PlacedPackage,
@@ -61,6 +61,7 @@ fn apply_edit(
     package_json: &mut Value,
     registries: &Registries,
     http: &ClientConfig,
+    max_packument_bytes: u64,
     workspaces: &[LocalPackage],
 ) -> anyhow::Result<Option<Edited>> {
     let mut resolve_with = Vec::new();
@@ -82,8 +83,14 @@ fn apply_edit(
                         format!("{prefix}{}", member.manifest.version)
                     }
                     _ => {
-                        let added =
-                            edit::spec_to_save(&name, spec.as_deref(), exact, registries, http)?;
+                        let added = edit::spec_to_save(
+                            &name,
+                            spec.as_deref(),
+                            exact,
+                            registries,
+                            http,
+                            max_packument_bytes,
+                        )?;
                         if added.resolved_as != added.saved {
                             resolve_with.push((name.clone(), added.resolved_as));
                         }
@@ -146,6 +153,10 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
     let cache_root = cache_dir(args.cache_dir.clone())
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
     let http = http_config(&config);
+    let sizes = SizeLimits {
+        packument: args.max_packument_size.saturating_mul(1 << 20),
+        tarball: args.max_package_size.saturating_mul(1 << 20),
+    };
     let (original_text, mut package_json) = read_package_json(&project_dir)?;
     let mut project = Project::load(&project_dir, &package_json)?;
     let members = selected_workspaces(&project, &args.workspace, args.workspaces)?;
@@ -157,6 +168,7 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
             &mut package_json,
             &registry,
             &http,
+            sizes.packument,
             &project.workspaces,
         )?;
         if let Some(edited) = edited {
@@ -176,6 +188,7 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
                 &mut member_json,
                 &registry,
                 &http,
+                sizes.packument,
                 &project.workspaces,
             )?
             else {
@@ -247,13 +260,7 @@ pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()>
     let outcome = if nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
-        run_actors(
-            install,
-            CacheLayout::new(cache_root),
-            limits,
-            http,
-            args.max_package_size.saturating_mul(1 << 20),
-        )
+        run_actors(install, CacheLayout::new(cache_root), limits, http, sizes)
     };
     let trace_limits = Fields::from([
         (
@@ -455,7 +462,7 @@ fn run_actors(
     cache: CacheLayout,
     limits: Limits,
     http: ClientConfig,
-    max_unpacked_bytes: u64,
+    sizes: SizeLimits,
 ) -> anyhow::Result<InstallReport> {
     let system = actix::System::new();
     let outcome = system.block_on(async move {
@@ -463,15 +470,16 @@ fn run_actors(
         // their work overlaps, and traces show one track per actor.
         let resolver_client = RegistryClient::new(&http)?;
         let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT)
+            ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT).with_size_limits(sizes)
         });
         let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
             FetchActor::new(fetch_client, MAX_DOWNLOADS_IN_FLIGHT)
+                .with_max_tarball_bytes(sizes.tarball)
         });
+        // --max-package-size bounds both the tarball and what it unpacks to.
         let extract = {
-            let worker =
-                ExtractActor::new(cache.clone()).with_max_unpacked_bytes(max_unpacked_bytes);
+            let worker = ExtractActor::new(cache.clone()).with_max_unpacked_bytes(sizes.tarball);
             SyncArbiter::start(limits.extract_capacity, move || worker.clone())
         };
         let strategy = SharedStrategy::default();

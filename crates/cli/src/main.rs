@@ -105,9 +105,12 @@ pub struct InstallArgs {
     /// Threads extracting tarballs; the download backlog is bounded by twice this.
     #[arg(long, value_name = "N")]
     extract_capacity: Option<usize>,
-    /// Refuse packages that unpack to more than this many megabytes.
+    /// Refuse packages whose tarball is, or unpacks to, more than this many megabytes.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     max_package_size: u64,
+    /// Refuse package metadata (packuments) of more than this many megabytes.
+    #[arg(long, value_name = "MB", default_value_t = 256)]
+    max_packument_size: u64,
     /// Threads linking packages into node_modules.
     #[arg(long, value_name = "N")]
     clone_capacity: Option<usize>,

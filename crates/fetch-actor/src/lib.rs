@@ -2,9 +2,11 @@
 //! most `max_in_flight` downloads run at once, transient failures are retried
 //! with backoff, and `integrity` (sha512, or sha1 for old packages) is
 //! verified while the body streams in, so a corrupt tarball never leaves it.
-//! A `file://` URL (a `file:` tarball dependency) is read from disk and
-//! verified the same way; a git URL (`git+...#<commit>`) is packed from
-//! that commit.
+//! A tarball larger than the limit (1 GiB unless set otherwise) fails as soon
+//! as that is known, without being read further. A `file://` URL (a `file:`
+//! tarball dependency) is read from disk, a regular file only, under the same
+//! limit, and verified the same way; a git URL (`git+...#<commit>`) is packed
+//! from that commit.
 //!
 //! ```no_run
 //! use actix::Actor;
@@ -29,6 +31,7 @@
 //! }
 //! ```
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -36,7 +39,9 @@ use bytes::Bytes;
 use thiserror::Error;
 use tokio::sync::Semaphore;
 use utoo_npm_types::Integrity;
-use utoo_registry_client::{HttpError, RegistryClient};
+use utoo_registry_client::{
+    format_size, read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
+};
 
 /// Download one tarball; replies with its verified bytes.
 #[derive(Debug, Clone, Message)]
@@ -61,6 +66,13 @@ pub enum FetchError {
         name: String,
         version: String,
         source: HttpError,
+    },
+    #[error("{name}@{version}: the tarball {url} is larger than {}, the limit per package; raise --max-package-size if the package really is this large", format_size(*limit))]
+    TooLarge {
+        name: String,
+        version: String,
+        url: String,
+        limit: u64,
     },
     #[error("reading {name}@{version} from {path}: {reason}")]
     Local {
@@ -91,6 +103,7 @@ pub const FETCH_MAILBOX: usize = 64;
 pub struct FetchActor {
     client: RegistryClient,
     limit: Arc<Semaphore>,
+    max_tarball_bytes: u64,
 }
 
 impl FetchActor {
@@ -98,7 +111,14 @@ impl FetchActor {
         FetchActor {
             client,
             limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            max_tarball_bytes: SizeLimits::default().tarball,
         }
+    }
+
+    /// Refuses tarballs of more than `bytes`, downloaded or on disk.
+    pub fn with_max_tarball_bytes(mut self, bytes: u64) -> FetchActor {
+        self.max_tarball_bytes = bytes;
+        self
     }
 }
 
@@ -116,6 +136,7 @@ impl Handler<FetchTarball> for FetchActor {
     fn handle(&mut self, msg: FetchTarball, _ctx: &mut Context<Self>) -> Self::Result {
         let client = self.client.clone();
         let limit = self.limit.clone();
+        let max_bytes = self.max_tarball_bytes;
         Box::pin(async move {
             let integrity = match &msg.integrity {
                 Some(sri) => Some(Integrity::parse(sri).map_err(|_| FetchError::BadIntegrity {
@@ -132,55 +153,85 @@ impl Handler<FetchTarball> for FetchActor {
             let package = format!("{}@{}", msg.name, msg.version);
             let span =
                 tracing::info_span!("fetch", package = %package, bytes = tracing::field::Empty);
-            if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
-                let url = msg.url.clone();
-                let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url))
+            let bytes = if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
+                fetch_git(&msg).await?
+            } else if let Some(path) = msg.url.strip_prefix("file://") {
+                fetch_local(&msg, PathBuf::from(path), integrity, max_bytes).await?
+            } else {
+                client
+                    .get(
+                        &msg.url,
+                        "application/octet-stream",
+                        integrity.as_ref(),
+                        max_bytes,
+                    )
                     .await
-                    .map_err(|_| FetchError::Stopped)?;
-                let bytes = packed.map_err(|e| FetchError::Git {
-                    name: msg.name.clone(),
-                    version: msg.version.clone(),
-                    reason: e.to_string(),
-                })?;
-                span.record("bytes", bytes.len() as u64);
-                return Ok(Tarball {
-                    bytes: Bytes::from(bytes),
-                });
-            }
-            if let Some(path) = msg.url.strip_prefix("file://") {
-                let bytes =
-                    read_local(path, integrity)
-                        .await
-                        .map_err(|reason| FetchError::Local {
+                    .map_err(|source| match source {
+                        HttpError::TooLarge { url, limit } => too_large(&msg, url, limit),
+                        source => FetchError::Http {
                             name: msg.name.clone(),
                             version: msg.version.clone(),
-                            path: path.to_string(),
-                            reason,
-                        })?;
-                span.record("bytes", bytes.len() as u64);
-                return Ok(Tarball { bytes });
-            }
-            let bytes = client
-                .get(&msg.url, "application/octet-stream", integrity.as_ref())
-                .await
-                .map_err(|source| FetchError::Http {
-                    name: msg.name.clone(),
-                    version: msg.version.clone(),
-                    source,
-                })?;
+                            source,
+                        },
+                    })?
+            };
             span.record("bytes", bytes.len() as u64);
             Ok(Tarball { bytes })
         })
     }
 }
 
-/// A tarball on disk, checked against `integrity` when there is one.
-async fn read_local(path: &str, integrity: Option<Integrity>) -> Result<Bytes, String> {
-    let bytes = tokio::fs::read(path).await.map_err(|e| e.to_string())?;
+fn too_large(msg: &FetchTarball, url: String, limit: u64) -> FetchError {
+    FetchError::TooLarge {
+        name: msg.name.clone(),
+        version: msg.version.clone(),
+        url,
+        limit,
+    }
+}
+
+/// A git dependency, packed from its commit.
+async fn fetch_git(msg: &FetchTarball) -> Result<Bytes, FetchError> {
+    let url = msg.url.clone();
+    let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url))
+        .await
+        .map_err(|_| FetchError::Stopped)?;
+    packed.map(Bytes::from).map_err(|e| FetchError::Git {
+        name: msg.name.clone(),
+        version: msg.version.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// A `file:` tarball: a regular file of at most `max_bytes`, checked
+/// against `integrity` when there is one.
+async fn fetch_local(
+    msg: &FetchTarball,
+    path: PathBuf,
+    integrity: Option<Integrity>,
+    max_bytes: u64,
+) -> Result<Bytes, FetchError> {
+    let failed = |reason: String| FetchError::Local {
+        name: msg.name.clone(),
+        version: msg.version.clone(),
+        path: path.display().to_string(),
+        reason,
+    };
+    let read = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || read_regular_file(&path, max_bytes))
+    };
+    let bytes = match read.await.map_err(|_| FetchError::Stopped)? {
+        Ok(bytes) => bytes,
+        Err(LocalReadError::TooLarge { limit }) => {
+            return Err(too_large(msg, msg.url.clone(), limit))
+        }
+        Err(other) => return Err(failed(other.to_string())),
+    };
     if let Some(integrity) = integrity {
         let mut hasher = integrity.hasher();
         hasher.update(&bytes);
-        hasher.verify().map_err(|e| e.to_string())?;
+        hasher.verify().map_err(|e| failed(e.to_string()))?;
     }
     Ok(Bytes::from(bytes))
 }

@@ -277,3 +277,70 @@ async fn at_most_max_in_flight_downloads_run_at_once() {
     assert!(elapsed >= DELAY * 3, "6 downloads took only {elapsed:?}");
     assert_eq!(registry.tarball_requests(), 6);
 }
+
+#[actix::test]
+async fn an_endless_body_fails_at_the_limit_naming_package_url_and_limit() {
+    let registry = registry(TWO);
+    let path = tarball_path(&registry, "aa", "1.0.0");
+    registry.inject(
+        path.as_str(),
+        Fault::Endless {
+            give_up_after: 64 << 20,
+        },
+        None,
+    );
+    let actor = FetchActor::new(client(), 4)
+        .with_max_tarball_bytes(1 << 20)
+        .start();
+    let err = send(&actor, fetch(&registry, "aa", "1.0.0", None))
+        .await
+        .expect_err("over the limit");
+    assert!(
+        matches!(&err, FetchError::TooLarge { limit, .. } if *limit == 1 << 20),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    let url = registry.tarball_url("aa", "1.0.0");
+    assert!(
+        text.contains("aa@1.0.0") && text.contains(&url) && text.contains("1 MB"),
+        "{text}"
+    );
+    assert_eq!(registry.requests(&path), 1, "not retried");
+    assert!(registry.traffic().bytes_served < 32 << 20);
+}
+
+#[actix::test]
+async fn local_tarballs_are_regular_files_within_the_limit() {
+    let actor = FetchActor::new(client(), 4)
+        .with_max_tarball_bytes(1 << 20)
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.tgz");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    let small = dir.path().join("small.tgz");
+    std::fs::write(&small, b"tgz").unwrap();
+    let local = |path: &std::path::Path| FetchTarball {
+        name: "evil".into(),
+        version: "1.0.0".into(),
+        url: format!("file://{}", path.display()),
+        integrity: None,
+    };
+
+    let err = send(&actor, local(std::path::Path::new("/dev/zero")))
+        .await
+        .expect_err("a device");
+    assert!(
+        err.to_string()
+            .contains("evil@1.0.0 from /dev/zero: it is a character device, not a regular file"),
+        "{err}"
+    );
+    let err = send(&actor, local(dir.path())).await.expect_err("a folder");
+    assert!(err.to_string().contains("directory"), "{err}");
+    let err = send(&actor, local(&big)).await.expect_err("too large");
+    assert!(matches!(err, FetchError::TooLarge { .. }), "{err:?}");
+    let read = send(&actor, local(&small)).await.expect("a small file");
+    assert_eq!(&read.bytes[..], b"tgz");
+}

@@ -2,19 +2,24 @@
 //! registry with connection reuse, a per-request deadline, retries with
 //! exponential backoff for transient failures (5xx, 429 with `Retry-After`,
 //! resets, bodies shorter than announced), and `integrity` verified while
-//! the body streams in. [`ClientConfig`] also carries npm's TLS trust
-//! (`strict-ssl`, `cafile`, `ca`) and proxies (`proxy`, `https-proxy`, `noproxy`).
+//! the body streams in. Every body has a size limit ([`SizeLimits`]),
+//! counted as it streams in; a `file:` tarball on disk is read under the
+//! same limit ([`read_regular_file`]). [`ClientConfig`] also carries npm's
+//! TLS trust (`strict-ssl`, `cafile`, `ca`) and proxies (`proxy`,
+//! `https-proxy`, `noproxy`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), utoo_registry_client::HttpError> {
-//! use utoo_registry_client::{ClientConfig, RegistryClient};
+//! use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
 //!
 //! let client = RegistryClient::new(&ClientConfig::default())?;
-//! let body = client.get("https://registry.npmjs.org/lodash", "application/json", None).await?;
+//! let limit = SizeLimits::default().packument;
+//! let body = client.get("https://registry.npmjs.org/lodash", "application/json", None, limit).await?;
 //! assert!(!body.is_empty());
 //! # Ok(()) }
 //! ```
 
+mod local;
 mod proxy;
 mod tls;
 
@@ -28,7 +33,37 @@ use reqwest::StatusCode;
 use thiserror::Error;
 use utoo_npm_types::{Integrity, IntegrityError};
 
+pub use local::{read_regular_file, LocalReadError};
 pub use proxy::ProxyConfig;
+
+/// The most utoo reads of one document, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeLimits {
+    /// A packument (256 MiB by default: the registry's largest full
+    /// packuments are tens of MB, and utoo asks for the abbreviated form).
+    pub packument: u64,
+    /// A compressed tarball (1 GiB by default: the default limit on what a
+    /// package may unpack to, which its compressed tarball is smaller than).
+    pub tarball: u64,
+}
+
+impl Default for SizeLimits {
+    fn default() -> Self {
+        SizeLimits {
+            packument: 256 << 20,
+            tarball: 1 << 30,
+        }
+    }
+}
+
+/// `bytes` for people: `4 MB` for whole mebibytes (the unit of
+/// `--max-package-size`), else `1500 bytes`.
+pub fn format_size(bytes: u64) -> String {
+    match bytes % (1 << 20) {
+        0 => format!("{} MB", bytes >> 20),
+        _ => format!("{bytes} bytes"),
+    }
+}
 
 #[derive(Debug, Clone, Error)]
 pub enum HttpError {
@@ -48,6 +83,9 @@ pub enum HttpError {
     },
     #[error("{url}: {source}")]
     Integrity { url: String, source: IntegrityError },
+    /// The body announced or sent more than the caller's limit; not retried.
+    #[error("{url}: the response is larger than {}", format_size(*limit))]
+    TooLarge { url: String, limit: u64 },
     #[error("{url}: the server's TLS certificate is not trusted: {reason}; set `cafile` to the certificate of the CA that signed it, or `strict-ssl=false`")]
     Certificate { url: String, reason: String },
     #[error("cafile {}: {reason}", path.display())]
@@ -187,16 +225,19 @@ impl RegistryClient {
         })
     }
 
-    /// GETs `url` whole; with `integrity`, the body must hash to it.
+    /// GETs `url` whole; with `integrity`, the body must hash to it. A body
+    /// of more than `max_bytes` fails with [`HttpError::TooLarge`] as soon as
+    /// its `Content-Length` announces it, or its bytes so far pass the limit.
     pub async fn get(
         &self,
         url: &str,
         accept: &str,
         integrity: Option<&Integrity>,
+        max_bytes: u64,
     ) -> Result<Bytes, HttpError> {
         let mut attempt = 1;
         loop {
-            match self.try_get(url, accept, integrity).await {
+            match self.try_get(url, accept, integrity, max_bytes).await {
                 Ok(body) => return Ok(body),
                 Err(Attempt::Fatal(err)) => return Err(err),
                 Err(Attempt::Retry {
@@ -260,60 +301,59 @@ impl RegistryClient {
         url: &str,
         accept: &str,
         integrity: Option<&Integrity>,
+        max_bytes: u64,
     ) -> Result<Bytes, Attempt> {
-        let transient = |e: reqwest::Error| {
-            if tls::is_certificate_error(&e) {
-                return Attempt::Fatal(HttpError::Certificate {
-                    url: url.to_string(),
-                    reason: describe(&e),
-                });
-            }
-            Attempt::Retry {
-                reason: describe(&e) + &self.proxy_note(url),
-                status: None,
-                wait: None,
-            }
-        };
         let mut request = self.http.get(url).header(ACCEPT, accept);
         if let Some(token) = self.token_for(url) {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(transient)?;
-        let status = response.status();
-        if status == StatusCode::NOT_FOUND {
-            return Err(Attempt::Fatal(HttpError::NotFound {
+        let response = request.send().await.map_err(|e| self.failed(url, e))?;
+        let response = successful(url, response)?;
+        self.read_body(url, response, integrity, max_bytes).await
+    }
+
+    /// A failed send or read: fatal for an untrusted certificate, else retried.
+    fn failed(&self, url: &str, err: reqwest::Error) -> Attempt {
+        if tls::is_certificate_error(&err) {
+            return Attempt::Fatal(HttpError::Certificate {
                 url: url.to_string(),
-            }));
-        }
-        if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-        {
-            let wait = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            return Err(Attempt::Retry {
-                reason: format!("HTTP {}", status.as_u16()),
-                status: Some(status.as_u16()),
-                wait,
+                reason: describe(&err),
             });
         }
-        if !status.is_success() {
-            return Err(Attempt::Fatal(HttpError::Status {
-                url: url.to_string(),
-                status: status.as_u16(),
-                attempts: 1,
-            }));
+        Attempt::Retry {
+            reason: describe(&err) + &self.proxy_note(url),
+            status: None,
+            wait: None,
         }
+    }
+
+    /// The body, hashed and counted against `max_bytes` as it streams in:
+    /// reading stops at the first chunk past the limit.
+    async fn read_body(
+        &self,
+        url: &str,
+        response: reqwest::Response,
+        integrity: Option<&Integrity>,
+        max_bytes: u64,
+    ) -> Result<Bytes, Attempt> {
+        let too_large = || {
+            Attempt::Fatal(HttpError::TooLarge {
+                url: url.to_string(),
+                limit: max_bytes,
+            })
+        };
         let announced = response.content_length();
+        if announced.is_some_and(|n| n > max_bytes) {
+            return Err(too_large());
+        }
         let mut hasher = integrity.map(Integrity::hasher);
         let mut body = BytesMut::with_capacity(announced.unwrap_or(0).min(64 << 20) as usize);
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(transient)?;
+            let chunk = chunk.map_err(|e| self.failed(url, e))?;
+            if (body.len() + chunk.len()) as u64 > max_bytes {
+                return Err(too_large());
+            }
             if let Some(h) = hasher.as_mut() {
                 h.update(&chunk);
             }
@@ -336,6 +376,40 @@ impl RegistryClient {
         }
         Ok(body.freeze())
     }
+}
+
+/// The response when its status is a success; 5xx, 429 and 408 are retried.
+fn successful(url: &str, response: reqwest::Response) -> Result<reqwest::Response, Attempt> {
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        return Err(Attempt::Fatal(HttpError::NotFound {
+            url: url.to_string(),
+        }));
+    }
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
+        let wait = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        return Err(Attempt::Retry {
+            reason: format!("HTTP {}", status.as_u16()),
+            status: Some(status.as_u16()),
+            wait,
+        });
+    }
+    if !status.is_success() {
+        return Err(Attempt::Fatal(HttpError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+            attempts: 1,
+        }));
+    }
+    Ok(response)
 }
 
 /// reqwest's top-level message hides the cause ("error sending request"); add it.
@@ -363,6 +437,12 @@ mod tests {
             ..ClientConfig::default()
         };
         RegistryClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn sizes_read_in_the_unit_of_the_limits() {
+        assert_eq!(format_size(1 << 30), "1024 MB");
+        assert_eq!(format_size(1500), "1500 bytes");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use utoo_registry_client::{ClientConfig, HttpError, ProxyConfig, RegistryClient};
+use utoo_registry_client::{ClientConfig, HttpError, ProxyConfig, RegistryClient, SizeLimits};
 use utoo_test_registry::{Fixtures, TestRegistry};
 
 const JSON: &str = "application/json";
@@ -17,7 +17,9 @@ fn http_registry() -> TestRegistry {
 }
 
 async fn get(config: &ClientConfig, url: &str) -> Result<serde_json::Value, HttpError> {
-    let body = RegistryClient::new(config)?.get(url, JSON, None).await?;
+    let body = RegistryClient::new(config)?
+        .get(url, JSON, None, SizeLimits::default().packument)
+        .await?;
     Ok(serde_json::from_slice(&body).unwrap())
 }
 

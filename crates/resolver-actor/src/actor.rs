@@ -3,7 +3,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use utoo_lockfile::Lockfile;
 use utoo_npm_types::{Manifest, Platform, Registries};
-use utoo_registry_client::RegistryClient;
+use utoo_registry_client::{RegistryClient, SizeLimits};
 
 use crate::build::{BuildOptions, TreeBuilder};
 use crate::error::ResolveError;
@@ -49,6 +49,7 @@ pub struct Resolution {
 pub struct ResolverActor {
     client: RegistryClient,
     max_in_flight: usize,
+    size_limits: SizeLimits,
 }
 
 /// Resolves handled at once; more wait in the mailbox.
@@ -59,7 +60,14 @@ impl ResolverActor {
         ResolverActor {
             client,
             max_in_flight,
+            size_limits: SizeLimits::default(),
         }
+    }
+
+    /// Refuses packuments and tarballs (read for their manifest) larger than these.
+    pub fn with_size_limits(mut self, limits: SizeLimits) -> ResolverActor {
+        self.size_limits = limits;
+        self
     }
 }
 
@@ -82,6 +90,7 @@ impl Handler<Resolve> for ResolverActor {
                 node_version: msg.node_version,
                 legacy_peer_deps: msg.legacy_peer_deps,
                 max_in_flight: self.max_in_flight,
+                size_limits: self.size_limits,
                 project_dir: msg.project.dir.clone(),
             },
         );

@@ -1,5 +1,6 @@
 use thiserror::Error;
 use utoo_npm_types::{InvalidPackageName, SpecError};
+use utoo_registry_client::format_size;
 
 /// Why resolution failed; every variant names the package concerned.
 #[derive(Debug, Clone, Error)]
@@ -17,6 +18,24 @@ pub enum ResolveError {
         name: String,
         url: String,
         reason: String,
+    },
+    #[error("the packument of {name} from {url} is larger than {}, the limit for package metadata; raise --max-packument-size if it really is this large", format_size(*limit))]
+    PackumentTooLarge {
+        name: String,
+        url: String,
+        limit: u64,
+    },
+    #[error("{name}: the tarball {location} is larger than {}, the limit per package; raise --max-package-size if the package really is this large", format_size(*limit))]
+    TarballTooLarge {
+        name: String,
+        location: String,
+        limit: u64,
+    },
+    #[error("the registry gives {name}@{version} the tarball {url}: a registry package is only downloaded over http(s), never read from a local path")]
+    NotARegistryTarball {
+        name: String,
+        version: String,
+        url: String,
     },
     #[error("the packument of {name} from {url} is malformed: {reason}")]
     Malformed {

@@ -14,7 +14,9 @@ use utoo_npm_types::{
     packument_url, validate_package_name, GitSpec, Manifest, Packument, Registries, Spec,
     ABBREVIATED_ACCEPT,
 };
-use utoo_registry_client::{HttpError, RegistryClient};
+use utoo_registry_client::{
+    read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
+};
 
 use crate::build::ManifestSource;
 use crate::error::ResolveError;
@@ -32,6 +34,8 @@ pub struct RegistrySourceConfig {
     pub legacy_peer_deps: bool,
     /// Packument requests in flight at once.
     pub max_in_flight: usize,
+    /// The largest packument, and the largest tarball read for its manifest.
+    pub size_limits: SizeLimits,
     /// The project's folder: `file:` tarball paths are relative to it.
     pub project_dir: PathBuf,
 }
@@ -105,6 +109,7 @@ impl RegistrySource {
         let url = packument_url(self.config.registry.for_package(name), name);
         let name_owned = name.to_string();
         let in_flight = self.in_flight.clone();
+        let max_bytes = self.config.size_limits.packument;
         let future = async move {
             let _permit = limit
                 .acquire_owned()
@@ -114,9 +119,9 @@ impl RegistrySource {
             let span =
                 tracing::info_span!("packument", name = %name_owned, bytes = tracing::field::Empty);
             let body = client
-                .get(&url, ABBREVIATED_ACCEPT, None)
+                .get(&url, ABBREVIATED_ACCEPT, None, max_bytes)
                 .await
-                .map_err(|err| registry_error(&name_owned, &url, err))?;
+                .map_err(|err| packument_error(&name_owned, &url, err))?;
             span.record("bytes", body.len() as u64);
             let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
                 .await
@@ -155,7 +160,7 @@ impl RegistrySource {
             .packument(spec.registry_name(name))
             .await
             .map_err(|e| e.wanted_by(dependent))?;
-        let manifest =
+        let picked =
             pick_manifest(&packument, &spec, self.node_version().as_ref()).ok_or_else(|| {
                 ResolveError::NoMatchingVersion {
                     name: name.to_string(),
@@ -163,7 +168,9 @@ impl RegistrySource {
                     dependent: dependent.to_string(),
                 }
             })?;
-        Ok(Arc::new(manifest.manifest()))
+        let manifest = picked.manifest();
+        check_registry_tarball(spec.registry_name(name), &manifest)?;
+        Ok(Arc::new(manifest))
     }
 
     /// A `file:` tarball; `location` is relative to the project.
@@ -173,8 +180,18 @@ impl RegistrySource {
             location: location.to_string(),
             reason,
         };
-        let bytes = std::fs::read(self.config.project_dir.join(location))
-            .map_err(|e| failed(e.to_string()))?;
+        let path = self.config.project_dir.join(location);
+        let bytes = match read_regular_file(&path, self.config.size_limits.tarball) {
+            Ok(bytes) => bytes,
+            Err(LocalReadError::TooLarge { limit }) => {
+                return Err(ResolveError::TarballTooLarge {
+                    name: name.to_string(),
+                    location: location.to_string(),
+                    limit,
+                })
+            }
+            Err(other) => return Err(failed(other.to_string())),
+        };
         manifest_from_tarball(&bytes, &format!("file:{location}"))
             .map(Arc::new)
             .map_err(failed)
@@ -186,11 +203,19 @@ impl RegistrySource {
         url: &str,
         dependent: &str,
     ) -> Result<Arc<Manifest>, ResolveError> {
+        let max_bytes = self.config.size_limits.tarball;
         let bytes = self
             .client
-            .get(url, "application/octet-stream", None)
+            .get(url, "application/octet-stream", None, max_bytes)
             .await
-            .map_err(|err| registry_error(name, url, err).wanted_by(dependent))?;
+            .map_err(|err| match err {
+                HttpError::TooLarge { url, limit } => ResolveError::TarballTooLarge {
+                    name: name.to_string(),
+                    location: url,
+                    limit,
+                },
+                other => registry_error(name, url, other).wanted_by(dependent),
+            })?;
         manifest_from_tarball(&bytes, url)
             .map(Arc::new)
             .map_err(|reason| ResolveError::Tarball {
@@ -252,6 +277,37 @@ fn registry_error(name: &str, url: &str, err: HttpError) -> ResolveError {
     }
 }
 
+/// A failed GET of `name`'s packument at `url`.
+fn packument_error(name: &str, url: &str, err: HttpError) -> ResolveError {
+    match err {
+        HttpError::TooLarge { url, limit } => ResolveError::PackumentTooLarge {
+            name: name.to_string(),
+            url,
+            limit,
+        },
+        other => registry_error(name, url, other),
+    }
+}
+
+/// A registry never serves local files: a version whose `dist.tarball` is
+/// not an http(s) URL (`file:///dev/zero`, `file:../x.tgz`) is refused
+/// before anything could read it from disk. Empty means the registry's
+/// default layout.
+fn check_registry_tarball(name: &str, manifest: &Manifest) -> Result<(), ResolveError> {
+    let url = &manifest.dist.tarball;
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    let remote =
+        scheme.is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+    if url.is_empty() || remote {
+        return Ok(());
+    }
+    Err(ResolveError::NotARegistryTarball {
+        name: name.to_string(),
+        version: manifest.version.clone(),
+        url: url.clone(),
+    })
+}
+
 /// A git dependency's manifest: its reference resolved to a commit, and the
 /// `package.json` of that commit packed. npm records no integrity for these.
 async fn git_manifest(name: &str, git: GitSpec) -> Result<Arc<Manifest>, ResolveError> {
@@ -296,5 +352,34 @@ impl ManifestSource for Rc<RegistrySource> {
         self.prefetched.borrow_mut().insert(key);
         self.prefetch_dependencies(&manifest);
         Ok(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_versions_download_over_http_only() {
+        let with_tarball = |url: &str| {
+            let mut manifest = Manifest::default();
+            manifest.dist.tarball = url.to_string();
+            check_registry_tarball("p", &manifest)
+        };
+        for url in ["", "https://r/p/-/p-1.0.0.tgz", "HTTP://r/p.tgz"] {
+            assert!(with_tarball(url).is_ok(), "{url}");
+        }
+        for url in [
+            "file:///dev/zero",
+            "file:../p.tgz",
+            "/dev/zero",
+            "git+ssh://h/r",
+        ] {
+            let err = with_tarball(url).unwrap_err();
+            assert!(
+                matches!(&err, ResolveError::NotARegistryTarball { url: u, .. } if u == url),
+                "{err}"
+            );
+        }
     }
 }

@@ -27,6 +27,11 @@ pub enum Fault {
     /// Responds normally but with one byte of the body flipped, so integrity
     /// checks (and usually JSON or gzip decoding) fail.
     Corrupt,
+    /// A hostile registry: a 200 whose chunked body (no `Content-Length`)
+    /// is zeros without end. The server itself ends the body after
+    /// `give_up_after` bytes, or when the client hangs up, so a client that
+    /// keeps reading can't keep a test running.
+    Endless { give_up_after: u64 },
 }
 
 /// Which request paths a fault applies to; compared after canonicalisation,

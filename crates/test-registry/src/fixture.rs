@@ -70,6 +70,7 @@ pub struct VersionFixture {
     pub(crate) files: BTreeMap<String, Bytes>,
     pub(crate) dist_tags: Vec<String>,
     pub(crate) raw_tarball: Option<Bytes>,
+    pub(crate) tarball_url: Option<String>,
 }
 
 impl VersionFixture {
@@ -92,6 +93,7 @@ impl VersionFixture {
             files: BTreeMap::new(),
             dist_tags: Vec::new(),
             raw_tarball: None,
+            tarball_url: None,
         }
     }
 
@@ -182,6 +184,13 @@ impl VersionFixture {
     /// are computed from these bytes.
     pub fn raw_tarball(mut self, tarball: impl Into<Bytes>) -> Self {
         self.raw_tarball = Some(tarball.into());
+        self
+    }
+
+    /// Gives `url` as the packument's `dist.tarball` instead of where the
+    /// tarball is served (a hostile registry: `file:///dev/zero`, say).
+    pub fn tarball_url(mut self, url: &str) -> Self {
+        self.tarball_url = Some(url.to_owned());
         self
     }
 }

@@ -70,7 +70,8 @@
 //! `Fixtures::new().version("aa", "1.0.0", |v| v.dep("bb", "^1").bin("aa", "cli.js"))`,
 //! and it alone can serve a hand-made tarball
 //! ([`VersionFixture::raw_tarball`], e.g. built with [`Tarball`] to hold
-//! `../` paths or escaping symlinks).
+//! `../` paths or escaping symlinks) or point `dist.tarball` elsewhere
+//! ([`VersionFixture::tarball_url`]).
 //!
 //! # What is served
 //!

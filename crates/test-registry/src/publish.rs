@@ -46,7 +46,10 @@ pub(crate) fn publish(fixtures: &Fixtures, base_url: &str) -> Result<Publication
             let tarball = Bytes::from(tarball_bytes(fixture)?);
             let dist = Dist::of(&tarball);
             let path = tarball_path(name, &fixture.version);
-            let url = format!("{}{path}", base_url.trim_end_matches('/'));
+            let url = fixture
+                .tarball_url
+                .clone()
+                .unwrap_or_else(|| format!("{}{path}", base_url.trim_end_matches('/')));
             packument_versions.insert(
                 fixture.version.clone(),
                 packument_version(fixture, &dist, &url),
@@ -274,6 +277,19 @@ mod tests {
         assert_eq!(
             publication.integrities[&("evil".to_owned(), "1.0.0".to_owned())],
             Dist::of(b"not a tarball").integrity
+        );
+    }
+
+    #[test]
+    fn a_given_tarball_url_replaces_the_served_one() {
+        let fixtures =
+            Fixtures::new().version("evil", "1.0.0", |v| v.tarball_url("file:///dev/zero"));
+        let publication = publish(&fixtures, "http://h/").unwrap();
+        let packument: Value =
+            serde_json::from_slice(&document(&publication, "/evil").body).unwrap();
+        assert_eq!(
+            packument["versions"]["1.0.0"]["dist"]["tarball"],
+            "file:///dev/zero"
         );
     }
 

@@ -21,6 +21,8 @@ const LISTEN_BACKLOG: u32 = 1024;
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop
 /// does not spin.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(10);
+/// The chunk size of [`Fault::Endless`] bodies.
+const ENDLESS_CHUNK: usize = 64 << 10;
 
 /// Serves a [`Store`] on `127.0.0.1:<ephemeral port>` until dropped.
 #[derive(Debug)]
@@ -371,6 +373,10 @@ async fn respond(
             };
             write_response(stream, shared, &corrupted, keep_alive, with_body).await
         }
+        Fault::Endless { give_up_after } => {
+            write_endless(stream, shared, &response.content_type, give_up_after).await?;
+            Ok(AfterResponse::Close)
+        }
     }
 }
 
@@ -412,6 +418,32 @@ async fn write_response(
     } else {
         AfterResponse::Close
     })
+}
+
+/// Zeros in chunks of [`ENDLESS_CHUNK`] bytes, with no `Content-Length`,
+/// until `give_up_after` bytes are sent or a write fails (the client hung up).
+async fn write_endless(
+    stream: &mut impl Connection,
+    shared: &Shared,
+    content_type: &str,
+    give_up_after: u64,
+) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut chunk = format!("{ENDLESS_CHUNK:x}\r\n").into_bytes();
+    chunk.resize(chunk.len() + ENDLESS_CHUNK, 0);
+    chunk.extend_from_slice(b"\r\n");
+    let mut sent = 0;
+    while sent < give_up_after {
+        stream.write_all(&chunk).await?;
+        shared.stats.record_bytes_served(ENDLESS_CHUNK);
+        sent += ENDLESS_CHUNK as u64;
+    }
+    stream.write_all(b"0\r\n\r\n").await?;
+    stream.flush().await
 }
 
 /// The head announcing the whole body, then at most `body_bytes` of it.

@@ -166,6 +166,58 @@ fn corrupt_flips_bytes_so_integrity_fails() {
 }
 
 #[test]
+fn endless_streams_chunks_without_a_length_until_it_gives_up() {
+    let registry = registry();
+    let path = tarball_path(&registry, "aa");
+    registry.inject(
+        path.as_str(),
+        Fault::Endless {
+            give_up_after: 1 << 20,
+        },
+        Some(1),
+    );
+    let mut connection = Connection::open(registry.server().address());
+    connection.send("GET", &path, &[]);
+    let head = connection.read_head().unwrap();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(head.header("content-length"), None);
+    let (body, end) = connection.read_rest();
+    assert!(end.is_ok(), "{end:?}");
+    assert!(body.len() > 1 << 20 && body.ends_with(b"\r\n0\r\n\r\n"));
+    assert!(body.starts_with(b"10000\r\n\0\0"));
+    assert_eq!(registry.traffic().bytes_served, 1 << 20);
+}
+
+#[test]
+fn endless_stops_when_the_client_hangs_up() {
+    let registry = registry();
+    registry.inject(
+        "/aa",
+        Fault::Endless {
+            give_up_after: u64::MAX,
+        },
+        Some(1),
+    );
+    let mut connection = Connection::open(registry.server().address());
+    connection.send("GET", "/aa", &[]);
+    assert_eq!(connection.read_head().unwrap().status, 200);
+    drop(connection);
+    let started = Instant::now();
+    let mut served = registry.traffic().bytes_served;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = registry.traffic().bytes_served;
+        if now == served {
+            break;
+        }
+        served = now;
+        assert!(started.elapsed() < Duration::from_secs(5), "still sending");
+    }
+    assert_eq!(get(registry.server().address(), "/bb").status, 200);
+}
+
+#[test]
 fn faults_can_be_added_while_serving_on_a_live_connection() {
     let registry = registry();
     let mut connection = Connection::open(registry.server().address());
