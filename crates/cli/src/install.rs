@@ -487,7 +487,7 @@ fn run_actors(
             CloneActor::new(strategy.clone())
         });
         let actors = Actors {
-            resolver,
+            resolver: resolver.recipient(),
             fetch: fetch.recipient(),
             extract: extract.recipient(),
             clone: clone.clone().recipient(),

@@ -1,5 +1,8 @@
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+//! The supervisor actor: a thin dispatcher between the [`Pipeline`] (what
+//! to start), the other actors (who do it) and the install
+//! [`transaction`](crate::transaction) (what happens before and after).
+
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -7,102 +10,54 @@ use tokio::sync::oneshot;
 use utoo_clone_actor::{ClonePackage, LinkBins};
 use utoo_extract_actor::Extract;
 use utoo_fetch_actor::FetchTarball;
-use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_npm_types::Platform;
 use utoo_package_cache::CacheLayout;
-use utoo_resolver_actor::{lockfile_from_tree, PackagePlaced, Resolution, Resolve, ResolverActor};
+use utoo_resolver_actor::{PackagePlaced, Resolution, Resolve};
 
-use crate::clone_queue::{CloneQueue, EntryStatus};
-use crate::messages::{Install, InstallError, InstallReport, PlacedPackage, Stage};
-use crate::node_modules::{
-    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, Placement,
-    HIDDEN_LOCKFILE,
-};
-use crate::plan::{
-    download_for, engine_mismatches, parent_path, plan, Download, PlannedLink, PlannedPackage,
-};
+use crate::messages::{Install, InstallError, InstallReport, StageError};
+use crate::pipeline::{Command, Gauges, Limits, Pipeline};
+use crate::plan::{download_for, Download, PlannedPackage};
+use crate::transaction::{self, Prepared, Transaction};
 
-/// The actors a supervisor drives. Fetch, extract and clone are taken as
-/// recipients so that tools (and tests) can put their own in between.
+/// The actors a supervisor drives, as recipients so that tools (and tests)
+/// can put their own in between.
 pub struct Actors {
-    pub resolver: Addr<ResolverActor>,
+    pub resolver: Recipient<Resolve>,
     pub fetch: Recipient<FetchTarball>,
     pub extract: Recipient<Extract>,
     pub clone: Recipient<ClonePackage>,
     pub link_bins: Recipient<LinkBins>,
 }
 
-/// Capacities of the blocking stages (threads of their `SyncArbiter`s).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub extract_capacity: usize,
-    pub clone_capacity: usize,
-}
-
-impl Limits {
-    /// Downloads in flight plus tarballs waiting for extraction never exceed this,
-    /// so the extract backlog stays within twice the extract capacity.
-    pub fn max_extract_backlog(&self) -> usize {
-        2 * self.extract_capacity.max(1)
-    }
-
-    fn max_clones_queued(&self) -> usize {
-        2 * self.clone_capacity.max(1)
-    }
-}
-
-/// Reports a queue's new depth (drawn as a counter track in traces).
-fn sample(queue: &'static str, depth: usize) {
-    tracing::info!(target: "utoo::queue", queue, depth = depth as u64);
-}
-
 /// Messages waiting in the supervisor's mailbox before senders must wait.
 pub const SUPERVISOR_MAILBOX: usize = 256;
 
-#[derive(Debug, Clone)]
-enum EntryState {
-    Queued,
-    Fetching,
-    Extracting,
-    Ready(PathBuf),
-    Failed(Stage, String),
-}
-
-/// The state of the one install a supervisor owns.
+/// The one install a supervisor owns.
 struct Run {
-    request: Install,
-    responder: Option<oneshot::Sender<Result<InstallReport, InstallError>>>,
-    entries: HashMap<String, EntryState>,
-    fetch_queue: VecDeque<Download>,
-    downloads_in_flight: usize,
-    /// Tarballs downloaded and not yet extracted (queued or being extracted).
-    extract_backlog: usize,
-    /// Packages to clone; `None` until resolution ends.
-    clone_queue: Option<CloneQueue>,
-    /// Cache keys whose entry was found damaged, to be extracted again.
-    damaged: HashSet<String>,
-    /// Packages cloned again after their entry was repaired: a second
-    /// damage is fatal rather than a loop.
-    recloned: HashSet<String>,
-    clones_in_flight: usize,
-    /// Packages in place, kept or cloned.
-    placed: Vec<PlannedPackage>,
-    /// Links to workspaces and `file:` folders, in place once resolved;
-    /// links inside package folders (breaking dependency cycles) once all
-    /// packages are.
-    links: Vec<PlannedLink>,
-    new_lockfile: Option<String>,
-    /// The new lockfile and the hidden lockfile expected once all is placed,
-    /// to record what ends up in `node_modules`.
-    installed_lock: Option<(Lockfile, String)>,
-    /// False when `node_modules` was already as planned: its bins are too.
-    bins_need_linking: bool,
-    /// True when the hidden lockfile on disk already records the plan.
-    hidden_lockfile_current: bool,
+    request: Arc<Install>,
+    responder: oneshot::Sender<Result<InstallReport, InstallError>>,
+    pipeline: Pipeline,
+    /// Set once resolution is prepared.
+    transaction: Option<Transaction>,
     report: InstallReport,
+    /// The gauges as last sampled into the trace.
+    sampled: Gauges,
     /// Open for the whole install, and for resolution: they end when dropped.
     _install_span: tracing::Span,
     resolve_span: Option<tracing::Span>,
+}
+
+impl Run {
+    /// Reports each queue depth that changed (drawn as a counter track).
+    fn sample_gauges(&mut self) {
+        let now = self.pipeline.gauges();
+        for ((queue, depth), (_, before)) in now.named().into_iter().zip(self.sampled.named()) {
+            if depth != before {
+                tracing::info!(target: "utoo::queue", queue, depth = depth as u64);
+            }
+        }
+        self.sampled = now;
+    }
 }
 
 /// The supervisor actor: owns one install at a time. Accepts [`Install`]
@@ -128,59 +83,48 @@ impl Supervisor {
     }
 
     fn fail(&mut self, error: InstallError) {
-        if let Some(mut run) = self.run.take() {
+        if let Some(run) = self.run.take() {
             tracing::debug!(%error, "install failed");
-            if let Some(responder) = run.responder.take() {
-                let _ = responder.send(Err(error));
+            let _ = run.responder.send(Err(error));
+        }
+    }
+
+    /// Feeds one event to the pipeline, then starts what it asks for.
+    fn on_event(
+        &mut self,
+        ctx: &mut Context<Self>,
+        event: impl FnOnce(&mut Pipeline) -> Result<(), InstallError>,
+    ) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        match event(&mut run.pipeline) {
+            Ok(()) => self.dispatch(ctx),
+            Err(error) => self.fail(error),
+        }
+    }
+
+    fn dispatch(&mut self, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        let commands = run.pipeline.next_commands();
+        run.sample_gauges();
+        for command in commands {
+            match command {
+                Command::Fetch(download) => self.fetch(download, ctx),
+                Command::Extract {
+                    download,
+                    tarball,
+                    replace_damaged,
+                } => self.extract(download, tarball, replace_damaged, ctx),
+                Command::Clone { package, from } => self.clone_package(package, from, ctx),
+                Command::AllPlaced => self.finish_placing(ctx),
             }
         }
     }
 
-    /// Makes sure the cache will hold `download`.
-    fn want(&mut self, download: Download) {
-        let Some(run) = self.run.as_mut() else {
-            return;
-        };
-        let key = download.cache_key().to_string();
-        if run.entries.contains_key(&key) {
-            return;
-        }
-        let dir = self
-            .cache
-            .entry_dir(&download.name, &download.version, &key);
-        if CacheLayout::is_complete(&dir) {
-            tracing::info!(package = %format!("{}@{}", download.name, download.version), "cache hit");
-            run.report.cache_hits += 1;
-            run.entries.insert(key, EntryState::Ready(dir));
-        } else {
-            run.entries.insert(key, EntryState::Queued);
-            run.fetch_queue.push_back(download);
-        }
-    }
-
-    /// Starts whatever work the limits allow.
-    fn pump(&mut self, ctx: &mut Context<Self>) {
-        let max_backlog = self.limits.max_extract_backlog();
-        while let Some(run) = self.run.as_mut() {
-            if run.downloads_in_flight + run.extract_backlog >= max_backlog {
-                break;
-            }
-            let Some(download) = run.fetch_queue.pop_front() else {
-                break;
-            };
-            self.start_fetch(download, ctx);
-        }
-        self.start_clones(ctx);
-    }
-
-    fn start_fetch(&mut self, download: Download, ctx: &mut Context<Self>) {
-        let Some(run) = self.run.as_mut() else {
-            return;
-        };
-        run.downloads_in_flight += 1;
-        sample("downloads_in_flight", run.downloads_in_flight);
-        run.entries
-            .insert(download.cache_key().to_string(), EntryState::Fetching);
+    fn fetch(&mut self, download: Download, ctx: &mut Context<Self>) {
         let request = FetchTarball {
             name: download.name.clone(),
             version: download.version.clone(),
@@ -188,443 +132,106 @@ impl Supervisor {
             integrity: download.integrity.clone(),
         };
         let sent = self.actors.fetch.send(request);
-        ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
-            act.fetched(download, result, ctx);
+        ctx.spawn(sent.into_actor(self).map(move |reply, act, ctx| match reply {
+            Ok(result) => act.on_event(ctx, |p| {
+                p.fetched(download, result.map(|tarball| tarball.bytes))
+            }),
+            Err(_) => act.fail(InstallError::ActorStopped("fetch")),
         }));
     }
 
-    fn fetched(
+    fn extract(
         &mut self,
         download: Download,
-        result: Result<
-            Result<utoo_fetch_actor::Tarball, utoo_fetch_actor::FetchError>,
-            MailboxError,
-        >,
+        tarball: bytes::Bytes,
+        replace_damaged: bool,
         ctx: &mut Context<Self>,
     ) {
-        let Some(run) = self.run.as_mut() else {
-            return;
+        let request = Extract {
+            name: download.name.clone(),
+            version: download.version.clone(),
+            cache_key: download.cache_key().to_string(),
+            tarball,
+            replace_damaged,
         };
-        run.downloads_in_flight -= 1;
-        sample("downloads_in_flight", run.downloads_in_flight);
-        let key = download.cache_key().to_string();
-        match result {
-            Ok(Ok(tarball)) => {
-                run.extract_backlog += 1;
-                sample("extract_backlog", run.extract_backlog);
-                run.report.max_extract_backlog =
-                    run.report.max_extract_backlog.max(run.extract_backlog);
-                run.report.tarballs_downloaded += 1;
-                run.report.bytes_downloaded += tarball.bytes.len() as u64;
-                run.entries.insert(key.clone(), EntryState::Extracting);
-                let request = Extract {
-                    name: download.name.clone(),
-                    version: download.version.clone(),
-                    replace_damaged: run.damaged.contains(&key),
-                    cache_key: key,
-                    tarball: tarball.bytes,
-                };
-                let sent = self.actors.extract.send(request);
-                ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
-                    act.extracted(download, result, ctx);
-                }));
-            }
-            Ok(Err(error)) => {
-                let state = EntryState::Failed(Stage::Fetch, error.to_string());
-                if let Err(error) = entry_changed(run, key, state) {
-                    return self.fail(error);
-                }
-            }
-            Err(_) => return self.fail(InstallError::ActorStopped("fetch")),
-        }
-        self.pump(ctx);
+        let sent = self.actors.extract.send(request);
+        ctx.spawn(sent.into_actor(self).map(move |reply, act, ctx| match reply {
+            Ok(result) => act.on_event(ctx, |p| p.extracted(&download, result)),
+            Err(_) => act.fail(InstallError::ActorStopped("extract")),
+        }));
     }
 
-    fn extracted(
-        &mut self,
-        download: Download,
-        result: Result<
-            Result<utoo_extract_actor::CacheEntry, utoo_extract_actor::ExtractError>,
-            MailboxError,
-        >,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(run) = self.run.as_mut() else {
+    fn clone_package(&mut self, package: PlannedPackage, from: PathBuf, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_ref() else {
             return;
         };
-        run.extract_backlog -= 1;
-        sample("extract_backlog", run.extract_backlog);
-        let key = download.cache_key().to_string();
-        let state = match result {
-            Ok(Ok(entry)) => EntryState::Ready(entry.dir),
-            Ok(Err(error)) => EntryState::Failed(Stage::Extract, error.to_string()),
-            Err(_) => return self.fail(InstallError::ActorStopped("extract")),
+        let request = ClonePackage {
+            package: format!("{}@{}", package.name, package.version),
+            from,
+            to: run.request.project_dir.join(&package.path),
         };
-        if let Err(error) = entry_changed(run, key, state) {
-            return self.fail(error);
-        }
-        self.pump(ctx);
+        let sent = self.actors.clone.send(request);
+        ctx.spawn(sent.into_actor(self).map(move |reply, act, ctx| match reply {
+            Ok(result) => act.on_event(ctx, |p| p.cloned(package, result)),
+            Err(_) => act.fail(InstallError::ActorStopped("clone")),
+        }));
     }
 
-    fn resolved(
-        &mut self,
-        result: Result<Result<Resolution, utoo_resolver_actor::ResolveError>, MailboxError>,
-        ctx: &mut Context<Self>,
-    ) {
-        let resolution = match result {
-            Ok(Ok(resolution)) => resolution,
-            Ok(Err(error)) => return self.fail(error.into()),
-            Err(_) => return self.fail(InstallError::ActorStopped("resolver")),
-        };
+    fn resolved(&mut self, resolution: Resolution, ctx: &mut Context<Self>) {
         let Some(run) = self.run.as_mut() else {
             return;
         };
         run.resolve_span = None;
-        let request = &run.request;
-        run.report.packuments_requested = resolution.packuments_requested;
-        run.report
-            .warnings
-            .extend(resolution.tree.warnings.iter().cloned());
-        run.report.locked = resolution.tree.packages.len();
-        let (lockfile, text) = tracing::info_span!("lockfile").in_scope(|| {
-            let lockfile =
-                lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
-            let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
-            (lockfile, text)
+        let request = Arc::clone(&run.request);
+        let cache = self.cache.clone();
+        let prepare = tokio::task::spawn_blocking(move || {
+            transaction::prepare(&request, resolution, &cache)
         });
-        if request.frozen_lockfile
-            && !same_lock(
-                request.lockfile.as_ref().map(|(lock, _)| &**lock),
-                &lockfile,
-            )
-        {
-            let path = request.project_dir.join("package-lock.json");
-            return self.fail(InstallError::FrozenLockfile { path });
-        }
-        run.new_lockfile = Some(text);
-        if request.lockfile_only {
-            return self.finish();
-        }
-        if let Some(node) = (request.node_version)() {
-            let mismatches = engine_mismatches(&resolution.tree, &node);
-            if request.engine_strict && !mismatches.is_empty() {
-                return self.fail(InstallError::Engine(mismatches.join("; ")));
+        ctx.spawn(prepare.into_actor(self).map(|joined, act, ctx| {
+            match joined {
+                Ok(Ok(prepared)) => act.prepared(prepared, ctx),
+                Ok(Err(error)) => act.fail(error),
+                Err(_) => act.fail(InstallError::ActorStopped("supervisor")),
             }
-            run.report
-                .warnings
-                .extend(mismatches.into_iter().map(|m| format!("EBADENGINE {m}")));
-        }
-        let request = &run.request;
-        let planned = plan(
-            &resolution.tree,
-            &request.registry,
-            &request.project_dir,
-            request.omit,
-        );
-        if let Some(unsafe_path) = planned
-            .packages
-            .iter()
-            .map(|p| &p.path)
-            .chain(planned.links.iter().map(|l| &l.path))
-            .find(|path| !is_install_path(path))
-        {
-            return self.fail(InstallError::UnsafeInstallPath(unsafe_path.clone()));
-        }
-        let node_modules = request.project_dir.join("node_modules");
-        let _check = tracing::info_span!("check node_modules").entered();
-        let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
-        // A link inside a package's folder goes in once that package is placed.
-        let outer_links: Vec<PlannedLink> = planned
-            .links
-            .iter()
-            .filter(|link| !link.inside_package())
-            .cloned()
-            .collect();
-        let placement = keep_what_is_in_place(
-            &node_modules,
-            planned.packages,
-            &planned.links,
-            &expected_hidden,
-        )
-        .and_then(|placement| {
-            let links_changed = place_links(&request.project_dir, &outer_links)?;
-            Ok((placement, links_changed))
-        });
-        let (placement, links_changed) = match placement {
-            Ok(placed) => placed,
-            Err(source) => {
-                return self.fail(InstallError::Io {
-                    path: node_modules,
-                    source,
-                })
-            }
-        };
-        let Placement {
-            kept,
-            to_place,
-            changed,
-            hidden_current,
-        } = placement;
-        run.bins_need_linking = changed || links_changed;
-        run.links = planned.links;
-        run.hidden_lockfile_current = hidden_current;
-        run.installed_lock = Some((lockfile, expected_hidden));
-        let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
-        run.placed.extend(kept);
-        for package in &to_place {
-            self.want(package.download.clone());
-        }
-        let Some(run) = self.run.as_mut() else {
-            return;
-        };
-        for package in to_place {
-            if let Err(error) = queue.add(package, |key| entry_status(&run.entries, key)) {
-                return self.fail(error);
-            }
-        }
-        run.clone_queue = Some(queue);
-        self.pump(ctx);
-    }
-
-    /// Clones what the queue has ready, within the clone bound; links bins
-    /// (or finishes) once everything is in place.
-    fn start_clones(&mut self, ctx: &mut Context<Self>) {
-        let max_queued = self.limits.max_clones_queued();
-        let Some(run) = self.run.as_mut() else {
-            return;
-        };
-        let Some(queue) = run.clone_queue.as_mut() else {
-            return;
-        };
-        let mut to_start = Vec::new();
-        while run.clones_in_flight + to_start.len() < max_queued {
-            match queue.next_ready() {
-                Some(next) => to_start.push(next),
-                None => break,
-            }
-        }
-        let all_done = queue.is_done() && to_start.is_empty() && run.clones_in_flight == 0;
-        run.report.warnings.append(&mut queue.warnings);
-        let project_dir = run.request.project_dir.clone();
-        for (package, dir) in to_start {
-            self.start_clone(package, dir, &project_dir, ctx);
-        }
-        if all_done {
-            let link_bins = match self.place_links_inside_packages() {
-                Ok(link_bins) => link_bins,
-                Err(error) => return self.fail(error),
-            };
-            if link_bins {
-                self.link_bins(ctx);
-            } else {
-                self.finish();
-            }
-        }
-    }
-
-    /// Places the links that live inside package folders, now that those
-    /// folders are in place (not in one that failed); true if bins need linking.
-    fn place_links_inside_packages(&mut self) -> Result<bool, InstallError> {
-        let Some(run) = self.run.as_mut() else {
-            return Ok(false);
-        };
-        let placed: HashSet<&str> = run.placed.iter().map(|p| p.path.as_str()).collect();
-        let inside: Vec<PlannedLink> = run
-            .links
-            .iter()
-            .filter(|link| parent_path(&link.path).is_some_and(|p| placed.contains(p)))
-            .cloned()
-            .collect();
-        let project_dir = &run.request.project_dir;
-        let changed = place_links(project_dir, &inside).map_err(|source| InstallError::Io {
-            path: project_dir.join("node_modules"),
-            source,
-        })?;
-        run.bins_need_linking |= changed;
-        Ok(run.bins_need_linking)
-    }
-
-    fn start_clone(
-        &mut self,
-        package: PlannedPackage,
-        from: PathBuf,
-        project_dir: &Path,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(run) = self.run.as_mut() else {
-            return;
-        };
-        run.clones_in_flight += 1;
-        sample("clones_queued", run.clones_in_flight);
-        let request = ClonePackage {
-            package: format!("{}@{}", package.name, package.version),
-            from,
-            to: project_dir.join(&package.path),
-        };
-        let sent = self.actors.clone.send(request);
-        ctx.spawn(sent.into_actor(self).map(move |result, act, ctx| {
-            act.cloned(package, result, ctx);
         }));
     }
 
-    fn cloned(
-        &mut self,
-        package: PlannedPackage,
-        result: Result<
-            Result<utoo_clone_actor::CloneStats, utoo_clone_actor::CloneError>,
-            MailboxError,
-        >,
-        ctx: &mut Context<Self>,
-    ) {
+    fn prepared(&mut self, prepared: Prepared, ctx: &mut Context<Self>) {
         let Some(run) = self.run.as_mut() else {
             return;
         };
-        run.clones_in_flight -= 1;
-        sample("clones_queued", run.clones_in_flight);
-        match result {
-            Ok(Ok(stats)) => {
-                run.report.added += 1;
-                run.report.placed.push(PlacedPackage {
-                    path: package.path.clone(),
-                    name: package.name.clone(),
-                    version: package.version.clone(),
-                    optional: package.optional,
-                    has_install_script: package.has_install_script,
-                });
-                run.report.clone_strategy = run.report.clone_strategy.or(stats.strategy);
-                let placed = match run.clone_queue.as_mut() {
-                    Some(queue) => {
-                        queue.placed(&package.path, |key| entry_status(&run.entries, key))
-                    }
-                    None => Ok(()),
-                };
-                run.placed.push(package);
-                if let Err(error) = placed {
-                    return self.fail(error);
-                }
-            }
-            Ok(Err(error)) if error.is_damaged_entry() => {
-                if let Err(error) = self.repair_entry(package, &error) {
-                    return self.fail(error);
-                }
-            }
-            Ok(Err(error)) if package.optional => {
-                run.report.warnings.push(format!(
-                    "skipping optional {}@{}: {error}",
-                    package.name, package.version
-                ));
-                if let Some(queue) = run.clone_queue.as_mut() {
-                    queue.skip(package.path.clone());
-                }
-            }
-            Ok(Err(error)) => {
-                return self.fail(InstallError::Stage {
-                    package: format!("{}@{}", package.name, package.version),
-                    stage: Stage::Clone,
-                    cause: error.to_string(),
-                })
-            }
-            Err(_) => return self.fail(InstallError::ActorStopped("clone")),
+        run.report.packuments_requested = prepared.packuments_requested;
+        run.report.locked = prepared.locked;
+        run.report.warnings.extend(prepared.warnings);
+        run.transaction = Some(prepared.transaction);
+        if run.request.lockfile_only {
+            return self.commit(ctx);
         }
-        self.pump(ctx);
+        let mut to_place = Vec::with_capacity(prepared.to_place.len());
+        for (package, cached) in prepared.to_place {
+            run.pipeline.want(package.download.clone(), cached);
+            to_place.push(package);
+        }
+        self.on_event(ctx, |p| p.start_placing(prepared.kept, to_place));
     }
 
-    /// A package's cache entry turned out damaged while it was cloned: the
-    /// entry is fetched and extracted again (once per install), and the
-    /// package waits for it, as npm refetches a corrupted cache entry.
-    fn repair_entry(
-        &mut self,
-        package: PlannedPackage,
-        error: &utoo_clone_actor::CloneError,
-    ) -> Result<(), InstallError> {
-        let Some(run) = self.run.as_mut() else {
-            return Ok(());
-        };
-        let label = format!("{}@{}", package.name, package.version);
-        let key = package.download.cache_key().to_string();
-        let damage = causes(error);
-        if !run.recloned.insert(package.path.clone()) {
-            return Err(InstallError::Stage {
-                package: label,
-                stage: Stage::Clone,
-                cause: format!("{error}: {damage}"),
-            });
-        }
-        if run.damaged.insert(key.clone()) {
-            run.report.warnings.push(format!(
-                "the cached copy of {label} is damaged ({damage}); downloading it again"
-            ));
-            self.want_again(package.download.clone());
-        }
-        let Some(run) = self.run.as_mut() else {
-            return Ok(());
-        };
-        match run.clone_queue.as_mut() {
-            Some(queue) => queue.retry(package, |key| entry_status(&run.entries, key)),
-            None => Ok(()),
-        }
-    }
-
-    /// Queues a download even though the cache has an entry for it.
-    fn want_again(&mut self, download: Download) {
-        if let Some(run) = self.run.as_mut() {
-            run.entries
-                .insert(download.cache_key().to_string(), EntryState::Queued);
-            run.fetch_queue.push_back(download);
-        }
-    }
-
-    /// Links bins once every package is in place; the first package (in
-    /// install-path order) to claim a name in a `.bin` folder keeps it.
-    fn link_bins(&mut self, ctx: &mut Context<Self>) {
+    /// Every package is in place: links inside packages, bins, then commit.
+    fn finish_placing(&mut self, ctx: &mut Context<Self>) {
         let Some(run) = self.run.as_mut() else {
             return;
         };
-        let mut placed: Vec<(&str, String, &BTreeMap<String, String>)> = run
-            .placed
-            .iter()
-            .map(|p| {
-                (
-                    p.path.as_str(),
-                    format!("{}@{}", p.name, p.version),
-                    &p.bins,
-                )
-            })
-            .chain(run.links.iter().map(|l| {
-                (
-                    l.path.as_str(),
-                    format!("{}@{}", l.name, l.version),
-                    &l.bins,
-                )
-            }))
-            .filter(|(_, _, bins)| !bins.is_empty())
-            .collect();
-        placed.sort_by(|a, b| utoo_npm_collate::compare(a.0, b.0));
-        let mut claimed: HashMap<PathBuf, HashSet<String>> = HashMap::new();
-        let mut requests = Vec::new();
-        for (path, package, bins) in placed {
-            let (node_modules, folder) = match path.rsplit_once("node_modules/") {
-                Some((prefix, folder)) => (
-                    run.request.project_dir.join(prefix).join("node_modules"),
-                    folder.to_string(),
-                ),
-                None => continue,
-            };
-            let names = claimed.entry(node_modules.clone()).or_default();
-            let bins: BTreeMap<String, String> = bins
-                .iter()
-                .filter(|(name, _)| names.insert((*name).clone()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            requests.push((
-                package,
-                LinkBins {
-                    node_modules,
-                    package: folder,
-                    bins,
-                },
-            ));
+        let Some(transaction) = run.transaction.as_mut() else {
+            return;
+        };
+        let placed = run.pipeline.placed_packages();
+        match transaction::link_links_inside_packages(&run.request, &transaction.links, placed) {
+            Ok(changed) => transaction.bins_need_linking |= changed,
+            Err(error) => return self.fail(error),
         }
+        if !transaction.bins_need_linking {
+            return self.commit(ctx);
+        }
+        let requests = transaction::bin_requests(&run.request, placed, &transaction.links);
         let recipient = self.actors.link_bins.clone();
         let work = async move {
             for (package, request) in requests {
@@ -633,8 +240,7 @@ impl Supervisor {
                     Ok(Err(error)) => {
                         return Err(InstallError::Stage {
                             package,
-                            stage: Stage::LinkBins,
-                            cause: error.to_string(),
+                            source: Arc::new(StageError::LinkBins(error)),
                         })
                     }
                     Err(_) => return Err(InstallError::ActorStopped("clone")),
@@ -642,143 +248,46 @@ impl Supervisor {
             }
             Ok(())
         };
-        ctx.spawn(work.into_actor(self).map(|result, act, _ctx| match result {
-            Ok(()) => act.finish(),
+        ctx.spawn(work.into_actor(self).map(|result, act, ctx| match result {
+            Ok(()) => act.commit(ctx),
             Err(error) => act.fail(error),
         }));
     }
 
-    /// Writes the lockfile (when it changed) and answers the install.
-    fn finish(&mut self) {
-        let Some(mut run) = self.run.take() else {
+    /// Writes the lockfiles (on a blocking thread) and answers the install.
+    fn commit(&mut self, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
             return;
         };
-        let written = write_lockfiles(&mut run);
-        run.report.extract_capacity = self.limits.extract_capacity;
-        if let Some(responder) = run.responder.take() {
-            let _ = responder.send(written.map(|()| run.report));
-        }
-    }
-}
-
-/// Writes `package-lock.json` when it changed, and the hidden lockfile that
-/// records what `node_modules` now holds (so the next install keeps it).
-fn write_lockfiles(run: &mut Run) -> Result<(), InstallError> {
-    let project_dir = run.request.project_dir.clone();
-    if let Some(text) = &run.new_lockfile {
-        let unchanged = run
-            .request
-            .lockfile
-            .as_ref()
-            .is_some_and(|(_, old)| old == text);
-        if !unchanged {
-            write_atomic(&project_dir.join("package-lock.json"), text)?;
-            run.report.lockfile_written = true;
-        }
-    }
-    if let Some((mut installed, expected)) = run.installed_lock.take() {
-        // Optional packages that failed are missing from what was expected.
-        let any_skipped = run
-            .clone_queue
-            .as_ref()
-            .is_some_and(CloneQueue::any_skipped);
-        let text = if !any_skipped {
-            expected
-        } else {
-            let placed: HashSet<&str> = run
-                .placed
-                .iter()
-                .map(|p| p.path.as_str())
-                .chain(run.links.iter().map(|l| l.path.as_str()))
-                .collect();
-            installed
-                .packages
-                .retain(|path, _| placed.contains(path.as_str()));
-            installed.to_json(&JsonFormat::default())
+        let Some(transaction) = run.transaction.take() else {
+            return;
         };
-        let node_modules = project_dir.join("node_modules");
-        let path = node_modules.join(HIDDEN_LOCKFILE);
-        // The file was read before placing: rewrite it only when it didn't
-        // match the plan, or optional failures changed what is in place.
-        if any_skipped || !run.hidden_lockfile_current {
-            std::fs::create_dir_all(&node_modules).map_err(|source| InstallError::Io {
-                path: node_modules.clone(),
-                source,
-            })?;
-            write_atomic(&path, &text)?;
-        }
+        let request = Arc::clone(&run.request);
+        let placed = run.pipeline.placed_packages().to_vec();
+        let any_skipped = run.pipeline.any_skipped();
+        let write = tokio::task::spawn_blocking(move || {
+            transaction::commit(&request, transaction, &placed, any_skipped)
+        });
+        let extract_capacity = self.limits.extract_capacity;
+        ctx.spawn(write.into_actor(self).map(move |joined, act, _ctx| {
+            let Some(mut run) = act.run.take() else {
+                return;
+            };
+            let written = match joined {
+                Ok(written) => written,
+                Err(_) => Err(InstallError::ActorStopped("supervisor")),
+            };
+            let mut report = run.pipeline.take_report();
+            report.packuments_requested = run.report.packuments_requested;
+            report.locked = run.report.locked;
+            report.warnings.splice(0..0, run.report.warnings.drain(..));
+            report.extract_capacity = extract_capacity;
+            let _ = run.responder.send(written.map(|lockfile_written| InstallReport {
+                lockfile_written,
+                ..report
+            }));
+        }));
     }
-    if !run.request.lockfile_only {
-        let lockfile_text = run.new_lockfile.as_deref().unwrap_or_default();
-        let node_modules = project_dir.join("node_modules");
-        crate::state::record(
-            &node_modules,
-            &crate::state::fingerprint(&run.request, lockfile_text),
-        )
-        .map_err(|source| InstallError::Io {
-            path: node_modules,
-            source,
-        })?;
-    }
-    Ok(())
-}
-
-/// The causes below an error's own message, joined as `a: b`.
-fn causes(error: &dyn std::error::Error) -> String {
-    std::iter::successors(error.source(), |e| e.source())
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
-}
-
-fn entry_status<'a>(entries: &'a HashMap<String, EntryState>, key: &str) -> EntryStatus<'a> {
-    match entries.get(key) {
-        Some(EntryState::Ready(dir)) => EntryStatus::Ready(dir),
-        Some(EntryState::Failed(stage, cause)) => EntryStatus::Failed(*stage, cause),
-        _ => EntryStatus::Pending,
-    }
-}
-
-/// Records a cache entry's new state and lets the clone queue know.
-fn entry_changed(run: &mut Run, key: String, state: EntryState) -> Result<(), InstallError> {
-    if let Some(queue) = run.clone_queue.as_mut() {
-        match &state {
-            EntryState::Ready(dir) => queue.entry_ready(&key, dir),
-            EntryState::Failed(stage, cause) => queue.entry_failed(&key, *stage, cause)?,
-            _ => {}
-        }
-    }
-    run.entries.insert(key, state);
-    Ok(())
-}
-
-/// Whether two lockfiles lock the same packages at the same versions for the same root.
-fn same_lock(old: Option<&Lockfile>, new: &Lockfile) -> bool {
-    let Some(old) = old else {
-        return false;
-    };
-    let signature = |lock: &Lockfile| {
-        lock.packages
-            .iter()
-            .map(|(path, e)| {
-                let root_deps = path.is_empty().then(|| {
-                    (
-                        e.dependencies.clone(),
-                        e.dev_dependencies.clone().unwrap_or_default(),
-                        e.optional_dependencies.clone(),
-                        e.peer_dependencies.clone(),
-                    )
-                });
-                (
-                    path.clone(),
-                    e.version.clone(),
-                    e.integrity.clone(),
-                    root_deps,
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    signature(old) == signature(new)
 }
 
 impl Actor for Supervisor {
@@ -808,31 +317,21 @@ impl Handler<Install> for Supervisor {
         };
         self.platform = msg.platform.clone();
         self.run = Some(Run {
-            request: msg,
-            responder: Some(responder),
-            entries: HashMap::new(),
-            fetch_queue: VecDeque::new(),
-            downloads_in_flight: 0,
-            extract_backlog: 0,
-            clone_queue: None,
-            damaged: HashSet::new(),
-            recloned: HashSet::new(),
-            clones_in_flight: 0,
-            placed: Vec::new(),
-            links: Vec::new(),
-            new_lockfile: None,
-            installed_lock: None,
-            bins_need_linking: true,
-            hidden_lockfile_current: false,
+            request: Arc::new(msg),
+            responder,
+            pipeline: Pipeline::new(self.limits),
+            transaction: None,
             report: InstallReport::default(),
+            sampled: Gauges::default(),
             _install_span: tracing::info_span!("install"),
             resolve_span: Some(tracing::info_span!("resolve")),
         });
         let sent = self.actors.resolver.send(resolve);
-        ctx.spawn(
-            sent.into_actor(self)
-                .map(|result, act, ctx| act.resolved(result, ctx)),
-        );
+        ctx.spawn(sent.into_actor(self).map(|reply, act, ctx| match reply {
+            Ok(Ok(resolution)) => act.resolved(resolution, ctx),
+            Ok(Err(error)) => act.fail(error.into()),
+            Err(_) => act.fail(InstallError::ActorStopped("resolver")),
+        }));
         Box::pin(async move {
             answer
                 .await
@@ -853,11 +352,18 @@ impl Handler<PackagePlaced> for Supervisor {
         {
             return;
         }
-        let Some(run) = self.run.as_ref() else {
+        let Some(run) = self.run.as_mut() else {
             return;
         };
         let download = download_for(&run.request.registry, &run.request.project_dir, manifest);
-        self.want(download);
-        self.pump(ctx);
+        if run.pipeline.knows(download.cache_key()) {
+            return;
+        }
+        let dir = self
+            .cache
+            .entry_dir(&download.name, &download.version, download.cache_key());
+        let cached = CacheLayout::is_complete(&dir).then_some(dir);
+        run.pipeline.want(download, cached);
+        self.dispatch(ctx);
     }
 }

@@ -4,14 +4,16 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::messages::{InstallError, Stage};
+use crate::causes::with_causes;
+use crate::messages::{InstallError, StageError};
 use crate::plan::{parent_path, PlannedPackage};
 
 /// What the cache holds for a package's tarball, as the supervisor knows it.
 pub enum EntryStatus<'a> {
     Ready(&'a PathBuf),
-    Failed(Stage, &'a str),
+    Failed(&'a Arc<StageError>),
     Pending,
 }
 
@@ -66,7 +68,7 @@ impl CloneQueue {
     ) -> Result<(), InstallError> {
         match entry(package.download.cache_key()) {
             EntryStatus::Ready(dir) => self.ready.push_back((package, dir.clone())),
-            EntryStatus::Failed(stage, cause) => self.fail(package, stage, cause)?,
+            EntryStatus::Failed(error) => self.fail(package, error)?,
             EntryStatus::Pending => {
                 let key = package.download.cache_key().to_string();
                 self.waiting_for_entry.entry(key).or_default().push(package);
@@ -76,22 +78,18 @@ impl CloneQueue {
     }
 
     /// A package whose entry failed: skipped (with what is nested in it) when optional, else fatal.
-    fn fail(
-        &mut self,
-        package: PlannedPackage,
-        stage: Stage,
-        cause: &str,
-    ) -> Result<(), InstallError> {
+    fn fail(&mut self, package: PlannedPackage, error: &Arc<StageError>) -> Result<(), InstallError> {
         let label = format!("{}@{}", package.name, package.version);
         if !package.optional {
             return Err(InstallError::Stage {
                 package: label,
-                stage,
-                cause: cause.to_string(),
+                source: Arc::clone(error),
             });
         }
         self.warnings.push(format!(
-            "skipping optional {label}: {stage} failed: {cause}"
+            "skipping optional {label}: {} failed: {}",
+            error.stage(),
+            with_causes(error)
         ));
         self.skip(package.path);
         Ok(())
@@ -127,14 +125,9 @@ impl CloneQueue {
         }
     }
 
-    pub fn entry_failed(
-        &mut self,
-        key: &str,
-        stage: Stage,
-        cause: &str,
-    ) -> Result<(), InstallError> {
+    pub fn entry_failed(&mut self, key: &str, error: &Arc<StageError>) -> Result<(), InstallError> {
         for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
-            self.fail(package, stage, cause)?;
+            self.fail(package, error)?;
         }
         Ok(())
     }
@@ -196,6 +189,10 @@ mod tests {
         }
     }
 
+    fn fetch_failed() -> Arc<StageError> {
+        Arc::new(StageError::Fetch(utoo_fetch_actor::FetchError::Stopped))
+    }
+
     fn paths(queue: &mut CloneQueue) -> Vec<String> {
         std::iter::from_fn(|| queue.next_ready())
             .map(|(p, _)| p.path)
@@ -244,19 +241,15 @@ mod tests {
                 pending,
             )
             .unwrap();
-        queue.entry_failed("ko", Stage::Fetch, "404").unwrap();
+        queue.entry_failed("ko", &fetch_failed()).unwrap();
         assert!(queue.is_done() && queue.any_skipped());
         assert_eq!(queue.warnings.len(), 1);
 
         queue
             .add(package("node_modules/r", "kr", false), pending)
             .unwrap();
-        let err = queue
-            .entry_failed("kr", Stage::Extract, "corrupt")
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("r@1.0.0: extract failed: corrupt"),
-            "{err}"
-        );
+        let err = queue.entry_failed("kr", &fetch_failed()).unwrap_err();
+        assert_eq!(err.to_string(), "r@1.0.0: download failed");
+        assert!(with_causes(&err).contains("the fetch actor stopped"), "{err}");
     }
 }

@@ -14,13 +14,17 @@
 //! (`crates/cli`) shows how the actors are started and wired.
 
 mod actor;
+mod causes;
 mod clone_queue;
 mod messages;
 mod node_modules;
+pub mod pipeline;
 mod plan;
 mod state;
+mod transaction;
 
-pub use actor::{Actors, Limits, Supervisor, SUPERVISOR_MAILBOX};
-pub use messages::{Install, InstallError, InstallReport, Omit, PlacedPackage, Stage};
-pub use plan::{default_tarball_url, parent_path};
+pub use actor::{Actors, Supervisor, SUPERVISOR_MAILBOX};
+pub use pipeline::{Command, Gauges, Limits, Pipeline};
+pub use messages::{Install, InstallError, InstallReport, Omit, PlacedPackage, StageError};
+pub use plan::{default_tarball_url, parent_path, Download, PlannedPackage};
 pub use state::{fingerprint, up_to_date};

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use serde_json::Value;
 use thiserror::Error;
-use utoo_clone_actor::Strategy;
+use utoo_clone_actor::{CloneError, Strategy};
+use utoo_extract_actor::ExtractError;
+use utoo_fetch_actor::FetchError;
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries};
 use utoo_resolver_actor::{Project, ResolveError};
@@ -73,23 +75,28 @@ pub struct PlacedPackage {
     pub has_install_script: bool,
 }
 
-/// The stage of a package's life where an install failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Fetch,
-    Extract,
-    Clone,
-    LinkBins,
+/// What failed in one package's life, with its cause.
+#[derive(Debug, Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Fetch(FetchError),
+    #[error(transparent)]
+    Extract(ExtractError),
+    #[error(transparent)]
+    Clone(CloneError),
+    #[error(transparent)]
+    LinkBins(CloneError),
 }
 
-impl std::fmt::Display for Stage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Stage::Fetch => "download",
-            Stage::Extract => "extract",
-            Stage::Clone => "link into node_modules",
-            Stage::LinkBins => "link bins",
-        })
+impl StageError {
+    /// The stage, as a person would name it.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            StageError::Fetch(_) => "download",
+            StageError::Extract(_) => "extract",
+            StageError::Clone(_) => "link into node_modules",
+            StageError::LinkBins(_) => "link bins",
+        }
     }
 }
 
@@ -97,19 +104,21 @@ impl std::fmt::Display for Stage {
 pub enum InstallError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
-    #[error("{package}: {stage} failed: {cause}")]
+    #[error("{package}: {} failed", source.stage())]
     Stage {
         package: String,
-        stage: Stage,
-        cause: String,
+        /// Shared by every package waiting for the same tarball.
+        #[source]
+        source: Arc<StageError>,
     },
     #[error("{path:?} is out of date with package.json and --frozen-lockfile forbids changing it")]
     FrozenLockfile { path: PathBuf },
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
-    #[error("{path:?}: {source}")]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("refusing to install into {0:?}: not a folder inside a node_modules of the project")]

@@ -127,7 +127,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
         clone_capacity: 2,
     };
     let actors = Actors {
-        resolver: ResolverActor::new(client, 16).start(),
+        resolver: ResolverActor::new(client, 16).start().recipient(),
         fetch: fetch.recipient(),
         extract: extract.recipient(),
         clone: clone.clone().recipient(),

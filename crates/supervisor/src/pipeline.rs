@@ -1,0 +1,367 @@
+//! The install's schedule, with no actors and no I/O: events go in (a
+//! tarball is wanted, a download, an extraction or a clone finished), and
+//! [`Pipeline::next_commands`] says what to start now (fetch this, extract
+//! this, clone this, everything is placed). Its bounds are the supervisor's
+//! promises: downloads in flight plus the extract backlog never exceed
+//! twice the extract capacity, and clones outstanding never exceed twice
+//! the clone capacity.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use utoo_clone_actor::{CloneError, CloneStats};
+use utoo_extract_actor::{CacheEntry, ExtractError};
+use utoo_fetch_actor::FetchError;
+
+use crate::causes::causes;
+use crate::clone_queue::{CloneQueue, EntryStatus};
+use crate::messages::{InstallError, InstallReport, PlacedPackage, StageError};
+use crate::plan::{Download, PlannedPackage};
+
+/// Capacities of the blocking stages (threads of their `SyncArbiter`s).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub extract_capacity: usize,
+    pub clone_capacity: usize,
+}
+
+impl Limits {
+    /// Downloads in flight plus tarballs waiting for extraction never exceed this,
+    /// so the extract backlog stays within twice the extract capacity.
+    pub fn max_extract_backlog(&self) -> usize {
+        2 * self.extract_capacity.max(1)
+    }
+
+    fn max_clones_queued(&self) -> usize {
+        2 * self.clone_capacity.max(1)
+    }
+}
+
+/// Work the pipeline wants started.
+#[derive(Debug)]
+pub enum Command {
+    Fetch(Download),
+    Extract {
+        download: Download,
+        tarball: Bytes,
+        /// The cache entry was found damaged: replace it.
+        replace_damaged: bool,
+    },
+    Clone {
+        package: PlannedPackage,
+        from: PathBuf,
+    },
+    /// Every package is in place or skipped: bins and lockfiles can follow.
+    AllPlaced,
+}
+
+/// The queue depths a trace draws as counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gauges {
+    pub downloads_in_flight: usize,
+    pub extract_backlog: usize,
+    pub clones_queued: usize,
+}
+
+impl Gauges {
+    pub fn named(&self) -> [(&'static str, usize); 3] {
+        [
+            ("downloads_in_flight", self.downloads_in_flight),
+            ("extract_backlog", self.extract_backlog),
+            ("clones_queued", self.clones_queued),
+        ]
+    }
+}
+
+#[derive(Debug, Clone)]
+enum EntryState {
+    Queued,
+    Fetching,
+    Extracting,
+    Ready(PathBuf),
+    Failed(Arc<StageError>),
+}
+
+/// The schedule of one install.
+pub struct Pipeline {
+    limits: Limits,
+    entries: HashMap<String, EntryState>,
+    fetch_queue: VecDeque<Download>,
+    extract_queue: VecDeque<Command>,
+    downloads_in_flight: usize,
+    /// Tarballs downloaded and not yet extracted (queued or being extracted).
+    extract_backlog: usize,
+    /// Packages to clone; `None` until resolution ends.
+    clone_queue: Option<CloneQueue>,
+    clones_in_flight: usize,
+    /// Cache keys whose entry was found damaged, to be extracted again.
+    damaged: HashSet<String>,
+    /// Packages cloned again after their entry was repaired: a second
+    /// damage is fatal rather than a loop.
+    recloned: HashSet<String>,
+    /// Packages in place, kept or cloned.
+    placed: Vec<PlannedPackage>,
+    all_placed_announced: bool,
+    report: InstallReport,
+}
+
+impl Pipeline {
+    pub fn new(limits: Limits) -> Pipeline {
+        Pipeline {
+            limits,
+            entries: HashMap::new(),
+            fetch_queue: VecDeque::new(),
+            extract_queue: VecDeque::new(),
+            downloads_in_flight: 0,
+            extract_backlog: 0,
+            clone_queue: None,
+            clones_in_flight: 0,
+            damaged: HashSet::new(),
+            recloned: HashSet::new(),
+            placed: Vec::new(),
+            all_placed_announced: false,
+            report: InstallReport::default(),
+        }
+    }
+
+    /// Whether the tarball with this cache key is already wanted.
+    pub fn knows(&self, cache_key: &str) -> bool {
+        self.entries.contains_key(cache_key)
+    }
+
+    /// Makes sure the cache will hold `download`; `cached` is its complete
+    /// cache entry, when the cache has one.
+    pub fn want(&mut self, download: Download, cached: Option<PathBuf>) {
+        let key = download.cache_key().to_string();
+        if self.entries.contains_key(&key) {
+            return;
+        }
+        match cached {
+            Some(dir) => {
+                tracing::info!(package = %format!("{}@{}", download.name, download.version), "cache hit");
+                self.report.cache_hits += 1;
+                self.entries.insert(key, EntryState::Ready(dir));
+            }
+            None => {
+                self.entries.insert(key, EntryState::Queued);
+                self.fetch_queue.push_back(download);
+            }
+        }
+    }
+
+    /// Resolution has ended: `kept` packages are in place already, and
+    /// `to_place` (each already [`Pipeline::want`]ed; parents before the
+    /// packages nested in them) are to be cloned.
+    pub fn start_placing(
+        &mut self,
+        kept: Vec<PlannedPackage>,
+        to_place: Vec<PlannedPackage>,
+    ) -> Result<(), InstallError> {
+        let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
+        self.placed.extend(kept);
+        for package in to_place {
+            queue.add(package, |key| entry_status(&self.entries, key))?;
+        }
+        self.clone_queue = Some(queue);
+        Ok(())
+    }
+
+    pub fn fetched(
+        &mut self,
+        download: Download,
+        result: Result<Bytes, FetchError>,
+    ) -> Result<(), InstallError> {
+        self.downloads_in_flight -= 1;
+        let key = download.cache_key().to_string();
+        match result {
+            Ok(tarball) => {
+                self.extract_backlog += 1;
+                self.report.max_extract_backlog =
+                    self.report.max_extract_backlog.max(self.extract_backlog);
+                self.report.tarballs_downloaded += 1;
+                self.report.bytes_downloaded += tarball.len() as u64;
+                self.entries.insert(key.clone(), EntryState::Extracting);
+                self.extract_queue.push_back(Command::Extract {
+                    download,
+                    tarball,
+                    replace_damaged: self.damaged.contains(&key),
+                });
+                Ok(())
+            }
+            Err(error) => self.entry_changed(key, EntryState::Failed(StageError::Fetch(error).into())),
+        }
+    }
+
+    pub fn extracted(
+        &mut self,
+        download: &Download,
+        result: Result<CacheEntry, ExtractError>,
+    ) -> Result<(), InstallError> {
+        self.extract_backlog -= 1;
+        let state = match result {
+            Ok(entry) => EntryState::Ready(entry.dir),
+            Err(error) => EntryState::Failed(StageError::Extract(error).into()),
+        };
+        self.entry_changed(download.cache_key().to_string(), state)
+    }
+
+    pub fn cloned(
+        &mut self,
+        package: PlannedPackage,
+        result: Result<CloneStats, CloneError>,
+    ) -> Result<(), InstallError> {
+        self.clones_in_flight -= 1;
+        let error = match result {
+            Ok(stats) => return self.placed(package, stats),
+            Err(error) => error,
+        };
+        if error.is_damaged_entry() {
+            return self.repair_entry(package, error);
+        }
+        let error = Arc::new(StageError::Clone(error));
+        if !package.optional {
+            return Err(InstallError::Stage {
+                package: format!("{}@{}", package.name, package.version),
+                source: error,
+            });
+        }
+        self.report.warnings.push(format!(
+            "skipping optional {}@{}: {}",
+            package.name,
+            package.version,
+            crate::causes::with_causes(&error)
+        ));
+        if let Some(queue) = self.clone_queue.as_mut() {
+            queue.skip(package.path);
+        }
+        Ok(())
+    }
+
+    fn placed(&mut self, package: PlannedPackage, stats: CloneStats) -> Result<(), InstallError> {
+        self.report.added += 1;
+        self.report.placed.push(PlacedPackage {
+            path: package.path.clone(),
+            name: package.name.clone(),
+            version: package.version.clone(),
+            optional: package.optional,
+            has_install_script: package.has_install_script,
+        });
+        self.report.clone_strategy = self.report.clone_strategy.or(stats.strategy);
+        let entries = &self.entries;
+        let result = match self.clone_queue.as_mut() {
+            Some(queue) => queue.placed(&package.path, |key| entry_status(entries, key)),
+            None => Ok(()),
+        };
+        self.placed.push(package);
+        result
+    }
+
+    /// A package's cache entry turned out damaged while it was cloned: the
+    /// entry is fetched and extracted again (once per install), and the
+    /// package waits for it, as npm refetches a corrupted cache entry.
+    fn repair_entry(
+        &mut self,
+        package: PlannedPackage,
+        error: CloneError,
+    ) -> Result<(), InstallError> {
+        let label = format!("{}@{}", package.name, package.version);
+        if !self.recloned.insert(package.path.clone()) {
+            return Err(InstallError::Stage {
+                package: label,
+                source: Arc::new(StageError::Clone(error)),
+            });
+        }
+        let key = package.download.cache_key().to_string();
+        if self.damaged.insert(key.clone()) {
+            self.report.warnings.push(format!(
+                "the cached copy of {label} is damaged ({}); downloading it again",
+                causes(&error)
+            ));
+            self.entries.insert(key, EntryState::Queued);
+            self.fetch_queue.push_back(package.download.clone());
+        }
+        let entries = &self.entries;
+        match self.clone_queue.as_mut() {
+            Some(queue) => queue.retry(package, |key| entry_status(entries, key)),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a cache entry's new state and lets the clone queue know.
+    fn entry_changed(&mut self, key: String, state: EntryState) -> Result<(), InstallError> {
+        if let Some(queue) = self.clone_queue.as_mut() {
+            match &state {
+                EntryState::Ready(dir) => queue.entry_ready(&key, dir),
+                EntryState::Failed(error) => queue.entry_failed(&key, error)?,
+                _ => {}
+            }
+        }
+        self.entries.insert(key, state);
+        Ok(())
+    }
+
+    /// Everything the bounds allow to start now.
+    pub fn next_commands(&mut self) -> Vec<Command> {
+        let mut commands: Vec<Command> = self.extract_queue.drain(..).collect();
+        while self.downloads_in_flight + self.extract_backlog < self.limits.max_extract_backlog() {
+            let Some(download) = self.fetch_queue.pop_front() else {
+                break;
+            };
+            self.downloads_in_flight += 1;
+            self.entries
+                .insert(download.cache_key().to_string(), EntryState::Fetching);
+            commands.push(Command::Fetch(download));
+        }
+        let Some(queue) = self.clone_queue.as_mut() else {
+            return commands;
+        };
+        while self.clones_in_flight < self.limits.max_clones_queued() {
+            let Some((package, from)) = queue.next_ready() else {
+                break;
+            };
+            self.clones_in_flight += 1;
+            commands.push(Command::Clone { package, from });
+        }
+        self.report.warnings.append(&mut queue.warnings);
+        if queue.is_done() && self.clones_in_flight == 0 && !self.all_placed_announced {
+            self.all_placed_announced = true;
+            commands.push(Command::AllPlaced);
+        }
+        commands
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            downloads_in_flight: self.downloads_in_flight,
+            extract_backlog: self.extract_backlog,
+            clones_queued: self.clones_in_flight,
+        }
+    }
+
+    /// Packages in place (kept or cloned), for linking bins.
+    pub fn placed_packages(&self) -> &[PlannedPackage] {
+        &self.placed
+    }
+
+    /// Whether an optional package failed, so `node_modules` lacks it.
+    pub fn any_skipped(&self) -> bool {
+        self.clone_queue
+            .as_ref()
+            .is_some_and(CloneQueue::any_skipped)
+    }
+
+    /// What the pipeline counted; taken once, when the install ends.
+    pub fn take_report(&mut self) -> InstallReport {
+        std::mem::take(&mut self.report)
+    }
+}
+
+fn entry_status<'a>(entries: &'a HashMap<String, EntryState>, key: &str) -> EntryStatus<'a> {
+    match entries.get(key) {
+        Some(EntryState::Ready(dir)) => EntryStatus::Ready(dir),
+        Some(EntryState::Failed(error)) => EntryStatus::Failed(error),
+        _ => EntryStatus::Pending,
+    }
+}

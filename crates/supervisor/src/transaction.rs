@@ -1,0 +1,308 @@
+//! The install as a transaction around the pipeline: once the tree is
+//! resolved, [`prepare`] checks it (frozen lockfile, engines, install
+//! paths) and gets `node_modules` ready; once every package is placed,
+//! [`link_links_inside_packages`] and [`bin_requests`] finish the tree and
+//! [`commit`] writes the lockfiles. The functions that touch the disk run
+//! on a blocking thread, not the supervisor's.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use utoo_clone_actor::LinkBins;
+use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
+use utoo_package_cache::CacheLayout;
+use utoo_resolver_actor::{lockfile_from_tree, Resolution};
+
+use crate::messages::{Install, InstallError};
+use crate::node_modules::{
+    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, Placement,
+    HIDDEN_LOCKFILE,
+};
+use crate::plan::{engine_mismatches, parent_path, plan, PlannedLink, PlannedPackage};
+
+/// What resolution decided, checked, with `node_modules` made ready for it.
+pub struct Prepared {
+    pub transaction: Transaction,
+    /// Packages already in place.
+    pub kept: Vec<PlannedPackage>,
+    /// Packages to place, each with its complete cache entry if the cache has one.
+    pub to_place: Vec<(PlannedPackage, Option<PathBuf>)>,
+    pub warnings: Vec<String>,
+    pub packuments_requested: usize,
+    /// Packages in the lockfile.
+    pub locked: usize,
+}
+
+/// What the install commits once every package is placed.
+pub struct Transaction {
+    pub new_lockfile: String,
+    /// The new lockfile and the hidden lockfile expected once all is
+    /// placed, to record what ends up in `node_modules`; `None` with
+    /// `--lockfile-only`.
+    installed_lock: Option<(Lockfile, String)>,
+    /// Links to workspaces and `file:` folders, in place already; links
+    /// inside package folders (breaking dependency cycles) once all
+    /// packages are.
+    pub links: Vec<PlannedLink>,
+    /// False when `node_modules` was already as planned: its bins are too.
+    pub bins_need_linking: bool,
+    /// True when the hidden lockfile on disk already records the plan.
+    hidden_lockfile_current: bool,
+}
+
+/// Turns the resolved tree into the lockfile text and the placement plan,
+/// checks them, and removes from `node_modules` what the plan no longer has.
+pub fn prepare(
+    request: &Install,
+    resolution: Resolution,
+    cache: &CacheLayout,
+) -> Result<Prepared, InstallError> {
+    let mut warnings: Vec<String> = resolution
+        .tree
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let (lockfile, text) = tracing::info_span!("lockfile").in_scope(|| {
+        let lockfile =
+            lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
+        let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
+        (lockfile, text)
+    });
+    if request.frozen_lockfile
+        && !same_lock(
+            request.lockfile.as_ref().map(|(lock, _)| &**lock),
+            &lockfile,
+        )
+    {
+        let path = request.project_dir.join("package-lock.json");
+        return Err(InstallError::FrozenLockfile { path });
+    }
+    let mut prepared = Prepared {
+        transaction: Transaction {
+            new_lockfile: text,
+            installed_lock: None,
+            links: Vec::new(),
+            bins_need_linking: true,
+            hidden_lockfile_current: false,
+        },
+        kept: Vec::new(),
+        to_place: Vec::new(),
+        warnings: Vec::new(),
+        packuments_requested: resolution.packuments_requested,
+        locked: resolution.tree.packages.len(),
+    };
+    if request.lockfile_only {
+        prepared.warnings = warnings;
+        return Ok(prepared);
+    }
+    if let Some(node) = (request.node_version)() {
+        let mismatches = engine_mismatches(&resolution.tree, &node);
+        if request.engine_strict && !mismatches.is_empty() {
+            return Err(InstallError::Engine(mismatches.join("; ")));
+        }
+        warnings.extend(mismatches.into_iter().map(|m| format!("EBADENGINE {m}")));
+    }
+    let planned = plan(
+        &resolution.tree,
+        &request.registry,
+        &request.project_dir,
+        request.omit,
+    );
+    if let Some(unsafe_path) = planned
+        .packages
+        .iter()
+        .map(|p| &p.path)
+        .chain(planned.links.iter().map(|l| &l.path))
+        .find(|path| !is_install_path(path))
+    {
+        return Err(InstallError::UnsafeInstallPath(unsafe_path.clone()));
+    }
+    let node_modules = request.project_dir.join("node_modules");
+    let _check = tracing::info_span!("check node_modules").entered();
+    let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
+    // A link inside a package's folder goes in once that package is placed.
+    let outer_links: Vec<PlannedLink> = planned
+        .links
+        .iter()
+        .filter(|link| !link.inside_package())
+        .cloned()
+        .collect();
+    let io_error = |source| InstallError::Io {
+        path: node_modules.clone(),
+        source,
+    };
+    let Placement {
+        kept,
+        to_place,
+        changed,
+        hidden_current,
+    } = keep_what_is_in_place(
+        &node_modules,
+        planned.packages,
+        &planned.links,
+        &expected_hidden,
+    )
+    .map_err(io_error)?;
+    let links_changed = place_links(&request.project_dir, &outer_links).map_err(io_error)?;
+    prepared.to_place = to_place
+        .into_iter()
+        .map(|package| {
+            let download = &package.download;
+            let dir = cache.entry_dir(&download.name, &download.version, download.cache_key());
+            let cached = CacheLayout::is_complete(&dir).then_some(dir);
+            (package, cached)
+        })
+        .collect();
+    prepared.kept = kept;
+    prepared.warnings = warnings;
+    prepared.transaction.links = planned.links;
+    prepared.transaction.bins_need_linking = changed || links_changed;
+    prepared.transaction.hidden_lockfile_current = hidden_current;
+    prepared.transaction.installed_lock = Some((lockfile, expected_hidden));
+    Ok(prepared)
+}
+
+/// Places the links that live inside package folders, now that those
+/// folders are in place (not in one that failed); true if any changed.
+pub fn link_links_inside_packages(
+    request: &Install,
+    links: &[PlannedLink],
+    placed: &[PlannedPackage],
+) -> Result<bool, InstallError> {
+    let placed: HashSet<&str> = placed.iter().map(|p| p.path.as_str()).collect();
+    let inside: Vec<PlannedLink> = links
+        .iter()
+        .filter(|link| parent_path(&link.path).is_some_and(|p| placed.contains(p)))
+        .cloned()
+        .collect();
+    place_links(&request.project_dir, &inside).map_err(|source| InstallError::Io {
+        path: request.project_dir.join("node_modules"),
+        source,
+    })
+}
+
+/// One `LinkBins` per package with bins, labelled `name@version`; the
+/// first package (in install-path order) to claim a name in a `.bin`
+/// folder keeps it.
+pub fn bin_requests(
+    request: &Install,
+    placed: &[PlannedPackage],
+    links: &[PlannedLink],
+) -> Vec<(String, LinkBins)> {
+    let mut with_bins: Vec<(&str, String, &BTreeMap<String, String>)> = placed
+        .iter()
+        .map(|p| (p.path.as_str(), format!("{}@{}", p.name, p.version), &p.bins))
+        .chain(
+            links
+                .iter()
+                .map(|l| (l.path.as_str(), format!("{}@{}", l.name, l.version), &l.bins)),
+        )
+        .filter(|(_, _, bins)| !bins.is_empty())
+        .collect();
+    with_bins.sort_by(|a, b| utoo_npm_collate::compare(a.0, b.0));
+    let mut claimed: HashMap<PathBuf, HashSet<String>> = HashMap::new();
+    let mut requests = Vec::new();
+    for (path, package, bins) in with_bins {
+        let Some((prefix, folder)) = path.rsplit_once("node_modules/") else {
+            continue;
+        };
+        let node_modules = request.project_dir.join(prefix).join("node_modules");
+        let names = claimed.entry(node_modules.clone()).or_default();
+        let bins: BTreeMap<String, String> = bins
+            .iter()
+            .filter(|(name, _)| names.insert((*name).clone()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        requests.push((
+            package,
+            LinkBins {
+                node_modules,
+                package: folder.to_string(),
+                bins,
+            },
+        ));
+    }
+    requests
+}
+
+/// Writes `package-lock.json` when it changed, the hidden lockfile that
+/// records what `node_modules` now holds (so the next install keeps it),
+/// and the no-op fingerprint; returns whether `package-lock.json` was written.
+pub fn commit(
+    request: &Install,
+    transaction: Transaction,
+    placed: &[PlannedPackage],
+    any_skipped: bool,
+) -> Result<bool, InstallError> {
+    let project_dir = &request.project_dir;
+    let text = &transaction.new_lockfile;
+    let unchanged = request
+        .lockfile
+        .as_ref()
+        .is_some_and(|(_, old)| old == text);
+    if !unchanged {
+        write_atomic(&project_dir.join("package-lock.json"), text)?;
+    }
+    let node_modules = project_dir.join("node_modules");
+    let io_error = |source| InstallError::Io {
+        path: node_modules.clone(),
+        source,
+    };
+    if let Some((mut installed, expected)) = transaction.installed_lock {
+        // Optional packages that failed are missing from what was expected.
+        let hidden = if !any_skipped {
+            expected
+        } else {
+            let in_place: HashSet<&str> = placed
+                .iter()
+                .map(|p| p.path.as_str())
+                .chain(transaction.links.iter().map(|l| l.path.as_str()))
+                .collect();
+            installed
+                .packages
+                .retain(|path, _| in_place.contains(path.as_str()));
+            installed.to_json(&JsonFormat::default())
+        };
+        // The file was read before placing: rewrite it only when it didn't
+        // match the plan, or optional failures changed what is in place.
+        if any_skipped || !transaction.hidden_lockfile_current {
+            std::fs::create_dir_all(&node_modules).map_err(io_error)?;
+            write_atomic(&node_modules.join(HIDDEN_LOCKFILE), &hidden)?;
+        }
+    }
+    if !request.lockfile_only {
+        crate::state::record(&node_modules, &crate::state::fingerprint(request, text))
+            .map_err(io_error)?;
+    }
+    Ok(!unchanged)
+}
+
+/// Whether two lockfiles lock the same packages at the same versions for the same root.
+fn same_lock(old: Option<&Lockfile>, new: &Lockfile) -> bool {
+    let Some(old) = old else {
+        return false;
+    };
+    let signature = |lock: &Lockfile| {
+        lock.packages
+            .iter()
+            .map(|(path, e)| {
+                let root_deps = path.is_empty().then(|| {
+                    (
+                        e.dependencies.clone(),
+                        e.dev_dependencies.clone().unwrap_or_default(),
+                        e.optional_dependencies.clone(),
+                        e.peer_dependencies.clone(),
+                    )
+                });
+                (
+                    path.clone(),
+                    e.version.clone(),
+                    e.integrity.clone(),
+                    root_deps,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    signature(old) == signature(new)
+}
