@@ -132,12 +132,15 @@ impl Supervisor {
             integrity: download.integrity.clone(),
         };
         let sent = self.actors.fetch.send(request);
-        ctx.spawn(sent.into_actor(self).map(move |reply, act, ctx| match reply {
-            Ok(result) => act.on_event(ctx, |p| {
-                p.fetched(download, result.map(|tarball| tarball.bytes))
-            }),
-            Err(_) => act.fail(InstallError::ActorStopped("fetch")),
-        }));
+        ctx.spawn(
+            sent.into_actor(self)
+                .map(move |reply, act, ctx| match reply {
+                    Ok(result) => act.on_event(ctx, |p| {
+                        p.fetched(download, result.map(|tarball| tarball.bytes))
+                    }),
+                    Err(_) => act.fail(InstallError::ActorStopped("fetch")),
+                }),
+        );
     }
 
     fn extract(
@@ -155,10 +158,13 @@ impl Supervisor {
             replace_damaged,
         };
         let sent = self.actors.extract.send(request);
-        ctx.spawn(sent.into_actor(self).map(move |reply, act, ctx| match reply {
-            Ok(result) => act.on_event(ctx, |p| p.extracted(&download, result)),
-            Err(_) => act.fail(InstallError::ActorStopped("extract")),
-        }));
+        ctx.spawn(
+            sent.into_actor(self)
+                .map(move |reply, act, ctx| match reply {
+                    Ok(result) => act.on_event(ctx, |p| p.extracted(&download, result)),
+                    Err(_) => act.fail(InstallError::ActorStopped("extract")),
+                }),
+        );
     }
 
     fn clone_package(&mut self, package: PlannedPackage, from: PathBuf, ctx: &mut Context<Self>) {
@@ -171,10 +177,13 @@ impl Supervisor {
             to: run.request.project_dir.join(&package.path),
         };
         let sent = self.actors.clone.send(request);
-        ctx.spawn(sent.into_actor(self).map(move |reply, act, ctx| match reply {
-            Ok(result) => act.on_event(ctx, |p| p.cloned(package, result)),
-            Err(_) => act.fail(InstallError::ActorStopped("clone")),
-        }));
+        ctx.spawn(
+            sent.into_actor(self)
+                .map(move |reply, act, ctx| match reply {
+                    Ok(result) => act.on_event(ctx, |p| p.cloned(package, result)),
+                    Err(_) => act.fail(InstallError::ActorStopped("clone")),
+                }),
+        );
     }
 
     fn resolved(&mut self, resolution: Resolution, ctx: &mut Context<Self>) {
@@ -184,16 +193,17 @@ impl Supervisor {
         run.resolve_span = None;
         let request = Arc::clone(&run.request);
         let cache = self.cache.clone();
-        let prepare = tokio::task::spawn_blocking(move || {
-            transaction::prepare(&request, resolution, &cache)
-        });
-        ctx.spawn(prepare.into_actor(self).map(|joined, act, ctx| {
-            match joined {
-                Ok(Ok(prepared)) => act.prepared(prepared, ctx),
-                Ok(Err(error)) => act.fail(error),
-                Err(_) => act.fail(InstallError::ActorStopped("supervisor")),
-            }
-        }));
+        let prepare =
+            tokio::task::spawn_blocking(move || transaction::prepare(&request, resolution, &cache));
+        ctx.spawn(
+            prepare
+                .into_actor(self)
+                .map(|joined, act, ctx| match joined {
+                    Ok(Ok(prepared)) => act.prepared(prepared, ctx),
+                    Ok(Err(error)) => act.fail(error),
+                    Err(_) => act.fail(InstallError::ActorStopped("supervisor")),
+                }),
+        );
     }
 
     fn prepared(&mut self, prepared: Prepared, ctx: &mut Context<Self>) {
@@ -282,10 +292,12 @@ impl Supervisor {
             report.locked = run.report.locked;
             report.warnings.splice(0..0, run.report.warnings.drain(..));
             report.extract_capacity = extract_capacity;
-            let _ = run.responder.send(written.map(|lockfile_written| InstallReport {
-                lockfile_written,
-                ..report
-            }));
+            let _ = run
+                .responder
+                .send(written.map(|lockfile_written| InstallReport {
+                    lockfile_written,
+                    ..report
+                }));
         }));
     }
 }

@@ -3,8 +3,12 @@
 use std::error::Error;
 
 /// The errors below `error`, nearest first.
-fn sources<'a>(error: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(error.source(), |e: &&'a (dyn Error + 'static)| (*e).source())
+fn sources<'a>(
+    error: &'a (dyn Error + 'static),
+) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(error.source(), |e: &&'a (dyn Error + 'static)| {
+        (*e).source()
+    })
 }
 
 /// `error` and its sources joined as `a: b: c`, as anyhow's `{:#}` prints them.

@@ -78,7 +78,11 @@ impl CloneQueue {
     }
 
     /// A package whose entry failed: skipped (with what is nested in it) when optional, else fatal.
-    fn fail(&mut self, package: PlannedPackage, error: &Arc<StageError>) -> Result<(), InstallError> {
+    fn fail(
+        &mut self,
+        package: PlannedPackage,
+        error: &Arc<StageError>,
+    ) -> Result<(), InstallError> {
         let label = format!("{}@{}", package.name, package.version);
         if !package.optional {
             return Err(InstallError::Stage {
@@ -250,6 +254,9 @@ mod tests {
             .unwrap();
         let err = queue.entry_failed("kr", &fetch_failed()).unwrap_err();
         assert_eq!(err.to_string(), "r@1.0.0: download failed");
-        assert!(with_causes(&err).contains("the fetch actor stopped"), "{err}");
+        assert!(
+            with_causes(&err).contains("the fetch actor stopped"),
+            "{err}"
+        );
     }
 }

@@ -190,7 +190,9 @@ impl Pipeline {
                 });
                 Ok(())
             }
-            Err(error) => self.entry_changed(key, EntryState::Failed(StageError::Fetch(error).into())),
+            Err(error) => {
+                self.entry_changed(key, EntryState::Failed(StageError::Fetch(error).into()))
+            }
         }
     }
 

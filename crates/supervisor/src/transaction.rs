@@ -192,12 +192,20 @@ pub fn bin_requests(
 ) -> Vec<(String, LinkBins)> {
     let mut with_bins: Vec<(&str, String, &BTreeMap<String, String>)> = placed
         .iter()
-        .map(|p| (p.path.as_str(), format!("{}@{}", p.name, p.version), &p.bins))
-        .chain(
-            links
-                .iter()
-                .map(|l| (l.path.as_str(), format!("{}@{}", l.name, l.version), &l.bins)),
-        )
+        .map(|p| {
+            (
+                p.path.as_str(),
+                format!("{}@{}", p.name, p.version),
+                &p.bins,
+            )
+        })
+        .chain(links.iter().map(|l| {
+            (
+                l.path.as_str(),
+                format!("{}@{}", l.name, l.version),
+                &l.bins,
+            )
+        }))
         .filter(|(_, _, bins)| !bins.is_empty())
         .collect();
     with_bins.sort_by(|a, b| utoo_npm_collate::compare(a.0, b.0));
