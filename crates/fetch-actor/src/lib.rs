@@ -31,17 +31,20 @@
 //! }
 //! ```
 
+mod slots;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix::prelude::*;
 use bytes::Bytes;
 use thiserror::Error;
-use tokio::sync::Semaphore;
 use utoo_npm_types::Integrity;
 use utoo_registry_client::{
     format_size, read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
+
+use crate::slots::Slots;
 
 /// Download one tarball; replies with its verified bytes.
 #[derive(Debug, Clone, Message)]
@@ -100,9 +103,12 @@ pub enum FetchError {
 /// Messages waiting in the fetch actor's mailbox before senders must wait.
 pub const FETCH_MAILBOX: usize = 64;
 
+/// Downloads at most `max_in_flight` tarballs at once; at that limit it
+/// takes no more messages until one ends, so the mailbox holds at most
+/// [`FETCH_MAILBOX`] more and further senders wait in `send().await`.
 pub struct FetchActor {
     client: RegistryClient,
-    limit: Arc<Semaphore>,
+    slots: Arc<Slots>,
     max_tarball_bytes: u64,
 }
 
@@ -110,7 +116,7 @@ impl FetchActor {
     pub fn new(client: RegistryClient, max_in_flight: usize) -> FetchActor {
         FetchActor {
             client,
-            limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            slots: Slots::new(max_in_flight),
             max_tarball_bytes: SizeLimits::default().tarball,
         }
     }
@@ -133,11 +139,15 @@ impl Actor for FetchActor {
 impl Handler<FetchTarball> for FetchActor {
     type Result = ResponseFuture<Result<Tarball, FetchError>>;
 
-    fn handle(&mut self, msg: FetchTarball, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: FetchTarball, ctx: &mut Context<Self>) -> Self::Result {
         let client = self.client.clone();
-        let limit = self.limit.clone();
         let max_bytes = self.max_tarball_bytes;
+        let (slot, all_taken) = self.slots.take();
+        if all_taken {
+            ctx.wait(Arc::clone(&self.slots).free_one().into_actor(self));
+        }
         Box::pin(async move {
+            let _slot = slot;
             let integrity = match &msg.integrity {
                 Some(sri) => Some(Integrity::parse(sri).map_err(|_| FetchError::BadIntegrity {
                     name: msg.name.clone(),
@@ -146,10 +156,6 @@ impl Handler<FetchTarball> for FetchActor {
                 })?),
                 None => None,
             };
-            let _permit = limit
-                .acquire_owned()
-                .await
-                .map_err(|_| FetchError::Stopped)?;
             let package = format!("{}@{}", msg.name, msg.version);
             let span =
                 tracing::info_span!("fetch", package = %package, bytes = tracing::field::Empty);

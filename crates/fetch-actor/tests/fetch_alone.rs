@@ -344,3 +344,39 @@ async fn local_tarballs_are_regular_files_within_the_limit() {
     let read = send(&actor, local(&small)).await.expect("a small file");
     assert_eq!(&read.bytes[..], b"tgz");
 }
+
+#[actix::test]
+async fn a_flood_waits_in_the_bounded_mailbox_and_then_in_the_sender() {
+    const MAX_IN_FLIGHT: usize = 4;
+    const FLOOD: usize = 10_000;
+    let registry = registry("slow@1.0.0");
+    let path = tarball_path(&registry, "slow", "1.0.0");
+    registry.inject(path.as_str(), Fault::Stall, None);
+    let actor = fetcher(MAX_IN_FLIGHT);
+
+    // Each message is offered without waiting; the actor gets a turn after
+    // each, so it takes every message it is willing to take.
+    let mut accepted = 0;
+    while accepted < FLOOD {
+        if actor
+            .try_send(fetch(&registry, "slow", "1.0.0", None))
+            .is_err()
+        {
+            break;
+        }
+        accepted += 1;
+        tokio::task::yield_now().await;
+    }
+    actix::clock::sleep(Duration::from_millis(200)).await;
+
+    assert!(
+        accepted <= MAX_IN_FLIGHT + utoo_fetch_actor::FETCH_MAILBOX + 1,
+        "{accepted} of {FLOOD} messages accepted"
+    );
+    assert_eq!(registry.tarball_requests(), MAX_IN_FLIGHT);
+    let refused = actor.try_send(fetch(&registry, "slow", "1.0.0", None));
+    assert!(
+        refused.is_err(),
+        "the sender is held back while the mailbox is full"
+    );
+}

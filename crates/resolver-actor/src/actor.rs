@@ -52,7 +52,7 @@ pub struct ResolverActor {
     size_limits: SizeLimits,
 }
 
-/// Resolves handled at once; more wait in the mailbox.
+/// Resolve requests waiting while one resolution runs; further senders wait.
 pub const RESOLVER_MAILBOX: usize = 4;
 
 impl ResolverActor {
@@ -80,7 +80,9 @@ impl Actor for ResolverActor {
 }
 
 impl Handler<Resolve> for ResolverActor {
-    type Result = ResponseFuture<Result<Resolution, ResolveError>>;
+    /// One resolution at a time: the actor takes the next `Resolve` only
+    /// when this one ends, so its mailbox really bounds the requests.
+    type Result = AtomicResponse<Self, Result<Resolution, ResolveError>>;
 
     fn handle(&mut self, msg: Resolve, _ctx: &mut Context<Self>) -> Self::Result {
         let source = RegistrySource::new(
@@ -94,7 +96,7 @@ impl Handler<Resolve> for ResolverActor {
                 project_dir: msg.project.dir.clone(),
             },
         );
-        Box::pin(async move { resolve(msg, source).await })
+        AtomicResponse::new(Box::pin(resolve(msg, source).into_actor(self)))
     }
 }
 

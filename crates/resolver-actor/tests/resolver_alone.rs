@@ -409,3 +409,37 @@ async fn a_transient_packument_failure_is_retried() {
     assert_eq!(setup.registry.requests("/bb"), 2);
     assert_eq!(setup.registry.requests("/aa"), 1);
 }
+
+#[actix::test]
+async fn one_resolution_runs_at_a_time_and_the_mailbox_bounds_the_rest() {
+    const FLOOD: usize = 10_000;
+    let setup = Setup::new(CONFLICT);
+    setup.registry.inject("/aa", Fault::Stall, None);
+    let request = || Resolve {
+        project: Project::from_package_json(&json!({"dependencies": {"aa": "1"}}), "app"),
+        lockfile: None,
+        registry: utoo_npm_types::Registries::new(setup.registry.url()),
+        node_version: || None,
+        legacy_peer_deps: false,
+        platform: Platform::current(),
+        notify: None,
+    };
+
+    let mut accepted = 0;
+    while accepted < FLOOD && setup.resolver.try_send(request()).is_ok() {
+        accepted += 1;
+        tokio::task::yield_now().await;
+    }
+    actix::clock::sleep(Duration::from_millis(200)).await;
+
+    assert!(
+        accepted <= 1 + utoo_resolver_actor::RESOLVER_MAILBOX + 1,
+        "{accepted} of {FLOOD} resolutions accepted"
+    );
+    assert_eq!(
+        setup.registry.requests("/aa"),
+        1,
+        "only the first resolution started"
+    );
+    assert!(setup.resolver.try_send(request()).is_err());
+}
