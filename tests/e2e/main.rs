@@ -4,6 +4,7 @@ mod attacks;
 mod cache;
 mod cli;
 mod dependency_kinds;
+mod error_text;
 mod faults;
 mod git_deps;
 mod install;

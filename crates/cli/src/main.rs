@@ -172,11 +172,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if let Some(hint) = hint(&error) {
+                eprintln!("{hint}");
+            }
             match error.is::<install::Interrupted>() {
                 // The shell's convention for a process stopped by SIGINT.
                 true => ExitCode::from(130),
                 false => ExitCode::FAILURE,
             }
         }
+    }
+}
+
+/// What to try next, for failures a person can act on.
+fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    let install = error
+        .chain()
+        .find_map(|e| e.downcast_ref::<utoo_supervisor::InstallError>())?;
+    if install.is_network() {
+        Some("hint: the registry could not be reached or kept failing; check your network, the registry URL (--registry, `registry=` in .npmrc) and any proxy, then run the install again")
+    } else if install.is_disk() {
+        Some("hint: writing to disk failed; check free space and the permissions of the project, its node_modules and the cache folder (--cache-dir)")
+    } else {
+        None
     }
 }

@@ -124,6 +124,11 @@ pub enum CloneError {
 }
 
 impl CloneError {
+    /// Whether the disk failed (space, permissions) while placing files.
+    pub fn is_disk(&self) -> bool {
+        matches!(self, CloneError::Io { .. })
+    }
+
     /// Whether the cache entry, not the project, is at fault: fetching and
     /// extracting the package again repairs it.
     pub fn is_damaged_entry(&self) -> bool {

@@ -6,8 +6,8 @@ use thiserror::Error;
 /// Why a tarball could not be unpacked.
 #[derive(Debug, Error)]
 pub enum UnpackError {
-    #[error("corrupt gzip or tar data: {0}")]
-    Corrupt(io::Error),
+    #[error("corrupt gzip or tar data")]
+    Corrupt(#[source] io::Error),
     #[error("entry {0:?} would be written outside the package folder")]
     UnsafePath(PathBuf),
     #[error("link {0:?} points outside the package folder")]
@@ -16,13 +16,20 @@ pub enum UnpackError {
     SpecialEntry(PathBuf, String),
     #[error("unpacks to more than {0} bytes (the limit per package; a decompression bomb?)")]
     TooLarge(u64),
-    #[error("writing {0:?}: {1}")]
-    Io(PathBuf, io::Error),
+    #[error("writing {0:?}")]
+    Io(PathBuf, #[source] io::Error),
+}
+
+impl UnpackError {
+    /// Whether the disk failed (space, permissions), not the tarball.
+    pub fn is_disk(&self) -> bool {
+        matches!(self, UnpackError::Io(..))
+    }
 }
 
 /// Why a package could not be put into the cache; names the package.
 #[derive(Debug, Error)]
-#[error("extracting {name}@{version}: {source}")]
+#[error("extracting {name}@{version}")]
 pub struct ExtractError {
     pub name: String,
     pub version: String,

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 use thiserror::Error;
-use utoo_npm_types::Integrity;
+use utoo_npm_types::{Integrity, IntegrityError};
 use utoo_registry_client::{
     format_size, read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
@@ -62,12 +62,13 @@ pub struct Tarball {
     pub bytes: Bytes,
 }
 
-#[derive(Debug, Clone, Error)]
+#[derive(Debug, Error)]
 pub enum FetchError {
-    #[error("downloading {name}@{version}: {source}")]
+    #[error("downloading {name}@{version}")]
     Http {
         name: String,
         version: String,
+        #[source]
         source: HttpError,
     },
     #[error("{name}@{version}: the tarball {url} is larger than {}, the limit per package; raise --max-package-size if the package really is this large", format_size(*limit))]
@@ -77,18 +78,20 @@ pub enum FetchError {
         url: String,
         limit: u64,
     },
-    #[error("reading {name}@{version} from {path}: {reason}")]
+    #[error("reading {name}@{version} from {path}")]
     Local {
         name: String,
         version: String,
         path: String,
-        reason: String,
+        #[source]
+        source: LocalFailure,
     },
-    #[error("{name}@{version}: {reason}")]
+    #[error("packing {name}@{version} from git")]
     Git {
         name: String,
         version: String,
-        reason: String,
+        #[source]
+        source: utoo_git::GitError,
     },
     #[error("{name}@{version} has an unreadable integrity value {integrity:?}")]
     BadIntegrity {
@@ -98,6 +101,22 @@ pub enum FetchError {
     },
     #[error("the fetch actor stopped")]
     Stopped,
+}
+
+impl FetchError {
+    /// Whether the network or the registry failed, not the package.
+    pub fn is_network(&self) -> bool {
+        matches!(self, FetchError::Http { source, .. } if source.is_network())
+    }
+}
+
+/// Why a `file:` tarball could not be used.
+#[derive(Debug, Error)]
+pub enum LocalFailure {
+    #[error(transparent)]
+    Read(LocalReadError),
+    #[error(transparent)]
+    Integrity(IntegrityError),
 }
 
 /// Messages waiting in the fetch actor's mailbox before senders must wait.
@@ -202,10 +221,10 @@ async fn fetch_git(msg: &FetchTarball) -> Result<Bytes, FetchError> {
     let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url))
         .await
         .map_err(|_| FetchError::Stopped)?;
-    packed.map(Bytes::from).map_err(|e| FetchError::Git {
+    packed.map(Bytes::from).map_err(|source| FetchError::Git {
         name: msg.name.clone(),
         version: msg.version.clone(),
-        reason: e.to_string(),
+        source,
     })
 }
 
@@ -217,11 +236,11 @@ async fn fetch_local(
     integrity: Option<Integrity>,
     max_bytes: u64,
 ) -> Result<Bytes, FetchError> {
-    let failed = |reason: String| FetchError::Local {
+    let failed = |source: LocalFailure| FetchError::Local {
         name: msg.name.clone(),
         version: msg.version.clone(),
         path: path.display().to_string(),
-        reason,
+        source,
     };
     let read = {
         let path = path.clone();
@@ -232,12 +251,14 @@ async fn fetch_local(
         Err(LocalReadError::TooLarge { limit }) => {
             return Err(too_large(msg, msg.url.clone(), limit))
         }
-        Err(other) => return Err(failed(other.to_string())),
+        Err(other) => return Err(failed(LocalFailure::Read(other))),
     };
     if let Some(integrity) = integrity {
         let mut hasher = integrity.hasher();
         hasher.update(&bytes);
-        hasher.verify().map_err(|e| failed(e.to_string()))?;
+        hasher
+            .verify()
+            .map_err(|e| failed(LocalFailure::Integrity(e)))?;
     }
     Ok(Bytes::from(bytes))
 }

@@ -59,6 +59,17 @@ fn fetch(
     }
 }
 
+/// The error and its causes, as the CLI prints them.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text = format!("{text}: {next}");
+        cause = next.source();
+    }
+    text
+}
+
 async fn send(actor: &Addr<FetchActor>, msg: FetchTarball) -> Result<Tarball, FetchError> {
     actor.send(msg).await.expect("fetch actor mailbox")
 }
@@ -119,7 +130,7 @@ async fn wrong_integrity_is_a_mismatch_naming_the_package() {
         matches!(source, HttpError::Integrity { .. }),
         "expected an integrity error, got {source:?}"
     );
-    let message = err.to_string();
+    let message = with_causes(&err);
     assert!(message.contains("integrity mismatch"), "{message}");
     assert!(message.contains("aa@1.0.0"), "{message}");
     // A mismatch is final: the same bytes would come back.
@@ -230,7 +241,7 @@ async fn a_404_fails_at_once_and_says_so() {
         ),
         "{err:?}"
     );
-    let message = err.to_string();
+    let message = with_causes(&err);
     assert!(message.contains("404"), "{message}");
     assert!(message.contains("zz@9.9.9"), "{message}");
     assert_eq!(
@@ -333,12 +344,12 @@ async fn local_tarballs_are_regular_files_within_the_limit() {
         .await
         .expect_err("a device");
     assert!(
-        err.to_string()
+        with_causes(&err)
             .contains("evil@1.0.0 from /dev/zero: it is a character device, not a regular file"),
         "{err}"
     );
     let err = send(&actor, local(dir.path())).await.expect_err("a folder");
-    assert!(err.to_string().contains("directory"), "{err}");
+    assert!(with_causes(&err).contains("directory"), "{err}");
     let err = send(&actor, local(&big)).await.expect_err("too large");
     assert!(matches!(err, FetchError::TooLarge { .. }), "{err:?}");
     let read = send(&actor, local(&small)).await.expect("a small file");

@@ -22,8 +22,12 @@ use utoo_npm_types::{is_full_commit, redact_userinfo, GitReference, GitSpec};
 
 #[derive(Debug, Error)]
 pub enum GitError {
-    #[error("running git for {repository}: {reason} (is git installed?)")]
-    Spawn { repository: String, reason: String },
+    #[error("running git for {repository} (is git installed?)")]
+    Spawn {
+        repository: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("git {command} {repository} failed: {stderr}")]
     Failed {
         command: String,
@@ -58,9 +62,9 @@ fn git(args: &[&str], dir: Option<&Path>, repository: &str) -> Result<Vec<u8>, G
         command.current_dir(dir);
     }
     let shown = redact_userinfo(repository);
-    let output = command.output().map_err(|e| GitError::Spawn {
+    let output = command.output().map_err(|source| GitError::Spawn {
         repository: shown.clone(),
-        reason: e.to_string(),
+        source,
     })?;
     if output.status.success() {
         return Ok(output.stdout);
@@ -148,9 +152,9 @@ pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
         .ok_or_else(|| GitError::NotResolved {
             resolved: redact_userinfo(resolved),
         })?;
-    let scratch = tempfile::tempdir().map_err(|e| GitError::Spawn {
+    let scratch = tempfile::tempdir().map_err(|source| GitError::Spawn {
         repository: redact_userinfo(repository),
-        reason: e.to_string(),
+        source,
     })?;
     let clone = scratch.path().join("repository");
     let clone_arg = clone.to_string_lossy();

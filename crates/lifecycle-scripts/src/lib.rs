@@ -39,14 +39,25 @@ pub enum ScriptError {
         status: String,
         output: String,
     },
-    #[error("{package}: could not start its `{event}` script: {source}")]
+    #[error("{package}: could not start its `{event}` script")]
     Spawn {
         package: String,
         event: String,
+        #[source]
         source: std::io::Error,
     },
-    #[error("reading {path:?}: {reason}")]
-    Manifest { path: PathBuf, reason: String },
+    #[error("reading {path:?}")]
+    ManifestUnreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path:?} is not valid JSON")]
+    ManifestInvalid {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// A freshly installed dependency that declares install scripts.
@@ -148,12 +159,10 @@ pub fn run_workspace_scripts(
 
 fn read_manifest(dir: &Path) -> Result<Value, ScriptError> {
     let path = dir.join("package.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| ScriptError::Manifest {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| ScriptError::Manifest {
-        path,
-        reason: e.to_string(),
-    })
+    let text =
+        std::fs::read_to_string(&path).map_err(|source| ScriptError::ManifestUnreadable {
+            path: path.clone(),
+            source,
+        })?;
+    serde_json::from_str(&text).map_err(|source| ScriptError::ManifestInvalid { path, source })
 }

@@ -41,6 +41,16 @@ pub enum LockfileError {
     Invalid { path: PathBuf, reason: String },
 }
 
+impl LockfileError {
+    /// Whether reading or writing the file failed, not its contents.
+    pub fn is_io(&self) -> bool {
+        matches!(
+            self,
+            LockfileError::Read { .. } | LockfileError::Write { .. }
+        )
+    }
+}
+
 fn describe_version(version: Option<u32>) -> String {
     match version {
         Some(version) => format!("lockfileVersion {version}"),

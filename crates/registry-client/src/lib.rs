@@ -81,8 +81,12 @@ pub enum HttpError {
         reason: String,
         attempts: u32,
     },
-    #[error("{url}: {source}")]
-    Integrity { url: String, source: IntegrityError },
+    #[error("{url}")]
+    Integrity {
+        url: String,
+        #[source]
+        source: IntegrityError,
+    },
     /// The body announced or sent more than the caller's limit; not retried.
     #[error("{url}: the response is larger than {}", format_size(*limit))]
     TooLarge { url: String, limit: u64 },
@@ -97,6 +101,18 @@ pub enum HttpError {
     Proxy { url: String, reason: String },
     #[error("could not set up the HTTP client: {0}")]
     Setup(String),
+}
+
+impl HttpError {
+    /// Whether the network or the registry failed (unreachable, timed out,
+    /// a 5xx or 429 after retries, an untrusted certificate), rather than
+    /// the request or what came back.
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Network { .. } | HttpError::Status { .. } | HttpError::Certificate { .. }
+        )
+    }
 }
 
 /// Connection and retry settings.
@@ -314,6 +330,8 @@ impl RegistryClient {
 
     /// A failed send or read: fatal for an untrusted certificate, else retried.
     fn failed(&self, url: &str, err: reqwest::Error) -> Attempt {
+        // Every message of ours names the URL already.
+        let err = err.without_url();
         if tls::is_certificate_error(&err) {
             return Attempt::Fatal(HttpError::Certificate {
                 url: url.to_string(),

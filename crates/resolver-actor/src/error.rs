@@ -13,7 +13,7 @@ pub enum ResolveError {
         url: String,
         wanted_by: String,
     },
-    #[error("fetching the packument of {name} from {url} failed: {reason}")]
+    #[error("fetching the packument of {name} failed: {reason}")]
     Registry {
         name: String,
         url: String,
@@ -102,6 +102,12 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
+    /// Whether fetching from the registry failed, rather than the project
+    /// or a package being wrong.
+    pub fn is_network(&self) -> bool {
+        matches!(self, ResolveError::Registry { .. })
+    }
+
     /// Names who asked for the package, when the error doesn't yet.
     pub fn wanted_by(self, dependent: &str) -> ResolveError {
         match self {

@@ -89,6 +89,18 @@ pub enum StageError {
 }
 
 impl StageError {
+    fn is_network(&self) -> bool {
+        matches!(self, StageError::Fetch(error) if error.is_network())
+    }
+
+    fn is_disk(&self) -> bool {
+        match self {
+            StageError::Extract(error) => error.source.is_disk(),
+            StageError::Clone(error) | StageError::LinkBins(error) => error.is_disk(),
+            StageError::Fetch(_) => false,
+        }
+    }
+
     /// The stage, as a person would name it.
     pub fn stage(&self) -> &'static str {
         match self {
@@ -100,6 +112,8 @@ impl StageError {
     }
 }
 
+/// Why an install failed. The query methods tell the network and the disk
+/// apart from the project and its packages, for hints.
 #[derive(Debug, Error)]
 pub enum InstallError {
     #[error(transparent)]
@@ -129,4 +143,25 @@ pub enum InstallError {
     Engine(String),
     #[error("another install is already running in this supervisor")]
     Busy,
+}
+
+impl InstallError {
+    /// The network or the registry failed: trying again later may work.
+    pub fn is_network(&self) -> bool {
+        match self {
+            InstallError::Stage { source, .. } => source.is_network(),
+            InstallError::Resolve(error) => error.is_network(),
+            _ => false,
+        }
+    }
+
+    /// The local disk failed (space, permissions, a read-only folder).
+    pub fn is_disk(&self) -> bool {
+        match self {
+            InstallError::Stage { source, .. } => source.is_disk(),
+            InstallError::Io { .. } => true,
+            InstallError::Lockfile(error) => error.is_io(),
+            _ => false,
+        }
+    }
 }

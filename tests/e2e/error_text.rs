@@ -1,0 +1,104 @@
+//! Every failure a person meets on the command line is one `error:` line
+//! that never repeats its own cause, with a hint where the network or the
+//! disk is at fault.
+
+use std::fs;
+
+use serde_json::json;
+use utoo_test_registry::{Fault, Fixtures, TestRegistry};
+
+use crate::support::{describe, stderr, Project};
+
+const FIXTURES: &str = "
+    aa@1.0.0 deps(bb@^1)
+    bb@1.0.0
+";
+
+/// The one `error:` line of a failed run, checked for repeated text: no
+/// two parts of its `a: b: c` chain are the same, and no long part (a
+/// cause's message) appears twice anywhere in the line.
+fn error_line(output: &std::process::Output) -> String {
+    assert!(!output.status.success(), "{}", describe(output));
+    let err = stderr(output);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line:\n{err}");
+    let line = lines[0].to_string();
+    let parts: Vec<&str> = line.split(": ").collect();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(
+            !parts[i + 1..].contains(part),
+            "{part:?} is repeated in {line:?}"
+        );
+        if part.len() >= 20 {
+            assert_eq!(
+                line.matches(part).count(),
+                1,
+                "{part:?} is repeated in {line:?}"
+            );
+        }
+    }
+    line
+}
+
+#[test]
+fn an_unreachable_registry_is_one_line_and_a_network_hint() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    let output = project.utoo_with(&["install"], |c| {
+        c.env("npm_config_registry", "http://127.0.0.1:9/")
+            .env("npm_config_fetch_retries", "0")
+    });
+    let line = error_line(&output);
+    assert!(line.contains("http://127.0.0.1:9/aa"), "{line}");
+    assert!(stderr(&output).contains("hint: the registry could not be reached"));
+}
+
+#[test]
+fn a_tarball_that_fails_its_integrity_check_names_it_once() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    project
+        .registry
+        .inject("/bb/-/bb-1.0.0.tgz", Fault::Corrupt, None);
+    let line = error_line(&project.utoo(&["install"]));
+    assert!(
+        line.contains("bb@1.0.0: download failed") && line.contains("integrity mismatch"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_corrupt_tarball_names_the_package_and_the_cause_once() {
+    let fixtures =
+        Fixtures::new().version("evil", "1.0.0", |v| v.raw_tarball(b"not gzip".to_vec()));
+    let registry = TestRegistry::start(fixtures).expect("registry starts");
+    let project = Project::with_registry(registry, json!({"dependencies": {"evil": "1"}}));
+    let line = error_line(&project.utoo(&["install"]));
+    assert!(
+        line.contains("evil@1.0.0: extract failed") && line.contains("corrupt gzip"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_disk_failure_is_one_line_and_a_disk_hint() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    // A file where the node_modules folder belongs (root ignores permissions).
+    fs::write(project.dir().join("node_modules"), "not a folder").unwrap();
+    let output = project.utoo(&["install"]);
+    let line = error_line(&output);
+    assert!(line.contains("node_modules"), "{line}");
+    assert!(stderr(&output).contains("hint: writing to disk failed"));
+}
+
+#[test]
+fn lockfile_and_manifest_mistakes_are_one_line_without_hints() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"nope": "1"}}));
+    let output = project.utoo(&["install"]);
+    let line = error_line(&output);
+    assert!(line.contains("nope"), "{line}");
+    assert!(!stderr(&output).contains("hint:"));
+
+    project.write_package_json(&json!({"dependencies": {"aa": "1"}}));
+    fs::write(project.dir().join("package-lock.json"), "{ not json").unwrap();
+    let line = error_line(&project.utoo(&["install"]));
+    assert!(line.contains("package-lock.json"), "{line}");
+}
