@@ -60,6 +60,7 @@ use std::path::{Component, Path, PathBuf};
 use actix::prelude::*;
 use thiserror::Error;
 use utoo_package_cache::{Damage, IndexError, SealedIndex};
+use utoo_telemetry::span;
 
 pub use strategy::{SharedStrategy, Strategy};
 
@@ -200,7 +201,7 @@ impl Handler<ClonePackage> for CloneActor {
 
     fn handle(&mut self, msg: ClonePackage, _ctx: &mut SyncContext<Self>) -> Self::Result {
         let span =
-            tracing::info_span!("clone", package = %msg.package, files = tracing::field::Empty);
+            tracing::info_span!(span::CLONE, package = %msg.package, files = tracing::field::Empty);
         let _entered = span.enter();
         match fs::symlink_metadata(&msg.to) {
             Ok(meta) if meta.is_dir() => fs::remove_dir_all(&msg.to).map_err(io_error(&msg.to))?,
@@ -233,7 +234,7 @@ impl Handler<LinkBins> for CloneActor {
     type Result = Result<(), CloneError>;
 
     fn handle(&mut self, msg: LinkBins, _ctx: &mut SyncContext<Self>) -> Self::Result {
-        let _span = tracing::info_span!("link_bins", package = %msg.package).entered();
+        let _span = tracing::info_span!(span::LINK_BINS, package = %msg.package).entered();
         for (name, path) in &msg.bins {
             if !is_plain_name(name) || !is_plain_relative(path) || !is_plain_relative(&msg.package)
             {

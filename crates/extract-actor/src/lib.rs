@@ -56,6 +56,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 use utoo_package_cache::{CacheLayout, EntryIndex, SealedIndex};
+use utoo_telemetry::{queue, sample_queue, span};
 
 pub use error::{ExtractError, UnpackError};
 pub use unpack::{unpack, UnpackStats};
@@ -102,7 +103,7 @@ struct Active<'a>(&'a AtomicU64);
 impl<'a> Active<'a> {
     fn enter(counter: &'a AtomicU64) -> Active<'a> {
         let depth = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        tracing::info!(target: "utoo::queue", queue = "extracts_active", depth);
+        sample_queue(queue::EXTRACTS_ACTIVE, depth);
         Active(counter)
     }
 }
@@ -110,7 +111,7 @@ impl<'a> Active<'a> {
 impl Drop for Active<'_> {
     fn drop(&mut self) {
         let depth = self.0.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
-        tracing::info!(target: "utoo::queue", queue = "extracts_active", depth);
+        sample_queue(queue::EXTRACTS_ACTIVE, depth);
     }
 }
 
@@ -134,7 +135,7 @@ impl ExtractActor {
         let _active = Active::enter(&self.active);
         let package = format!("{}@{}", msg.name, msg.version);
         let span = tracing::info_span!(
-            "extract",
+            span::EXTRACT,
             package = %package,
             bytes = tracing::field::Empty,
             files = tracing::field::Empty

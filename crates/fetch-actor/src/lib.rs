@@ -43,6 +43,7 @@ use utoo_npm_types::{Integrity, IntegrityError};
 use utoo_registry_client::{
     format_size, read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
+use utoo_telemetry::span;
 
 use crate::slots::Slots;
 
@@ -177,7 +178,7 @@ impl Handler<FetchTarball> for FetchActor {
             };
             let package = format!("{}@{}", msg.name, msg.version);
             let span =
-                tracing::info_span!("fetch", package = %package, bytes = tracing::field::Empty);
+                tracing::info_span!(span::FETCH, package = %package, bytes = tracing::field::Empty);
             let bytes = if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
                 fetch_git(&msg).await?
             } else if let Some(path) = msg.url.strip_prefix("file://") {

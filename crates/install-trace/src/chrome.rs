@@ -7,20 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::recorder::{Fields, Recording, SpanRecord, QUEUE_TARGET};
+pub use utoo_telemetry::actor_of;
 
-/// The actor a crate's spans belong to, and the order of its tracks.
-pub fn actor_of(target: &str) -> (&'static str, u32) {
-    let krate = target.split("::").next().unwrap_or(target);
-    match krate {
-        "utoo_supervisor" | "utoo" => ("supervisor", 0),
-        "utoo_resolver_actor" => ("resolver", 1),
-        "utoo_fetch_actor" | "utoo_registry_client" => ("fetch", 2),
-        "utoo_extract_actor" => ("extract", 3),
-        "utoo_clone_actor" => ("clone", 4),
-        _ => ("other", 5),
-    }
-}
+use crate::recorder::{Fields, Recording, SpanRecord, QUEUE_TARGET};
 
 /// The label shown for a span: its kind and, when it has one, the package.
 pub fn span_label(span: &SpanRecord) -> String {

@@ -14,8 +14,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-/// Events with this target are queue-depth samples: fields `queue` and `depth`.
-pub const QUEUE_TARGET: &str = "utoo::queue";
+pub use utoo_telemetry::QUEUE_TARGET;
 
 pub type Fields = BTreeMap<String, Value>;
 

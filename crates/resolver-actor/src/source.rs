@@ -71,7 +71,7 @@ impl Drop for InFlight {
 }
 
 fn sample(depth: u64) {
-    tracing::info!(target: "utoo::queue", queue = "packuments_in_flight", depth);
+    utoo_telemetry::sample_queue(utoo_telemetry::queue::PACKUMENTS_IN_FLIGHT, depth);
 }
 
 impl RegistrySource {
@@ -117,7 +117,7 @@ impl RegistrySource {
                 .map_err(|_| ResolveError::Stopped)?;
             let _counted = InFlight::enter(in_flight);
             let span =
-                tracing::info_span!("packument", name = %name_owned, bytes = tracing::field::Empty);
+                tracing::info_span!(utoo_telemetry::span::PACKUMENT, name = %name_owned, bytes = tracing::field::Empty);
             let body = client
                 .get(&url, ABBREVIATED_ACCEPT, None, max_bytes)
                 .await

@@ -13,6 +13,7 @@ use utoo_fetch_actor::FetchTarball;
 use utoo_npm_types::Platform;
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{PackagePlaced, Resolution, Resolve};
+use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError, InstallReport, StageError};
 use crate::pipeline::{Command, Gauges, Limits, Pipeline};
@@ -53,7 +54,7 @@ impl Run {
         let now = self.pipeline.gauges();
         for ((queue, depth), (_, before)) in now.named().into_iter().zip(self.sampled.named()) {
             if depth != before {
-                tracing::info!(target: "utoo::queue", queue, depth = depth as u64);
+                utoo_telemetry::sample_queue(queue, depth as u64);
             }
         }
         self.sampled = now;
@@ -335,8 +336,8 @@ impl Handler<Install> for Supervisor {
             transaction: None,
             report: InstallReport::default(),
             sampled: Gauges::default(),
-            _install_span: tracing::info_span!("install"),
-            resolve_span: Some(tracing::info_span!("resolve")),
+            _install_span: tracing::info_span!(span::INSTALL),
+            resolve_span: Some(tracing::info_span!(span::RESOLVE)),
         });
         let sent = self.actors.resolver.send(resolve);
         ctx.spawn(sent.into_actor(self).map(|reply, act, ctx| match reply {

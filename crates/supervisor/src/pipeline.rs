@@ -14,6 +14,7 @@ use bytes::Bytes;
 use utoo_clone_actor::{CloneError, CloneStats};
 use utoo_extract_actor::{CacheEntry, ExtractError};
 use utoo_fetch_actor::FetchError;
+use utoo_telemetry::queue;
 
 use crate::causes::causes;
 use crate::clone_queue::{CloneQueue, EntryStatus};
@@ -68,9 +69,9 @@ pub struct Gauges {
 impl Gauges {
     pub fn named(&self) -> [(&'static str, usize); 3] {
         [
-            ("downloads_in_flight", self.downloads_in_flight),
-            ("extract_backlog", self.extract_backlog),
-            ("clones_queued", self.clones_queued),
+            (queue::DOWNLOADS_IN_FLIGHT, self.downloads_in_flight),
+            (queue::EXTRACT_BACKLOG, self.extract_backlog),
+            (queue::CLONES_QUEUED, self.clones_queued),
         ]
     }
 }

@@ -12,6 +12,7 @@ use utoo_clone_actor::LinkBins;
 use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{lockfile_from_tree, Resolution};
+use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError};
 use crate::node_modules::{
@@ -63,7 +64,7 @@ pub fn prepare(
         .iter()
         .map(ToString::to_string)
         .collect();
-    let (lockfile, text) = tracing::info_span!("lockfile").in_scope(|| {
+    let (lockfile, text) = tracing::info_span!(span::LOCKFILE).in_scope(|| {
         let lockfile =
             lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
         let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
@@ -119,7 +120,7 @@ pub fn prepare(
         return Err(InstallError::UnsafeInstallPath(unsafe_path.clone()));
     }
     let node_modules = request.project_dir.join("node_modules");
-    let _check = tracing::info_span!("check node_modules").entered();
+    let _check = tracing::info_span!(span::CHECK_NODE_MODULES).entered();
     let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
     // A link inside a package's folder goes in once that package is placed.
     let outer_links: Vec<PlannedLink> = planned
