@@ -284,7 +284,7 @@ impl Supervisor {
         run.report.packuments_requested = resolution.packuments_requested;
         run.report
             .warnings
-            .extend(resolution.tree.warnings.iter().cloned());
+            .extend(resolution.tree.warnings.iter().map(ToString::to_string));
         run.report.locked = resolution.tree.packages.len();
         let (lockfile, text) = tracing::info_span!("lockfile").in_scope(|| {
             let lockfile =
