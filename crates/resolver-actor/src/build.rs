@@ -14,7 +14,7 @@ use crate::edge::Edge;
 use crate::error::ResolveError;
 use crate::load::{DepBundle, Loader, ManifestSource};
 use crate::local::LocalPackage;
-use crate::place::{PlaceDep, Placed, Placer};
+use crate::place::{Followups, PlaceDep, Placer};
 use crate::queue::{problem_edges, Queue, SkippedOptional};
 use crate::tree::{NodeId, Tree};
 use crate::warning::Warning;
@@ -159,16 +159,16 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             tree: &mut self.tree,
             skipped: &self.skipped,
             legacy_peer_deps: self.loader.legacy_peer_deps,
-            placed: Placed::default(),
+            followups: Followups::default(),
         };
         placer.place(&request)?;
-        let placed = placer.placed;
-        for id in placed.to_build {
+        let followups = placer.followups;
+        for id in followups.to_build {
             self.queue.push(&self.tree, id);
         }
-        self.pending_tops.extend(placed.folders);
-        self.placed.extend(placed.manifests);
-        self.warnings.extend(placed.warnings);
+        self.pending_tops.extend(followups.folders);
+        self.placed.extend(followups.manifests);
+        self.warnings.extend(followups.warnings);
         Ok(())
     }
 }

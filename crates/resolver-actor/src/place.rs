@@ -53,7 +53,7 @@ impl<'a> PlaceDep<'a> {
 
 /// What placing did besides changing the tree, for the builder to follow up.
 #[derive(Default)]
-pub(crate) struct Placed {
+pub(crate) struct Followups {
     /// Nodes to build: packages placed, and dependents of replaced ones
     /// that now have problem edges.
     pub to_build: Vec<NodeId>,
@@ -69,7 +69,7 @@ pub(crate) struct Placer<'t> {
     pub tree: &'t mut Tree,
     pub skipped: &'t SkippedOptional,
     pub legacy_peer_deps: bool,
-    pub placed: Placed,
+    pub followups: Followups,
 }
 
 impl Placer<'_> {
@@ -93,15 +93,16 @@ impl Placer<'_> {
             return Ok(());
         }
         let placed = self.replace_or_add(target, name, manifest.clone(), request.edge.rule);
-        self.placed.manifests.push(manifest.clone());
-        self.placed.to_build.push(placed);
+        self.followups.manifests.push(manifest.clone());
+        self.followups.to_build.push(placed);
         dedupe_below(self.tree, target, name, placed);
         self.place_peers(request, placed, start)
     }
 
-    /// The highest target from `start` up where the dependency and its
-    /// peers fit; failing that, with a warning, where it fits alone (or
-    /// nowhere). A conflict of the project's own is an error.
+    /// Walking up from `start` until a conflict, the highest target where
+    /// the dependency and its peers fit; failing that, with a warning, the
+    /// last where it fits alone (or none). A conflict of the project's own
+    /// is an error.
     fn choose_target(
         &mut self,
         request: &PlaceDep<'_>,
@@ -137,7 +138,7 @@ impl Placer<'_> {
         if request.mine {
             return Err(peer_conflict_error(self.tree, request));
         }
-        self.placed.warnings.push(Warning::PeerConflict {
+        self.followups.warnings.push(Warning::PeerConflict {
             package: format!(
                 "{}@{}",
                 request.dep.manifest.name, request.dep.manifest.version
@@ -225,7 +226,7 @@ impl Placer<'_> {
             if !self.tree.node(dependent).removed
                 && !problem_edges(self.tree, dependent, self.skipped).is_empty()
             {
-                self.placed.to_build.push(dependent);
+                self.followups.to_build.push(dependent);
             }
         }
         placed
@@ -239,7 +240,7 @@ impl Placer<'_> {
             None => self.tree.add_top(folder.clone(), self.legacy_peer_deps),
         };
         self.tree.add_link(target, name, top);
-        self.placed.folders.push(top);
+        self.followups.folders.push(top);
     }
 }
 
