@@ -8,7 +8,7 @@ use crate::lenient;
 use crate::Manifest;
 
 #[derive(Debug, Error)]
-#[error("malformed packument: {0}")]
+#[error("malformed packument")]
 pub struct PackumentError(#[from] serde_json::Error);
 
 /// One published version, kept lean: what choosing a version needs is at

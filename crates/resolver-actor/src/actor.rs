@@ -37,7 +37,7 @@ pub struct Resolve {
     pub notify: Option<Recipient<PackagePlaced>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resolution {
     pub tree: ResolvedTree,
     /// Distinct packuments requested (0 when a lockfile satisfied the project).
@@ -128,7 +128,7 @@ async fn resolve(
             break;
         }
     }
-    let (tree, warnings) = (builder.tree, builder.warnings);
+    let (tree, warnings) = builder.into_parts();
     let tree = finish(tree, &msg.platform, warnings)?;
     Ok(Resolution {
         tree,

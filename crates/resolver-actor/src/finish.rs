@@ -8,8 +8,10 @@ use serde_json::Value;
 use utoo_npm_collate::compare;
 use utoo_npm_types::{Manifest, Platform};
 
+use crate::edge::EdgeKind;
 use crate::error::ResolveError;
-use crate::tree::{EdgeKind, NodeId, Tree, ROOT};
+use crate::tree::{NodeId, NodeMap, Tree, ROOT};
+use crate::warning::Warning;
 
 /// How a package of the tree gets where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +43,10 @@ pub struct ResolvedPackage {
 }
 
 /// The ideal tree, packages sorted by install path as npm sorts them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct ResolvedTree {
     pub packages: Vec<ResolvedPackage>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,8 +75,8 @@ const NONE_SET: Flags = Flags {
 };
 
 /// arborist's calcDepFlags: every flag starts set and is cleared walking out from the root.
-fn dep_flags(tree: &Tree) -> Vec<Flags> {
-    let mut flags = vec![ALL_SET; tree.nodes.len()];
+fn dep_flags(tree: &Tree) -> NodeMap<Flags> {
+    let mut flags = tree.node_map(ALL_SET);
     flags[ROOT] = NONE_SET;
     let mut queue = vec![ROOT];
     while let Some(node) = queue.pop() {
@@ -131,7 +133,7 @@ fn dep_flags(tree: &Tree) -> Vec<Flags> {
             }
         }
     }
-    for f in &mut flags {
+    for f in flags.values_mut() {
         if f.dev_optional && (f.dev || f.optional) {
             f.dev_optional = false;
         }
@@ -143,7 +145,7 @@ fn dep_flags(tree: &Tree) -> Vec<Flags> {
 /// that this platform can't run; a non-optional one is an error.
 fn installable(
     tree: &Tree,
-    flags: &[Flags],
+    flags: &NodeMap<Flags>,
     platform: &Platform,
 ) -> Result<HashSet<NodeId>, ResolveError> {
     let mut reached = HashSet::from([ROOT]);
@@ -184,7 +186,7 @@ fn installable(
 pub fn finish(
     mut tree: Tree,
     platform: &Platform,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 ) -> Result<ResolvedTree, ResolveError> {
     let flags = dep_flags(&tree);
     let extraneous: Vec<NodeId> = tree

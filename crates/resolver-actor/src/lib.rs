@@ -39,24 +39,33 @@
 
 mod actor;
 mod build;
+mod edge;
 mod error;
 mod finish;
+mod load;
 mod local;
 mod lock;
 mod overrides;
 mod pick;
+mod place;
 mod project;
+mod queue;
 mod source;
 mod tarball;
 mod tree;
+mod warning;
 
 pub use actor::{PackagePlaced, Resolution, Resolve, ResolverActor, RESOLVER_MAILBOX};
-pub use build::{BuildOptions, ManifestSource, TreeBuilder};
+pub use build::{BuildOptions, TreeBuilder};
+pub use edge::{Edge, EdgeKind};
 pub use error::ResolveError;
 pub use finish::{finish, PackageKind, ResolvedPackage, ResolvedTree};
-pub use local::{find_workspaces, LocalPackage};
+pub use load::ManifestSource;
+pub use local::{find_workspaces, FolderError, LocalPackage, WorkspaceError};
 pub use lock::{lockfile_from_tree, project_tree, tree_from_lockfile};
-pub use overrides::Overrides;
+pub use overrides::{OverrideError, Overrides};
 pub use pick::pick_manifest;
 pub use project::Project;
-pub use tree::{Edge, EdgeKind, NodeId, Tree};
+pub use tarball::TarballError;
+pub use tree::{NodeId, Tree};
+pub use warning::Warning;

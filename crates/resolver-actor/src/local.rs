@@ -6,9 +6,34 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
-use utoo_npm_types::{validate_package_name, Manifest};
+use thiserror::Error;
+use utoo_npm_types::{validate_package_name, InvalidPackageName, Manifest};
 
 use crate::error::ResolveError;
+
+/// Why a folder's `package.json` can't be used.
+#[derive(Debug, Error)]
+pub enum FolderError {
+    #[error("cannot be read")]
+    Read(#[source] std::io::Error),
+    #[error("not valid JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("must hold a JSON object")]
+    NotAnObject,
+    #[error("{name} links to the project itself")]
+    LinksToProject { name: String },
+}
+
+/// Why the project's `workspaces` can't be used.
+#[derive(Debug, Error)]
+pub enum WorkspaceError {
+    #[error("not a valid glob")]
+    Pattern(#[source] glob::PatternError),
+    #[error("its package.json has a bad name")]
+    BadName(#[source] InvalidPackageName),
+    #[error("two workspaces have this name: {first} and {second}")]
+    DuplicateName { first: String, second: String },
+}
 
 /// A `package.json` in a folder of the project (or beside it).
 #[derive(Debug, Clone)]
@@ -26,20 +51,15 @@ impl LocalPackage {
     /// Reads `<project_dir>/<location>/package.json`.
     pub fn read(project_dir: &Path, location: &str) -> Result<LocalPackage, ResolveError> {
         let path = project_dir.join(location).join("package.json");
-        let failed = |reason: String| ResolveError::LocalPackage {
+        let failed = |source| ResolveError::LocalPackage {
             path: path.display().to_string(),
-            reason,
+            source,
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
-        let package_json: Value = serde_json::from_str(&text).map_err(|e| {
-            failed(format!(
-                "not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| failed(FolderError::Read(e)))?;
+        let package_json: Value =
+            serde_json::from_str(&text).map_err(|e| failed(FolderError::Json(e)))?;
         if !package_json.is_object() {
-            return Err(failed("must hold a JSON object".to_string()));
+            return Err(failed(FolderError::NotAnObject));
         }
         Ok(LocalPackage::from_package_json(location, package_json))
     }
@@ -155,7 +175,7 @@ pub fn find_workspaces(
         );
         let matches = glob::glob(&full).map_err(|e| ResolveError::Workspace {
             pattern: pattern.to_string(),
-            reason: e.to_string(),
+            source: WorkspaceError::Pattern(e),
         })?;
         for found in matches.flatten() {
             let Ok(relative) = found.strip_prefix(project_dir) else {
@@ -183,15 +203,15 @@ pub fn find_workspaces(
     for member in &members {
         validate_package_name(&member.manifest.name).map_err(|e| ResolveError::Workspace {
             pattern: member.location.clone(),
-            reason: format!("its package.json has a bad name: {e}"),
+            source: WorkspaceError::BadName(e),
         })?;
         if let Some(other) = names.insert(&member.manifest.name, &member.location) {
             return Err(ResolveError::Workspace {
                 pattern: member.manifest.name.clone(),
-                reason: format!(
-                    "two workspaces have this name: {other} and {}",
-                    member.location
-                ),
+                source: WorkspaceError::DuplicateName {
+                    first: other.to_string(),
+                    second: member.location.clone(),
+                },
             });
         }
     }
@@ -249,10 +269,26 @@ mod tests {
         write(dir.path(), "p/a", json!({"name": "same"}));
         write(dir.path(), "p/b", json!({"name": "same"}));
         let err = find_workspaces(dir.path(), &json!({"workspaces": ["p/*"]})).unwrap_err();
-        assert!(err.to_string().contains("p/a and p/b"), "{err}");
+        let duplicate = ResolveError::Workspace {
+            pattern: "same".into(),
+            source: WorkspaceError::DuplicateName {
+                first: "p/a".into(),
+                second: "p/b".into(),
+            },
+        };
+        assert_eq!(format!("{err:?}"), format!("{duplicate:?}"));
         write(dir.path(), "p/b", json!({"name": "../escape"}));
         let err = find_workspaces(dir.path(), &json!({"workspaces": ["p/*"]})).unwrap_err();
-        assert!(err.to_string().contains("bad name"), "{err}");
+        assert!(
+            matches!(
+                &err,
+                ResolveError::Workspace {
+                    source: WorkspaceError::BadName(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
         std::fs::write(dir.path().join("p/b/package.json"), "{oops").unwrap();
         let err = find_workspaces(dir.path(), &json!({"workspaces": ["p/*"]})).unwrap_err();
         assert!(err.to_string().contains("p/b/package.json"), "{err}");

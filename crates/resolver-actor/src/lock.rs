@@ -8,12 +8,13 @@ use serde_json::Value;
 use utoo_lockfile::{LockEntry, Lockfile, PeerDependencyMeta as LockPeerMeta};
 use utoo_npm_types::{safe_bins, validate_package_name, Dist, Manifest, PeerDependencyMeta};
 
+use crate::edge::{package_edges, Edge, EdgeKind};
 use crate::error::ResolveError;
 use crate::finish::{PackageKind, ResolvedPackage, ResolvedTree};
 use crate::local::{is_inside_project, LocalPackage};
 use crate::overrides::ROOT_RULES;
 use crate::project::Project;
-use crate::tree::{package_edges, Edge, EdgeKind, NodeId, Tree, ROOT};
+use crate::tree::{NodeId, Tree, ROOT};
 
 /// The root node for `project`, with its dependencies of every kind (dev
 /// included), and its workspaces linked into its `node_modules`.
@@ -106,7 +107,7 @@ pub fn tree_from_lockfile(
 }
 
 /// Links npm made inside `node_modules` to an earlier copy of a package, to
-/// break a dependency cycle (see `TreeBuilder::earlier_copy`).
+/// break a dependency cycle (see `place::earlier_copy`).
 fn add_cycle_links(
     tree: &mut Tree,
     lock: &Lockfile,
@@ -133,9 +134,9 @@ fn add_cycle_links(
 
 /// A package path's last part must be a package name.
 fn validate_lock_path(path: &str, name: &str) -> Result<(), ResolveError> {
-    validate_package_name(name).map_err(|reason| ResolveError::LockfilePath {
+    validate_package_name(name).map_err(|source| ResolveError::LockfilePath {
         path: path.to_string(),
-        reason,
+        source,
     })
 }
 

@@ -4,9 +4,28 @@
 
 use nodejs_semver::Range;
 use serde_json::{Map, Value};
+use thiserror::Error;
 use utoo_npm_types::Spec;
 
 use crate::error::ResolveError;
+
+/// Why an entry of `overrides` can't be used.
+#[derive(Debug, Error)]
+pub enum OverrideError {
+    #[error("must be an object")]
+    NotAnObject,
+    #[error("the version after the name is not a valid range")]
+    KeyRange,
+    #[error("must be a spec or an object")]
+    Value,
+    #[error("${0} refers to a dependency the project doesn't have")]
+    UnknownReference(String),
+    /// npm's EOVERRIDE.
+    #[error(
+        "conflicts with the project's own dependency {name}@{own} (use \"${name}\" to refer to it)"
+    )]
+    Conflict { name: String, own: String },
+}
 
 /// Index of a rule set; [`ROOT_RULES`] is the project's own.
 pub type RuleId = usize;
@@ -53,7 +72,7 @@ impl Overrides {
         let mut overrides = Overrides::default();
         let tree = match package_json.get("overrides") {
             Some(Value::Object(map)) => map.clone(),
-            Some(_) => return Err(invalid("overrides", "must be an object")),
+            Some(_) => return Err(invalid("overrides", OverrideError::NotAnObject)),
             None => match package_json.get("resolutions") {
                 Some(Value::Object(map)) => resolutions_as_overrides(map),
                 _ => Map::new(),
@@ -78,14 +97,14 @@ impl Overrides {
             let (name, key_spec) = split_key(key);
             let key_range = match key_spec {
                 None | Some("*" | "") => None,
-                Some(spec) => Some(Range::parse(spec).map_err(|_| {
-                    invalid(key, "the version after the name is not a valid range")
-                })?),
+                Some(spec) => {
+                    Some(Range::parse(spec).map_err(|_| invalid(key, OverrideError::KeyRange))?)
+                }
             };
             let own_value = match value {
                 Value::String(spec) => Some(spec.as_str()),
                 Value::Object(nested) => nested.get(".").and_then(Value::as_str),
-                _ => return Err(invalid(key, "must be a spec or an object")),
+                _ => return Err(invalid(key, OverrideError::Value)),
             };
             let replacement = match own_value {
                 Some("") | None => None,
@@ -121,13 +140,11 @@ impl Overrides {
                 continue;
             };
             if value != own {
-                return Err(ResolveError::Override {
-                    key: rule.key.clone(),
-                    reason: format!(
-                        "conflicts with the project's own dependency {}@{own} (use \"${}\" to refer to it)",
-                        rule.name, rule.name
-                    ),
-                });
+                let conflict = OverrideError::Conflict {
+                    name: rule.name.clone(),
+                    own,
+                };
+                return Err(invalid(&rule.key, conflict));
             }
         }
         Ok(())
@@ -192,10 +209,10 @@ impl Overrides {
     }
 }
 
-fn invalid(key: &str, reason: &str) -> ResolveError {
+fn invalid(key: &str, source: OverrideError) -> ResolveError {
     ResolveError::Override {
         key: key.to_string(),
-        reason: reason.to_string(),
+        source,
     }
 }
 
@@ -223,12 +240,8 @@ fn resolve_reference(key: &str, spec: &str, package_json: &Value) -> Result<Stri
     let Some(reference) = spec.strip_prefix('$') else {
         return Ok(spec.to_string());
     };
-    root_spec(package_json, reference).ok_or_else(|| {
-        invalid(
-            key,
-            &format!("${reference} refers to a dependency the project doesn't have"),
-        )
-    })
+    root_spec(package_json, reference)
+        .ok_or_else(|| invalid(key, OverrideError::UnknownReference(reference.to_string())))
 }
 
 /// yarn's `resolutions`: `foo` and `**/foo` everywhere, `a/foo` and
@@ -332,7 +345,12 @@ mod tests {
             "overrides": {"foo": "2.0.0"},
         }))
         .unwrap_err();
-        assert!(err.to_string().contains("foo@^1.2.0"), "{err}");
+        assert!(
+            matches!(&err, ResolveError::Override {
+                source: OverrideError::Conflict { name, own }, ..
+            } if name == "foo" && own == "^1.2.0"),
+            "{err:?}"
+        );
         let other_range = json!({
             "dependencies": {"foo": "^1.2.0"},
             "overrides": {"foo@^2": "2.1.0"},
@@ -343,7 +361,12 @@ mod tests {
         );
         let err =
             Overrides::from_package_json(&json!({"overrides": {"foo": "$nope"}})).unwrap_err();
-        assert!(err.to_string().contains("$nope"), "{err}");
+        assert!(
+            matches!(&err, ResolveError::Override {
+                source: OverrideError::UnknownReference(name), ..
+            } if name == "nope"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -11,19 +11,57 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
 use utoo_npm_types::{
-    packument_url, validate_package_name, GitSpec, Manifest, Packument, Registries, Spec,
-    ABBREVIATED_ACCEPT,
+    packument_url, validate_package_name, GitSpec, Manifest, Packument, PackumentError, Registries,
+    Spec, ABBREVIATED_ACCEPT,
 };
 use utoo_registry_client::{
     read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
 
-use crate::build::ManifestSource;
 use crate::error::ResolveError;
+use crate::load::ManifestSource;
 use crate::pick::pick_manifest;
-use crate::tarball::manifest_from_tarball;
+use crate::tarball::{manifest_from_tarball, TarballError};
 
-type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, ResolveError>>>;
+type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, PackumentFailure>>>;
+
+/// Why a packument could not be had, handed to every pick that waits on it;
+/// each turns it into a [`ResolveError`] naming its own dependent.
+#[derive(Debug, Clone)]
+enum PackumentFailure {
+    Http(HttpError),
+    Malformed {
+        url: String,
+        source: Arc<PackumentError>,
+    },
+    Stopped,
+}
+
+impl PackumentFailure {
+    fn into_error(self, name: &str, dependent: &str) -> ResolveError {
+        match self {
+            PackumentFailure::Http(HttpError::TooLarge { url, limit }) => {
+                ResolveError::PackumentTooLarge {
+                    name: name.to_string(),
+                    url,
+                    limit,
+                }
+            }
+            PackumentFailure::Http(source) => {
+                http_error(name, dependent, source, |source| ResolveError::Registry {
+                    name: name.to_string(),
+                    source,
+                })
+            }
+            PackumentFailure::Malformed { url, source } => ResolveError::Malformed {
+                name: name.to_string(),
+                url,
+                source,
+            },
+            PackumentFailure::Stopped => ResolveError::Stopped,
+        }
+    }
+}
 
 /// Settings of one resolution against a registry.
 #[derive(Debug, Clone)]
@@ -114,23 +152,24 @@ impl RegistrySource {
             let _permit = limit
                 .acquire_owned()
                 .await
-                .map_err(|_| ResolveError::Stopped)?;
+                .map_err(|_| PackumentFailure::Stopped)?;
             let _counted = InFlight::enter(in_flight);
             let span =
                 tracing::info_span!(utoo_telemetry::span::PACKUMENT, name = %name_owned, bytes = tracing::field::Empty);
             let body = client
                 .get(&url, ABBREVIATED_ACCEPT, None, max_bytes)
                 .await
-                .map_err(|err| packument_error(&name_owned, &url, err))?;
+                .map_err(PackumentFailure::Http)?;
             span.record("bytes", body.len() as u64);
             let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
                 .await
-                .map_err(|_| ResolveError::Stopped)?;
-            parsed.map(Arc::new).map_err(|err| ResolveError::Malformed {
-                name: name_owned,
-                url,
-                reason: err.to_string(),
-            })
+                .map_err(|_| PackumentFailure::Stopped)?;
+            parsed
+                .map(Arc::new)
+                .map_err(|err| PackumentFailure::Malformed {
+                    url,
+                    source: Arc::new(err),
+                })
         }
         .boxed_local()
         .shared();
@@ -146,20 +185,25 @@ impl RegistrySource {
         raw_spec: &str,
         dependent: &str,
     ) -> Result<Arc<Manifest>, ResolveError> {
-        validate_package_name(name)
-            .map_err(|e| ResolveError::InvalidName(e, dependent.to_string()))?;
-        let spec = Spec::parse(name, raw_spec)
-            .map_err(|e| ResolveError::Spec(e, dependent.to_string()))?;
+        validate_package_name(name).map_err(|source| ResolveError::InvalidName {
+            dependent: dependent.to_string(),
+            source,
+        })?;
+        let spec = Spec::parse(name, raw_spec).map_err(|source| ResolveError::Spec {
+            dependent: dependent.to_string(),
+            source,
+        })?;
         match &spec {
             Spec::TarballFile(location) => return self.local_tarball(name, location),
             Spec::TarballUrl(url) => return self.remote_tarball(name, url, dependent).await,
             Spec::Git(git) => return git_manifest(name, git.clone()).await,
             _ => {}
         }
+        let registry_name = spec.registry_name(name);
         let packument = self
-            .packument(spec.registry_name(name))
+            .packument(registry_name)
             .await
-            .map_err(|e| e.wanted_by(dependent))?;
+            .map_err(|failure| failure.into_error(registry_name, dependent))?;
         let picked =
             pick_manifest(&packument, &spec, self.node_version().as_ref()).ok_or_else(|| {
                 ResolveError::NoMatchingVersion {
@@ -169,16 +213,16 @@ impl RegistrySource {
                 }
             })?;
         let manifest = picked.manifest();
-        check_registry_tarball(spec.registry_name(name), &manifest)?;
+        check_registry_tarball(registry_name, &manifest)?;
         Ok(Arc::new(manifest))
     }
 
     /// A `file:` tarball; `location` is relative to the project.
     fn local_tarball(&self, name: &str, location: &str) -> Result<Arc<Manifest>, ResolveError> {
-        let failed = |reason: String| ResolveError::Tarball {
+        let failed = |source: TarballError| ResolveError::Tarball {
             name: name.to_string(),
             location: location.to_string(),
-            reason,
+            source,
         };
         let path = self.config.project_dir.join(location);
         let bytes = match read_regular_file(&path, self.config.size_limits.tarball) {
@@ -190,7 +234,7 @@ impl RegistrySource {
                     limit,
                 })
             }
-            Err(other) => return Err(failed(other.to_string())),
+            Err(other) => return Err(failed(other.into())),
         };
         manifest_from_tarball(&bytes, &format!("file:{location}"))
             .map(Arc::new)
@@ -214,14 +258,17 @@ impl RegistrySource {
                     location: url,
                     limit,
                 },
-                other => registry_error(name, url, other).wanted_by(dependent),
+                other => http_error(name, dependent, other, |source| ResolveError::Download {
+                    name: name.to_string(),
+                    source,
+                }),
             })?;
         manifest_from_tarball(&bytes, url)
             .map(Arc::new)
-            .map_err(|reason| ResolveError::Tarball {
+            .map_err(|source| ResolveError::Tarball {
                 name: name.to_string(),
                 location: url.to_string(),
-                reason,
+                source,
             })
     }
 
@@ -260,32 +307,21 @@ impl RegistrySource {
     }
 }
 
-/// A failed GET of `name`'s packument or tarball at `url`; a 404 names no
-/// dependent yet (see [`ResolveError::wanted_by`]).
-fn registry_error(name: &str, url: &str, err: HttpError) -> ResolveError {
+/// A failed GET of `name`'s packument or tarball that `dependent` wants: a
+/// 404 says the package is missing, anything else is `failed`.
+fn http_error(
+    name: &str,
+    dependent: &str,
+    err: HttpError,
+    failed: impl FnOnce(HttpError) -> ResolveError,
+) -> ResolveError {
     match err {
         HttpError::NotFound { url } => ResolveError::NotFound {
             name: name.to_string(),
             url,
-            wanted_by: String::new(),
+            wanted_by: dependent.to_string(),
         },
-        other => ResolveError::Registry {
-            name: name.to_string(),
-            url: url.to_string(),
-            reason: other.to_string(),
-        },
-    }
-}
-
-/// A failed GET of `name`'s packument at `url`.
-fn packument_error(name: &str, url: &str, err: HttpError) -> ResolveError {
-    match err {
-        HttpError::TooLarge { url, limit } => ResolveError::PackumentTooLarge {
-            name: name.to_string(),
-            url,
-            limit,
-        },
-        other => registry_error(name, url, other),
+        other => failed(other),
     }
 }
 
@@ -311,12 +347,6 @@ fn check_registry_tarball(name: &str, manifest: &Manifest) -> Result<(), Resolve
 /// A git dependency's manifest: its reference resolved to a commit, and the
 /// `package.json` of that commit packed. npm records no integrity for these.
 async fn git_manifest(name: &str, git: GitSpec) -> Result<Arc<Manifest>, ResolveError> {
-    let failed = |reason: String, repository: &str| ResolveError::Git {
-        name: name.to_string(),
-        repository: repository.to_string(),
-        reason,
-    };
-    let repository = git.repository.clone();
     let packed = tokio::task::spawn_blocking(move || {
         let commit = utoo_git::resolve_commit(&git)?;
         let resolved = git.resolved(&commit);
@@ -324,9 +354,16 @@ async fn git_manifest(name: &str, git: GitSpec) -> Result<Arc<Manifest>, Resolve
     })
     .await
     .map_err(|_| ResolveError::Stopped)?;
-    let (resolved, bytes) = packed.map_err(|e| failed(e.to_string(), &repository))?;
+    let (resolved, bytes) = packed.map_err(|source| ResolveError::Git {
+        name: name.to_string(),
+        source,
+    })?;
     let mut manifest =
-        manifest_from_tarball(&bytes, &resolved).map_err(|r| failed(r, &resolved))?;
+        manifest_from_tarball(&bytes, &resolved).map_err(|source| ResolveError::Tarball {
+            name: name.to_string(),
+            location: resolved.clone(),
+            source,
+        })?;
     manifest.dist.integrity = None;
     Ok(Arc::new(manifest))
 }

@@ -1,20 +1,44 @@
 //! Manifests of packages named by a tarball (a `file:` path or a URL)
 //! rather than a registry version: read from the `package.json` inside.
 
-use std::io::Read;
+use std::io::{self, Read};
 
 use flate2::read::GzDecoder;
 use nodejs_semver::Version;
-use utoo_npm_types::{validate_package_name, Integrity, Manifest};
+use thiserror::Error;
+use utoo_npm_types::{validate_package_name, Integrity, InvalidPackageName, Manifest};
+use utoo_registry_client::LocalReadError;
+
+/// Why a tarball gave no usable manifest.
+#[derive(Debug, Error)]
+pub enum TarballError {
+    /// A `file:` tarball could not be read from disk.
+    #[error(transparent)]
+    Read(#[from] LocalReadError),
+    #[error("not a gzipped tarball")]
+    NotGzip(#[source] io::Error),
+    #[error("an entry has an unreadable path")]
+    EntryPath(#[source] io::Error),
+    #[error("reading package.json")]
+    ReadManifest(#[source] io::Error),
+    #[error("its package.json")]
+    Manifest(#[source] serde_json::Error),
+    #[error("its package.json has a bad name")]
+    BadName(#[source] InvalidPackageName),
+    #[error("its package.json has no valid version ({0:?})")]
+    BadVersion(String),
+    #[error("it has no package.json")]
+    NoManifest,
+}
 
 /// The manifest in a `.tgz`, with `dist` set to `resolved` and the
 /// tarball's sha512 integrity.
-pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, String> {
+pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, TarballError> {
     let mut archive = tar::Archive::new(GzDecoder::new(bytes));
-    let entries = archive.entries().map_err(|e| e.to_string())?;
+    let entries = archive.entries().map_err(TarballError::NotGzip)?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| format!("not a gzipped tarball: {e}"))?;
-        let path = entry.path().map_err(|e| e.to_string())?;
+        let mut entry = entry.map_err(TarballError::NotGzip)?;
+        let path = entry.path().map_err(TarballError::EntryPath)?;
         // Packed packages keep everything in one top folder, usually `package/`.
         let is_manifest = path.components().count() == 2 && path.ends_with("package.json");
         if !is_manifest {
@@ -23,26 +47,21 @@ pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, S
         let mut text = Vec::new();
         entry
             .read_to_end(&mut text)
-            .map_err(|e| format!("reading package.json: {e}"))?;
-        let mut manifest =
-            Manifest::from_slice(&text).map_err(|e| format!("its package.json: {e}"))?;
-        validate_package_name(&manifest.name)
-            .map_err(|e| format!("its package.json has a bad name: {e}"))?;
+            .map_err(TarballError::ReadManifest)?;
+        let mut manifest = Manifest::from_slice(&text).map_err(TarballError::Manifest)?;
+        validate_package_name(&manifest.name).map_err(TarballError::BadName)?;
         // Exactly a version: loose parsing would accept `1.0.0/../x`.
         let exact =
             Version::parse(&manifest.version).is_ok_and(|v| v.to_string() == manifest.version);
         if !exact {
-            return Err(format!(
-                "its package.json has no valid version ({:?})",
-                manifest.version
-            ));
+            return Err(TarballError::BadVersion(manifest.version));
         }
         manifest.dist.tarball = resolved.to_string();
         manifest.dist.integrity = Some(Integrity::sha512_of(bytes).to_string());
         manifest.dist.shasum = None;
         return Ok(manifest);
     }
-    Err("it has no package.json".to_string())
+    Err(TarballError::NoManifest)
 }
 
 #[cfg(test)]
@@ -94,16 +113,16 @@ mod tests {
     #[test]
     fn bad_tarballs_say_why() {
         let err = manifest_from_tarball(b"not gzip", "x").unwrap_err();
-        assert!(err.contains("gzip"), "{err}");
+        assert!(matches!(err, TarballError::NotGzip(_)), "{err}");
         let err = manifest_from_tarball(&tgz(&[("package/index.js", "")]), "x").unwrap_err();
-        assert!(err.contains("no package.json"), "{err}");
+        assert!(matches!(err, TarballError::NoManifest), "{err}");
         let escaping = r#"{"name":"t","version":"1.0.0/../../x"}"#;
         let err =
             manifest_from_tarball(&tgz(&[("package/package.json", escaping)]), "x").unwrap_err();
-        assert!(err.contains("valid version"), "{err}");
+        assert!(matches!(err, TarballError::BadVersion(_)), "{err}");
         let bad_name = r#"{"name":"../t","version":"1.0.0"}"#;
         let err =
             manifest_from_tarball(&tgz(&[("package/package.json", bad_name)]), "x").unwrap_err();
-        assert!(err.contains("bad name"), "{err}");
+        assert!(matches!(err, TarballError::BadName(_)), "{err}");
     }
 }

@@ -2,184 +2,42 @@
 //! its parent's `node_modules` and resolves names the way Node.js does, from
 //! its own folder upwards.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
-use utoo_npm_types::{is_full_commit, GitReference, Manifest, Spec};
+use utoo_npm_types::Manifest;
 
+use crate::edge::{package_edges, Edge};
 use crate::local::LocalPackage;
 use crate::overrides::{Overrides, RuleId, ROOT_RULES};
 
-pub type NodeId = usize;
+/// A node of one [`Tree`]; removed nodes keep their id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(usize);
 
-pub const ROOT: NodeId = 0;
+pub const ROOT: NodeId = NodeId(0);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EdgeKind {
-    Prod,
-    Dev,
-    Optional,
-    Peer,
-    PeerOptional,
-}
+/// A value for every node of a tree, removed ones included.
+pub(crate) struct NodeMap<T>(Vec<T>);
 
-impl EdgeKind {
-    pub fn is_peer(self) -> bool {
-        matches!(self, EdgeKind::Peer | EdgeKind::PeerOptional)
-    }
-
-    pub fn is_optional(self) -> bool {
-        matches!(self, EdgeKind::Optional | EdgeKind::PeerOptional)
+impl<T> NodeMap<T> {
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.0.iter_mut()
     }
 }
 
-/// One dependency a node declares.
-#[derive(Debug, Clone)]
-pub struct Edge {
-    pub name: String,
-    pub raw_spec: String,
-    pub kind: EdgeKind,
-    /// `None` when the spec is invalid or of a kind not supported yet.
-    spec: Option<Spec>,
-    /// For a folder or tarball on disk: its path from the project's folder.
-    local: Option<String>,
-    /// The override rules in force for the package this edge leads to.
-    pub rule: RuleId,
-    /// The spec an override gives this edge instead of `raw_spec`.
-    overridden: Option<String>,
-}
+impl<T> Index<NodeId> for NodeMap<T> {
+    type Output = T;
 
-impl Edge {
-    pub fn new(name: &str, raw_spec: &str, kind: EdgeKind) -> Edge {
-        Edge {
-            name: name.to_string(),
-            raw_spec: raw_spec.to_string(),
-            kind,
-            spec: Spec::parse(name, raw_spec).ok(),
-            local: None,
-            rule: ROOT_RULES,
-            overridden: None,
-        }
-    }
-
-    /// Applies the overrides in force for the package declaring this edge.
-    fn overridden_by(mut self, overrides: &Overrides, set: RuleId) -> Edge {
-        if overrides.is_empty() {
-            return self;
-        }
-        self.rule = overrides.edge_rule(set, &self.name, &self.raw_spec);
-        self.overridden = overrides
-            .spec_for(self.rule, &self.name)
-            .map(str::to_string);
-        let effective = self.overridden.as_deref().unwrap_or(&self.raw_spec);
-        self.spec = Spec::parse(&self.name, effective).ok();
-        self
-    }
-
-    /// Whether the spec names a folder or tarball on this machine.
-    pub fn is_local(&self) -> bool {
-        matches!(self.spec, Some(Spec::Directory(_) | Spec::TarballFile(_)))
-    }
-
-    /// Resolves a path spec against the folder of the package declaring it
-    /// (`base`, relative to the project), as npm does; an override's path
-    /// against the project's folder, where it was written.
-    fn declared_in(mut self, base: &str) -> Edge {
-        let base = if self.overridden.is_some() { "" } else { base };
-        if let Some(Spec::Directory(path) | Spec::TarballFile(path)) = &self.spec {
-            self.local = Some(join_location(base, path));
-        }
-        self
-    }
-
-    /// Whether an override replaced the declared spec.
-    pub fn is_overridden(&self) -> bool {
-        self.overridden.is_some()
-    }
-
-    /// The spec to ask a manifest source for: the override's if any, paths
-    /// made relative to the project.
-    pub fn source_spec(&self) -> String {
-        match (&self.local, &self.overridden) {
-            (Some(location), _) => format!("file:{location}"),
-            (None, Some(spec)) => spec.clone(),
-            (None, None) => self.raw_spec.clone(),
-        }
-    }
-
-    /// The folder this edge links to, if it names one.
-    pub fn directory(&self) -> Option<&str> {
-        match self.spec {
-            Some(Spec::Directory(_)) => self.local.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// npm's dep-valid for registry specs: `*` and `""` accept anything,
-    /// tags accept any registry package, ranges use loose semver, and an
-    /// alias needs the package it names.
-    pub fn accepts(&self, package: &Manifest) -> bool {
-        let raw = self.overridden.as_deref().unwrap_or(&self.raw_spec).trim();
-        if raw.is_empty() || raw == "*" {
-            return true;
-        }
-        match &self.spec {
-            Some(Spec::Tag(_)) => true,
-            Some(Spec::Alias { name, spec }) => {
-                *name == package.name
-                    && (matches!(**spec, Spec::Tag(_)) || spec.accepts(&package.version))
-            }
-            Some(Spec::Directory(_) | Spec::TarballFile(_)) => {
-                self.local.as_ref().is_some_and(|location| {
-                    package.dist.tarball.strip_prefix("file:") == Some(location)
-                })
-            }
-            Some(Spec::TarballUrl(url)) => package.dist.tarball == *url,
-            Some(Spec::Git(git)) => {
-                let Some(commit) = package
-                    .dist
-                    .tarball
-                    .strip_prefix(git.repository.as_str())
-                    .and_then(|rest| rest.strip_prefix('#'))
-                else {
-                    return false;
-                };
-                match &git.reference {
-                    GitReference::Named(named) if is_full_commit(named) => {
-                        commit.eq_ignore_ascii_case(named)
-                    }
-                    GitReference::Semver(range) => {
-                        Spec::Range(range.clone()).accepts(&package.version)
-                    }
-                    _ => true,
-                }
-            }
-            Some(spec) => spec.accepts(&package.version),
-            None => false,
-        }
+    fn index(&self, id: NodeId) -> &T {
+        &self.0[id.0]
     }
 }
 
-/// `base/path` with `.` and `..` worked out, relative to the project (an
-/// absolute `path` stays absolute).
-pub fn join_location(base: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let absolute = path.starts_with('/');
-    let start = if absolute { "" } else { base };
-    for part in start.split('/').chain(path.split('/')) {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|last| *last != "..") => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    if absolute {
-        format!("/{joined}")
-    } else {
-        joined
+impl<T> IndexMut<NodeId> for NodeMap<T> {
+    fn index_mut(&mut self, id: NodeId) -> &mut T {
+        &mut self.0[id.0]
     }
 }
 
@@ -245,39 +103,9 @@ impl Node {
     }
 }
 
-/// The edges npm gives a package: peers (unless legacy), then dependencies,
-/// then optional ones; a name listed twice keeps the kind loaded last.
-pub fn package_edges(
-    manifest: &Manifest,
-    dev: Option<&BTreeMap<String, String>>,
-    legacy_peer_deps: bool,
-) -> Vec<Edge> {
-    let mut by_name: BTreeMap<String, Edge> = BTreeMap::new();
-    let mut add = |deps: &BTreeMap<String, String>, kind: &dyn Fn(&str) -> EdgeKind| {
-        for (name, spec) in deps {
-            by_name.insert(name.clone(), Edge::new(name, spec, kind(name)));
-        }
-    };
-    if !legacy_peer_deps {
-        add(&manifest.peer_dependencies, &|name| {
-            if manifest.is_optional_peer(name) {
-                EdgeKind::PeerOptional
-            } else {
-                EdgeKind::Peer
-            }
-        });
-    }
-    add(&manifest.dependencies, &|_| EdgeKind::Prod);
-    add(&manifest.optional_dependencies, &|_| EdgeKind::Optional);
-    if let Some(dev) = dev {
-        add(dev, &|_| EdgeKind::Dev);
-    }
-    by_name.into_values().collect()
-}
-
 #[derive(Debug, Clone)]
 pub struct Tree {
-    pub nodes: Vec<Node>,
+    nodes: Vec<Node>,
     /// Nodes declaring an edge on each name, to find a node's dependents.
     dependents: HashMap<String, Vec<NodeId>>,
     overrides: Arc<Overrides>,
@@ -296,7 +124,7 @@ impl Tree {
     }
 
     fn push(&mut self, mut node: Node) -> NodeId {
-        let id = self.nodes.len();
+        let id = NodeId(self.nodes.len());
         let overrides = self.overrides.clone();
         node.edges = std::mem::take(&mut node.edges)
             .into_iter()
@@ -309,16 +137,21 @@ impl Tree {
                 .push(id);
         }
         if let Some(parent) = node.parent {
-            self.nodes[parent].children.insert(node.name.clone(), id);
+            self.node_mut(parent).children.insert(node.name.clone(), id);
         }
         self.nodes.push(node);
         // Paths in specs are relative to the declaring package's folder.
-        if self.nodes[id].edges.iter().any(Edge::is_local) {
+        if self.node(id).edges.iter().any(Edge::is_local) {
             let base = self.path(id);
-            let edges = std::mem::take(&mut self.nodes[id].edges);
-            self.nodes[id].edges = edges.into_iter().map(|e| e.declared_in(&base)).collect();
+            let edges = std::mem::take(&mut self.node_mut(id).edges);
+            self.node_mut(id).edges = edges.into_iter().map(|e| e.declared_in(&base)).collect();
         }
         id
+    }
+
+    /// A value for every node, all `value` to start with.
+    pub(crate) fn node_map<T: Clone>(&self, value: T) -> NodeMap<T> {
+        NodeMap(vec![value; self.nodes.len()])
     }
 
     /// Adds `manifest` as `parent/node_modules/<name>`, replacing whatever
@@ -331,7 +164,7 @@ impl Tree {
         edges: Vec<Edge>,
         overrides: RuleId,
     ) -> NodeId {
-        if let Some(old) = self.nodes[parent].children.get(name).copied() {
+        if let Some(old) = self.node(parent).children.get(name).copied() {
             self.remove(old);
         }
         self.push(Node {
@@ -348,11 +181,11 @@ impl Tree {
         }
         let mut queue: Vec<NodeId> = self
             .live()
-            .filter(|&id| id == ROOT || self.nodes[id].top.is_some())
+            .filter(|&id| id == ROOT || self.node(id).top.is_some())
             .collect();
-        let mut seen: std::collections::HashSet<NodeId> = queue.iter().copied().collect();
+        let mut seen: HashSet<NodeId> = queue.iter().copied().collect();
         while let Some(id) = queue.pop() {
-            let edges = self.nodes[id].edges.clone();
+            let edges = self.node(id).edges.clone();
             for edge in edges {
                 let Some(to) = self.resolve(id, &edge.name) else {
                     continue;
@@ -360,7 +193,7 @@ impl Tree {
                 if !seen.insert(to) {
                     continue;
                 }
-                if edge.rule != ROOT_RULES && self.nodes[to].overrides == ROOT_RULES {
+                if edge.rule != ROOT_RULES && self.node(to).overrides == ROOT_RULES {
                     self.set_overrides(to, edge.rule);
                 }
                 queue.push(to);
@@ -370,7 +203,7 @@ impl Tree {
 
     fn set_overrides(&mut self, id: NodeId, rule: RuleId) {
         let overrides = self.overrides.clone();
-        let node = &mut self.nodes[id];
+        let node = self.node_mut(id);
         node.overrides = rule;
         node.edges = std::mem::take(&mut node.edges)
             .into_iter()
@@ -400,7 +233,7 @@ impl Tree {
     /// The top node for `location`, if there is one.
     pub fn top_at(&self, location: &str) -> Option<NodeId> {
         self.live().find(|&id| {
-            self.nodes[id]
+            self.node(id)
                 .top
                 .as_ref()
                 .is_some_and(|top| top.location == location)
@@ -409,10 +242,10 @@ impl Tree {
 
     /// Adds `parent/node_modules/<name>` as a symlink to `target`.
     pub fn add_link(&mut self, parent: NodeId, name: &str, target: NodeId) -> NodeId {
-        if let Some(old) = self.nodes[parent].children.get(name).copied() {
+        if let Some(old) = self.node(parent).children.get(name).copied() {
             self.remove(old);
         }
-        let manifest = self.nodes[target].manifest.clone();
+        let manifest = self.node(target).manifest.clone();
         self.push(Node {
             link_target: Some(target),
             ..Node::new(name, manifest, Some(parent), Vec::new())
@@ -421,42 +254,70 @@ impl Tree {
 
     /// Detaches a node and everything in its `node_modules`.
     pub fn remove(&mut self, id: NodeId) {
-        if let Some(parent) = self.nodes[id].parent {
-            let name = self.nodes[id].name.clone();
-            if self.nodes[parent].children.get(&name) == Some(&id) {
-                self.nodes[parent].children.remove(&name);
+        if let Some(parent) = self.node(id).parent {
+            let name = self.node(id).name.clone();
+            if self.node(parent).children.get(&name) == Some(&id) {
+                self.node_mut(parent).children.remove(&name);
             }
         }
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
-            self.nodes[n].removed = true;
-            stack.extend(self.nodes[n].children.values().copied());
+            self.node_mut(n).removed = true;
+            stack.extend(self.node(n).children.values().copied());
         }
     }
 
+    /// Like [`Tree::add`], but the package replaced hands its own
+    /// `node_modules` over to the newcomer.
+    pub fn replace(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        manifest: Arc<Manifest>,
+        edges: Vec<Edge>,
+        overrides: RuleId,
+    ) -> NodeId {
+        let kids = match self.node(parent).children.get(name).copied() {
+            Some(old) => std::mem::take(&mut self.node_mut(old).children),
+            None => BTreeMap::new(),
+        };
+        let placed = self.add(parent, name, manifest, edges, overrides);
+        for (kid_name, kid) in kids {
+            self.node_mut(kid).parent = Some(placed);
+            self.node_mut(placed).children.insert(kid_name, kid);
+        }
+        placed
+    }
+
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id]
+        &self.nodes[id.0]
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.0]
     }
 
     pub fn live(&self) -> impl Iterator<Item = NodeId> + '_ {
-        (0..self.nodes.len()).filter(|&id| !self.nodes[id].removed)
+        (0..self.nodes.len())
+            .map(NodeId)
+            .filter(|&id| !self.node(id).removed)
     }
 
     /// Node.js resolution: the node's own `node_modules`, then each ancestor's.
     pub fn resolve(&self, from: NodeId, name: &str) -> Option<NodeId> {
         self.ancestry(from)
-            .find_map(|id| self.nodes[id].children.get(name).copied())
+            .find_map(|id| self.node(id).children.get(name).copied())
     }
 
     /// arborist's depth: folders of `node_modules` above the node (top nodes are 0).
     pub fn depth(&self, id: NodeId) -> usize {
-        std::iter::successors(Some(id), |&n| self.nodes[n].parent).count() - 1
+        std::iter::successors(Some(id), |&n| self.node(n).parent).count() - 1
     }
 
     /// The node itself, then each folder names resolve from, up to the root.
     pub fn ancestry(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(Some(id), move |&n| {
-            self.nodes[n].parent.or(self.nodes[n].fs_parent)
+            self.node(n).parent.or(self.node(n).fs_parent)
         })
     }
 
@@ -466,7 +327,7 @@ impl Tree {
 
     /// The install path npm uses as the lockfile key (`""` for the root).
     pub fn path(&self, id: NodeId) -> String {
-        let node = &self.nodes[id];
+        let node = &self.node(id);
         if let Some(top) = &node.top {
             return top.location.clone();
         }
@@ -487,7 +348,7 @@ impl Tree {
             .map(|ids| {
                 ids.iter()
                     .copied()
-                    .filter(|&id| !self.nodes[id].removed)
+                    .filter(|&id| !self.node(id).removed)
                     .collect()
             })
             .unwrap_or_default()
@@ -495,7 +356,7 @@ impl Tree {
 
     /// Edges (as dependent ids) that currently resolve to `target`.
     pub fn edges_in(&self, target: NodeId) -> Vec<NodeId> {
-        let name = &self.nodes[target].name;
+        let name = &self.node(target).name;
         self.dependents_on(name)
             .into_iter()
             .filter(|&from| self.resolve(from, name) == Some(target))
@@ -506,8 +367,8 @@ impl Tree {
     /// with a peer found inside the dependent's own folder counting as unmet).
     pub fn edge_target_valid(&self, from: NodeId, edge: &Edge) -> Option<bool> {
         let to = self.resolve(from, &edge.name)?;
-        let peer_local = edge.kind.is_peer() && from != ROOT && self.nodes[to].parent == Some(from);
-        Some(!peer_local && edge.accepts(&self.nodes[to].manifest))
+        let peer_local = edge.kind.is_peer() && from != ROOT && self.node(to).parent == Some(from);
+        Some(!peer_local && edge.accepts(&self.node(to).manifest))
     }
 
     /// The node plus the dependencies only it (directly or not) needs:
@@ -517,7 +378,7 @@ impl Tree {
         let mut index = 0;
         while index < set.len() {
             let node = set[index];
-            for edge in &self.nodes[node].edges {
+            for edge in &self.node(node).edges {
                 if let Some(to) = self.resolve(node, &edge.name) {
                     if to != start
                         && !set.contains(&to)
@@ -534,9 +395,10 @@ impl Tree {
                 dep != start
                     && self.edges_in(dep).iter().any(|from| {
                         !set.contains(from)
-                            && self.nodes[*from]
-                                .edge(&self.nodes[dep].name)
-                                .is_some_and(|e| e.accepts(&self.nodes[dep].manifest))
+                            && self
+                                .node(*from)
+                                .edge(&self.node(dep).name)
+                                .is_some_and(|e| e.accepts(&self.node(dep).manifest))
                     })
             });
             match outside {
@@ -546,5 +408,27 @@ impl Tree {
                 None => return set,
             }
         }
+    }
+
+    /// `name@version`, then the chain of dependents that led to it, up to the root.
+    pub fn describe(&self, id: NodeId) -> String {
+        let mut chain = Vec::new();
+        let mut at = id;
+        while at != ROOT && !chain.contains(&at) {
+            chain.push(at);
+            // Any one dependent shows why the package is there.
+            match self.edges_in(at).into_iter().min() {
+                Some(dependent) => at = dependent,
+                None => break,
+            }
+        }
+        let mut names: Vec<String> = chain.iter().map(|&n| self.name_at_version(n)).collect();
+        names.push("the root project".to_string());
+        names.join(" ← ")
+    }
+
+    /// `name@version` of the node's package.
+    pub fn name_at_version(&self, id: NodeId) -> String {
+        format!("{}@{}", self.node(id).name, self.node(id).version())
     }
 }

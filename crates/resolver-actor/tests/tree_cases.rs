@@ -81,8 +81,10 @@ impl ManifestSource for Memory {
         let (latest, manifests) = self.manifests.get(name).ok_or_else(not_found)?;
         let dist_tags = BTreeMap::from([("latest".to_string(), latest.clone())]);
         let packument = Packument::from_manifests(name.into(), dist_tags, manifests.clone());
-        let spec_parsed =
-            Spec::parse(name, spec).map_err(|e| ResolveError::Spec(e, dependent.into()))?;
+        let spec_parsed = Spec::parse(name, spec).map_err(|source| ResolveError::Spec {
+            dependent: dependent.into(),
+            source,
+        })?;
         pick_manifest(&packument, &spec_parsed, None)
             .map(|m| Arc::new(m.manifest()))
             .ok_or_else(not_found)

@@ -159,6 +159,7 @@ impl InstallError {
     pub fn is_disk(&self) -> bool {
         match self {
             InstallError::Stage { source, .. } => source.is_disk(),
+            InstallError::Resolve(error) => error.is_disk(),
             InstallError::Io { .. } => true,
             InstallError::Lockfile(error) => error.is_io(),
             _ => false,

@@ -1,0 +1,41 @@
+//! What resolution tells the user without failing.
+
+use std::fmt;
+
+use crate::error::{ResolveError, WithCauses};
+
+#[derive(Debug)]
+pub enum Warning {
+    /// An optional dependency that could not be loaded is left out, as npm does.
+    OptionalSkipped { name: String, error: ResolveError },
+    /// A conflicting peer dependency that isn't the project's own (arborist's
+    /// isMine is false): npm warns and goes on without placing it.
+    PeerConflict {
+        /// `name@version` of the package that could not be placed.
+        package: String,
+        /// The chain of dependents that wanted it.
+        dependent: String,
+        /// The dependency as declared: its name and spec.
+        name: String,
+        spec: String,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::OptionalSkipped { name, error } => {
+                write!(f, "skipping optional dependency {name}: {}", WithCauses(error))
+            }
+            Warning::PeerConflict {
+                package,
+                dependent,
+                name,
+                spec,
+            } => write!(
+                f,
+                "could not place {package} for {dependent} ({name} {spec}): conflicting peer dependency"
+            ),
+        }
+    }
+}
