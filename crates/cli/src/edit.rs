@@ -195,7 +195,8 @@ pub fn check_writable(project_dir: &Path) -> anyhow::Result<()> {
 /// Writes package.json through a temporary file and a rename.
 pub fn save(project_dir: &Path, text: &str) -> anyhow::Result<()> {
     let path = project_dir.join("package.json");
-    utoo_lockfile::write_atomic(&path, text).with_context(|| format!("writing {}", path.display()))
+    utoo_atomic_write::write_atomic(&path, text)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::prelude::*;
+use utoo_atomic_write::write_atomic;
 use utoo_install_trace::{
-    chrome_trace, timings_html, write_atomic, Fields, Progress, ProgressHandle, Recorder,
-    Recording, RecordingHandle, TimingsSummary,
+    chrome_trace, timings_html, Fields, Progress, ProgressHandle, Recorder, Recording,
+    RecordingHandle, TimingsSummary,
 };
 
 /// What to show and record, from the command line.
@@ -104,8 +105,7 @@ impl Observers {
         }
         if let Some(path) = &self.timings {
             let page = timings_html(&recording, &summarise(&recording, limits, total_seconds));
-            write_atomic(path, page.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
+            write_atomic(path, page).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }

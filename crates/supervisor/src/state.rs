@@ -65,7 +65,5 @@ pub fn record(node_modules: &Path, fingerprint: &str) -> io::Result<()> {
     let path = node_modules.join(STATE_FILE);
     // Counted with the state file itself in place.
     let entries = top_level_entries(node_modules)? + usize::from(!path.exists());
-    let temp = node_modules.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
-    fs::write(&temp, format!("{fingerprint}\n{entries}\n"))?;
-    fs::rename(&temp, &path)
+    utoo_atomic_write::write_atomic(&path, format!("{fingerprint}\n{entries}\n"))
 }
