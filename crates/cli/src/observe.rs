@@ -14,7 +14,7 @@ use utoo_install_trace::{
 };
 
 /// What to show and record, from the command line.
-pub struct Observe {
+pub(crate) struct Observe {
     pub verbose: u8,
     pub silent: bool,
     pub trace: Option<PathBuf>,
@@ -22,7 +22,7 @@ pub struct Observe {
     pub timings: Option<PathBuf>,
 }
 
-pub struct Observers {
+pub(crate) struct Observers {
     recording: Option<RecordingHandle>,
     progress: Option<ProgressHandle>,
     trace: Option<PathBuf>,
@@ -47,7 +47,7 @@ fn default_directives(verbose: u8) -> &'static str {
     }
 }
 
-pub fn init(observe: Observe) -> Observers {
+pub(crate) fn init(observe: Observe) -> Observers {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(default_directives(observe.verbose)));
     let logs = tracing_subscriber::fmt::layer()
@@ -90,7 +90,7 @@ pub fn init(observe: Observe) -> Observers {
 impl Observers {
     /// Clears the progress line and writes the trace and the timings page
     /// (also after a failed install).
-    pub fn finish(&self, limits: &Fields, total_seconds: f64) -> anyhow::Result<()> {
+    pub(crate) fn finish(&self, limits: &Fields, total_seconds: f64) -> anyhow::Result<()> {
         if let Some(progress) = &self.progress {
             progress.finish();
         }

@@ -9,9 +9,9 @@ use utoo_npm_types::Spec;
 use crate::error::ResolveError;
 
 /// Index of a rule set; [`ROOT_RULES`] is the project's own.
-pub type RuleId = usize;
+pub(crate) type RuleId = usize;
 
-pub const ROOT_RULES: RuleId = 0;
+pub(crate) const ROOT_RULES: RuleId = 0;
 
 #[derive(Debug, Clone)]
 struct Rule {

@@ -9,7 +9,7 @@ use utoo_npm_types::{validate_package_name, Integrity, Manifest};
 
 /// The manifest in a `.tgz`, with `dist` set to `resolved` and the
 /// tarball's sha512 integrity.
-pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, String> {
+pub(crate) fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, String> {
     let mut archive = tar::Archive::new(GzDecoder::new(bytes));
     let entries = archive.entries().map_err(|e| e.to_string())?;
     for entry in entries {

@@ -61,7 +61,7 @@ pub fn up_to_date(node_modules: &Path, fingerprint: &str) -> bool {
 }
 
 /// Records the fingerprint after a successful install (written last).
-pub fn record(node_modules: &Path, fingerprint: &str) -> io::Result<()> {
+pub(crate) fn record(node_modules: &Path, fingerprint: &str) -> io::Result<()> {
     let path = node_modules.join(STATE_FILE);
     // Counted with the state file itself in place.
     let entries = top_level_entries(node_modules)? + usize::from(!path.exists());
