@@ -12,26 +12,26 @@ use tempfile::TempDir;
 use utoo_test_registry::{Fixtures, TestRegistry};
 
 /// The address space [`Project::utoo_bounded`] allows `utoo` (4 GiB).
-pub const MEMORY_CAP_KB: u64 = 4 << 20;
+pub(crate) const MEMORY_CAP_KB: u64 = 4 << 20;
 /// How long [`Project::utoo_bounded`] lets `utoo` run.
-pub const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
-pub struct Project {
+pub(crate) struct Project {
     pub registry: TestRegistry,
     scratch: TempDir,
 }
 
-pub fn registry(fixtures: &str) -> TestRegistry {
+pub(crate) fn registry(fixtures: &str) -> TestRegistry {
     TestRegistry::start(Fixtures::parse(fixtures).expect("fixture text parses"))
         .expect("registry starts")
 }
 
 impl Project {
-    pub fn new(fixtures: &str, package_json: Value) -> Project {
+    pub(crate) fn new(fixtures: &str, package_json: Value) -> Project {
         Project::with_registry(registry(fixtures), package_json)
     }
 
-    pub fn with_registry(registry: TestRegistry, package_json: Value) -> Project {
+    pub(crate) fn with_registry(registry: TestRegistry, package_json: Value) -> Project {
         let scratch = tempfile::tempdir().expect("scratch folder");
         let project = Project { registry, scratch };
         fs::create_dir_all(project.dir()).unwrap();
@@ -41,29 +41,29 @@ impl Project {
         project
     }
 
-    pub fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.scratch.path().join("project")
     }
 
-    pub fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.scratch.path().join("home")
     }
 
-    pub fn cache(&self) -> PathBuf {
+    pub(crate) fn cache(&self) -> PathBuf {
         self.scratch.path().join("cache")
     }
 
-    pub fn write_package_json(&self, package_json: &Value) {
+    pub(crate) fn write_package_json(&self, package_json: &Value) {
         let text = serde_json::to_string_pretty(package_json).unwrap() + "\n";
         fs::write(self.dir().join("package.json"), text).unwrap();
     }
 
     /// Runs `utoo` in the project with the test registry, cache and an empty user config.
-    pub fn utoo(&self, args: &[&str]) -> Output {
+    pub(crate) fn utoo(&self, args: &[&str]) -> Output {
         self.utoo_with(args, |c| c)
     }
 
-    pub fn utoo_with(
+    pub(crate) fn utoo_with(
         &self,
         args: &[&str],
         customise: impl FnOnce(&mut Command) -> &mut Command,
@@ -77,7 +77,7 @@ impl Project {
     /// Runs `utoo` as [`Project::utoo`] does, but with its address space
     /// capped at [`MEMORY_CAP_KB`] and killed after [`DEADLINE`]: for attacks
     /// that, unfixed, would eat all memory or hang.
-    pub fn utoo_bounded(&self, args: &[&str]) -> Output {
+    pub(crate) fn utoo_bounded(&self, args: &[&str]) -> Output {
         let mut child = self
             .command("sh")
             .arg("-c")
@@ -113,7 +113,7 @@ impl Project {
     }
 
     /// Runs `utoo install` (plus `args`) and fails the test with its output if it fails.
-    pub fn install(&self, args: &[&str]) -> String {
+    pub(crate) fn install(&self, args: &[&str]) -> String {
         let mut all = vec!["install"];
         all.extend_from_slice(args);
         let output = self.utoo(&all);
@@ -125,14 +125,14 @@ impl Project {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    pub fn lockfile(&self) -> Value {
+    pub(crate) fn lockfile(&self) -> Value {
         let text = fs::read_to_string(self.dir().join("package-lock.json"))
             .expect("package-lock.json exists");
         serde_json::from_str(&text).expect("package-lock.json is JSON")
     }
 
     /// `install path -> version` of every lockfile entry but the root.
-    pub fn locked(&self) -> Vec<String> {
+    pub(crate) fn locked(&self) -> Vec<String> {
         let lock = self.lockfile();
         lock["packages"]
             .as_object()
@@ -151,7 +151,7 @@ impl Project {
 
     /// `path@version` of every package folder in node_modules, by name,
     /// parents first; a symlink as `path -> <its target>`, not followed.
-    pub fn installed(&self) -> Vec<String> {
+    pub(crate) fn installed(&self) -> Vec<String> {
         let mut found = Vec::new();
         walk(&self.dir().join("node_modules"), "", &mut found);
         found
@@ -161,7 +161,7 @@ impl Project {
     /// folder (symlinks not followed) that Node.js, looking in the folder's
     /// own `node_modules` and then each one above it, finds missing or at a
     /// version outside the range, as `path: name@range found <version>`.
-    pub fn unmet_dependencies(&self) -> Vec<String> {
+    pub(crate) fn unmet_dependencies(&self) -> Vec<String> {
         let mut folders = Vec::new();
         package_folders(&self.dir().join("node_modules"), &mut folders);
         let mut unmet = Vec::new();
@@ -262,7 +262,7 @@ fn walk(node_modules: &Path, prefix: &str, found: &mut Vec<String>) {
     }
 }
 
-pub fn describe(output: &Output) -> String {
+pub(crate) fn describe(output: &Output) -> String {
     format!(
         "status: {}\nstdout:\n{}\nstderr:\n{}",
         output.status,
@@ -271,19 +271,19 @@ pub fn describe(output: &Output) -> String {
     )
 }
 
-pub fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A registry over HTTPS with a self-signed certificate
 /// ([`TestRegistry::certificate_pem`]).
-pub fn tls_registry(fixtures: &str) -> TestRegistry {
+pub(crate) fn tls_registry(fixtures: &str) -> TestRegistry {
     TestRegistry::start_tls(Fixtures::parse(fixtures).expect("fixture text parses"))
         .expect("registry starts")
 }
 
 /// Leaves no proxy of the environment the tests run in to `utoo`.
-pub fn without_proxy_env(command: &mut Command) -> &mut Command {
+pub(crate) fn without_proxy_env(command: &mut Command) -> &mut Command {
     for name in [
         "HTTP_PROXY",
         "http_proxy",

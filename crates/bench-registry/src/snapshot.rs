@@ -322,11 +322,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(write_error)?;
     }
-    let mut staging = path.as_os_str().to_owned();
-    staging.push(format!(".partial-{}", std::process::id()));
-    let staging = PathBuf::from(staging);
-    std::fs::write(&staging, bytes).map_err(write_error)?;
-    std::fs::rename(&staging, path).map_err(write_error)
+    utoo_atomic_write::write_atomic(path, bytes).map_err(write_error)
 }
 
 fn write_summary(

@@ -42,13 +42,13 @@ fn interpolate(value: &str) -> String {
     out
 }
 
-pub struct NpmConfig {
+pub(crate) struct NpmConfig {
     layers: Vec<HashMap<String, String>>,
 }
 
 impl NpmConfig {
     /// Loads the environment, `<project>/.npmrc` and `~/.npmrc` (or `npm_config_userconfig`).
-    pub fn load(project_dir: &Path) -> NpmConfig {
+    pub(crate) fn load(project_dir: &Path) -> NpmConfig {
         let env: HashMap<String, String> = std::env::vars()
             .filter_map(|(k, v)| {
                 let lower = k.to_ascii_lowercase();
@@ -68,7 +68,7 @@ impl NpmConfig {
         NpmConfig { layers }
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.layers
             .iter()
             .find_map(|layer| layer.get(key))
@@ -87,7 +87,7 @@ impl NpmConfig {
     }
 
     /// `@scope:registry=<url>` entries.
-    pub fn scoped_registries(&self) -> Vec<(String, String)> {
+    pub(crate) fn scoped_registries(&self) -> Vec<(String, String)> {
         self.entries()
             .into_iter()
             .filter_map(|(k, v)| {
@@ -100,7 +100,7 @@ impl NpmConfig {
     }
 
     /// `//host/path/:_authToken=<token>` entries, as (prefix, token).
-    pub fn auth_tokens(&self) -> Vec<(String, String)> {
+    pub(crate) fn auth_tokens(&self) -> Vec<(String, String)> {
         self.entries()
             .into_iter()
             .filter_map(|(k, v)| {
@@ -112,7 +112,7 @@ impl NpmConfig {
             .collect()
     }
 
-    pub fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| v == "true")
     }
 
@@ -125,12 +125,12 @@ impl NpmConfig {
     }
 
     /// `strict-ssl`: on unless set to `false`.
-    pub fn strict_ssl(&self) -> bool {
+    pub(crate) fn strict_ssl(&self) -> bool {
         !matches!(self.get("strict-ssl"), Some(v) if v.trim().eq_ignore_ascii_case("false"))
     }
 
     /// `cafile`, with a leading `~/` meaning the home folder.
-    pub fn ca_file(&self) -> Option<PathBuf> {
+    pub(crate) fn ca_file(&self) -> Option<PathBuf> {
         let path = self.value("cafile")?;
         match (path.strip_prefix("~/"), home_dir()) {
             (Some(rest), Some(home)) => Some(home.join(rest)),
@@ -139,13 +139,13 @@ impl NpmConfig {
     }
 
     /// `ca`: PEM text, its line breaks written `\n` as npm writes them.
-    pub fn ca(&self) -> Option<String> {
+    pub(crate) fn ca(&self) -> Option<String> {
         self.value("ca").map(|pem| pem.replace("\\n", "\n"))
     }
 
     /// `proxy`, `https-proxy` and `noproxy`, or `None` when none is set so
     /// the environment's `HTTP(S)_PROXY` and `NO_PROXY` apply as they are.
-    pub fn proxy(&self) -> Option<ProxyConfig> {
+    pub(crate) fn proxy(&self) -> Option<ProxyConfig> {
         self.proxy_with_env(|name| std::env::var(name).ok())
     }
 
@@ -187,12 +187,12 @@ impl NpmConfig {
     }
 }
 
-pub fn home_dir() -> Option<PathBuf> {
+pub(crate) fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
 /// `--cache-dir`, else `UTOO_CACHE_DIR`, else `$XDG_CACHE_HOME/utoo`, else `~/.cache/utoo`.
-pub fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+pub(crate) fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
     flag.or_else(|| std::env::var_os("UTOO_CACHE_DIR").map(PathBuf::from))
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("utoo")))
         .or_else(|| home_dir().map(|h| h.join(".cache").join("utoo")))

@@ -14,7 +14,7 @@ use utoo_resolver_actor::pick_manifest;
 
 /// Where `add` saves a dependency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SaveTo {
+pub(crate) enum SaveTo {
     Dependencies,
     DevDependencies,
     OptionalDependencies,
@@ -38,7 +38,7 @@ const DEPENDENCY_KEYS: [&str; 4] = [
 ];
 
 /// `name`, `name@spec`, `@scope/name@spec` → (name, spec).
-pub fn split_spec(arg: &str) -> anyhow::Result<(String, Option<String>)> {
+pub(crate) fn split_spec(arg: &str) -> anyhow::Result<(String, Option<String>)> {
     let at = arg
         .char_indices()
         .skip(1)
@@ -55,7 +55,7 @@ pub fn split_spec(arg: &str) -> anyhow::Result<(String, Option<String>)> {
 /// How an added dependency is written into package.json, and how this
 /// install resolves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddedSpec {
+pub(crate) struct AddedSpec {
     pub saved: String,
     /// The version picked for a tag or exact version: npm locks what was
     /// asked for, even though the saved range would allow a newer one.
@@ -73,7 +73,7 @@ impl AddedSpec {
 
 /// What npm writes into package.json for `name@spec`: a range as typed, else
 /// `^` (or nothing with `exact`) and the version the spec picks.
-pub fn spec_to_save(
+pub(crate) fn spec_to_save(
     name: &str,
     spec: Option<&str>,
     exact: bool,
@@ -121,7 +121,11 @@ fn is_exact_version(raw: &str) -> bool {
 }
 
 /// Adds (or moves) dependencies into `save_to`, sorted as npm sorts them.
-pub fn add_dependencies(package_json: &mut Value, additions: &[(String, String)], save_to: SaveTo) {
+pub(crate) fn add_dependencies(
+    package_json: &mut Value,
+    additions: &[(String, String)],
+    save_to: SaveTo,
+) {
     let Some(object) = package_json.as_object_mut() else {
         return;
     };
@@ -146,7 +150,7 @@ pub fn add_dependencies(package_json: &mut Value, additions: &[(String, String)]
 }
 
 /// Removes `names` from every dependency list; false if none was listed.
-pub fn remove_dependencies(package_json: &mut Value, names: &[String]) -> bool {
+pub(crate) fn remove_dependencies(package_json: &mut Value, names: &[String]) -> bool {
     let mut removed = false;
     if let Some(object) = package_json.as_object_mut() {
         for key in DEPENDENCY_KEYS {
@@ -161,7 +165,7 @@ pub fn remove_dependencies(package_json: &mut Value, names: &[String]) -> bool {
 }
 
 /// `package_json` in the indentation and line endings of `original`.
-pub fn format_like(original: &str, package_json: &Value) -> anyhow::Result<String> {
+pub(crate) fn format_like(original: &str, package_json: &Value) -> anyhow::Result<String> {
     let format = JsonFormat::detect(original);
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(format.indent.as_bytes());
@@ -180,7 +184,7 @@ pub fn format_like(original: &str, package_json: &Value) -> anyhow::Result<Strin
 /// Refuses, before anything is installed, to replace a package.json that
 /// has no write permission (npm fails with EACCES there): a rename would
 /// replace it even so.
-pub fn check_writable(project_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn check_writable(project_dir: &Path) -> anyhow::Result<()> {
     let path = project_dir.join("package.json");
     let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
     if meta.permissions().readonly() {
@@ -193,9 +197,10 @@ pub fn check_writable(project_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes package.json through a temporary file and a rename.
-pub fn save(project_dir: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn save(project_dir: &Path, text: &str) -> anyhow::Result<()> {
     let path = project_dir.join("package.json");
-    utoo_lockfile::write_atomic(&path, text).with_context(|| format!("writing {}", path.display()))
+    utoo_atomic_write::write_atomic(&path, text)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

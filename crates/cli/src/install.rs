@@ -36,7 +36,7 @@ const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
 
 /// A change to package.json made before installing, saved once the install succeeds.
 #[derive(Clone)]
-pub enum Edit {
+pub(crate) enum Edit {
     None,
     Add {
         specs: Vec<String>,
@@ -113,7 +113,7 @@ fn apply_edit(
     }))
 }
 
-pub fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
+pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let started = Instant::now();
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
@@ -407,7 +407,7 @@ fn selected_workspaces(
 /// by an atomic rename once complete, and unfinished ones live in its `tmp/`.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: the install stopped before it finished; node_modules may be incomplete (run utoo install again); the cache is consistent")]
-pub struct Interrupted;
+pub(crate) struct Interrupted;
 
 /// npm's network settings: `fetch-timeout` (per request, ms), `fetch-retries`
 /// (retries after the first attempt), `fetch-retry-mintimeout` and

@@ -19,7 +19,8 @@ use install::Edit;
     about = "A fast, npm-compatible JavaScript package installer"
 )]
 struct Cli {
-    /// More logs on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
+    /// More logs on stderr: -v for utoo's debug events, -vv for its trace
+    /// events (RUST_LOG overrides).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]

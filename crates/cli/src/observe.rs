@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::prelude::*;
+use utoo_atomic_write::write_atomic;
 use utoo_install_trace::{
-    chrome_trace, timings_html, write_atomic, Fields, Progress, ProgressHandle, Recorder,
-    Recording, RecordingHandle, TimingsSummary,
+    chrome_trace, timings_html, Fields, Progress, ProgressHandle, Recorder, Recording,
+    RecordingHandle, TimingsSummary,
 };
 
 /// What to show and record, from the command line.
-pub struct Observe {
+pub(crate) struct Observe {
     pub verbose: u8,
     pub silent: bool,
     pub trace: Option<PathBuf>,
@@ -21,7 +22,7 @@ pub struct Observe {
     pub timings: Option<PathBuf>,
 }
 
-pub struct Observers {
+pub(crate) struct Observers {
     recording: Option<RecordingHandle>,
     progress: Option<ProgressHandle>,
     trace: Option<PathBuf>,
@@ -33,13 +34,22 @@ fn ours(meta: &tracing::Metadata<'_>) -> bool {
     meta.target().starts_with("utoo") && *meta.level() <= tracing::Level::INFO
 }
 
-pub fn init(observe: Observe) -> Observers {
-    let default = match observe.verbose {
+/// What `-v` and `-vv` log when `RUST_LOG` is unset: utoo's own spans and
+/// events at debug or trace, every other crate's (hyper, rustls, …) only
+/// from warnings up. A target matches a directive that it starts with, so
+/// `utoo` covers every crate's `utoo_*` targets and the `utoo::queue`
+/// samples alike.
+fn default_directives(verbose: u8) -> &'static str {
+    match verbose {
         0 => "warn",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+        1 => "warn,utoo=debug",
+        _ => "warn,utoo=trace",
+    }
+}
+
+pub(crate) fn init(observe: Observe) -> Observers {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default_directives(observe.verbose)));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -80,7 +90,7 @@ pub fn init(observe: Observe) -> Observers {
 impl Observers {
     /// Clears the progress line and writes the trace and the timings page
     /// (also after a failed install).
-    pub fn finish(&self, limits: &Fields, total_seconds: f64) -> anyhow::Result<()> {
+    pub(crate) fn finish(&self, limits: &Fields, total_seconds: f64) -> anyhow::Result<()> {
         if let Some(progress) = &self.progress {
             progress.finish();
         }
@@ -95,8 +105,7 @@ impl Observers {
         }
         if let Some(path) = &self.timings {
             let page = timings_html(&recording, &summarise(&recording, limits, total_seconds));
-            write_atomic(path, page.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
+            write_atomic(path, page).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }
@@ -123,5 +132,68 @@ fn summarise(recording: &Recording, limits: &Fields, total_seconds: f64) -> Timi
             .count(),
         limits: limits.clone(),
         total_seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::{Context, Layer};
+
+    use super::*;
+
+    /// Keeps the target and level of every event that passes the filter.
+    #[derive(Clone, Default)]
+    struct Seen(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Seen {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            let meta = event.metadata();
+            let seen = format!("{} {}", meta.target(), meta.level());
+            self.0.lock().unwrap().push(seen);
+        }
+    }
+
+    fn logged(verbose: u8) -> Vec<String> {
+        let seen = Seen::default();
+        let filter = EnvFilter::new(default_directives(verbose));
+        let subscriber = tracing_subscriber::registry().with(seen.clone().with_filter(filter));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "hyper_util::client::legacy::pool", "reuse idle connection");
+            tracing::warn!(target: "rustls::conn", "peer sent close_notify");
+            tracing::debug!(target: "utoo_registry_client", "retrying request");
+            tracing::debug!(target: "utoo::queue", queue = "extract_backlog", depth = 1);
+            tracing::trace!(target: "utoo_supervisor::actor", "scheduled");
+            tracing::debug!(target: "utoo", "summary");
+        });
+        let seen = seen.0.lock().unwrap().clone();
+        seen
+    }
+
+    /// One test for the three levels: tests running at once would share
+    /// the callsites' cached interest between their subscribers.
+    #[test]
+    fn verbosity_raises_the_level_of_utoo_targets_only() {
+        assert_eq!(logged(0), ["rustls::conn WARN"]);
+        assert_eq!(
+            logged(1),
+            [
+                "rustls::conn WARN",
+                "utoo_registry_client DEBUG",
+                "utoo::queue DEBUG",
+                "utoo DEBUG",
+            ]
+        );
+        assert_eq!(
+            logged(2),
+            [
+                "rustls::conn WARN",
+                "utoo_registry_client DEBUG",
+                "utoo::queue DEBUG",
+                "utoo_supervisor::actor TRACE",
+                "utoo DEBUG",
+            ]
+        );
     }
 }

@@ -23,27 +23,9 @@ mod progress;
 mod recorder;
 mod timings;
 
-use std::fs;
-use std::io;
-use std::path::Path;
-
 pub use chrome::{actor_of, chrome_trace, span_label};
 pub use progress::{Progress, ProgressHandle};
 pub use recorder::{
     EventRecord, Fields, Recorder, Recording, RecordingHandle, SpanRecord, QUEUE_TARGET,
 };
 pub use timings::{timings_html, TimingsSummary};
-
-/// Writes `contents` to `path` through a temporary file and a rename, so a
-/// reader never sees half a file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    fs::write(&temp, contents)?;
-    fs::rename(&temp, path).inspect_err(|_| {
-        let _ = fs::remove_file(&temp);
-    })
-}

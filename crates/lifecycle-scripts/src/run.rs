@@ -38,7 +38,7 @@ fn scripts_for(manifest: &Value, events: &[&str]) -> Vec<Script> {
 
 /// A dependency's install scripts; a `binding.gyp` without `install` or
 /// `preinstall` means `node-gyp rebuild`, as npm does.
-pub fn dependency_scripts(dir: &Path, manifest: &Value) -> Vec<Script> {
+pub(crate) fn dependency_scripts(dir: &Path, manifest: &Value) -> Vec<Script> {
     let mut scripts = scripts_for(manifest, &DEPENDENCY_EVENTS);
     let has_own_install = scripts
         .iter()
@@ -59,7 +59,7 @@ pub fn dependency_scripts(dir: &Path, manifest: &Value) -> Vec<Script> {
     scripts
 }
 
-pub fn project_scripts(package_json: &Value) -> Vec<Script> {
+pub(crate) fn project_scripts(package_json: &Value) -> Vec<Script> {
     scripts_for(package_json, &PROJECT_EVENTS)
 }
 
@@ -80,7 +80,7 @@ fn search_path(project_dir: &Path, package_dir: &Path) -> OsString {
 }
 
 /// Runs one script with `sh -c` in the package's folder and npm's variables.
-pub fn run(
+pub(crate) fn run(
     project_dir: &Path,
     dir: &Path,
     label: &str,
@@ -128,7 +128,7 @@ pub fn run(
 }
 
 /// Runs `job` over `items` on `parallel` threads; results keep the items' order.
-pub fn in_parallel<T: Sync, R: Send>(
+pub(crate) fn in_parallel<T: Sync, R: Send>(
     items: &[T],
     parallel: usize,
     job: impl Fn(&T) -> R + Sync,

@@ -1,6 +1,4 @@
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Write};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -135,74 +133,13 @@ fn insert_value(map: &mut Map<String, Value>, key: &str, value: &Option<Value>) 
     }
 }
 
-/// Replaces `path` with `contents` so that readers see either the old file or the new one,
-/// never a truncated one: the text goes to a temporary file in the same directory, is
-/// flushed to disk, then renamed over `path`. A symlinked `path` has its target replaced.
+/// Replaces `path` with `contents` with [`utoo_atomic_write::write_atomic`]:
+/// readers see the old file or the new one, never a truncated one, and the
+/// file keeps its permissions and owner. A symlinked `path` has its target
+/// replaced.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<(), LockfileError> {
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    replace_file(&target, contents).map_err(|source| LockfileError::Write {
+    utoo_atomic_write::write_atomic(path, contents).map_err(|source| LockfileError::Write {
         path: path.to_owned(),
         source,
     })
-}
-
-fn replace_file(target: &Path, contents: &str) -> io::Result<()> {
-    let directory = match target.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file_name = target.file_name().unwrap_or(target.as_os_str());
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(file_name);
-    prefix.push(".");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    set_new_file_permissions(&mut builder);
-    let mut temp = builder.tempfile_in(directory)?;
-    if let Ok(existing) = fs::metadata(target) {
-        temp.as_file().set_permissions(existing.permissions())?;
-        keep_owner(temp.as_file(), &existing)?;
-    }
-    temp.write_all(contents.as_bytes())?;
-    temp.as_file().sync_all()?;
-    temp.persist(target).map_err(|error| error.error)?;
-    sync_directory(directory)
-}
-
-/// Run as root (in a container, with sudo), the replacement would belong to
-/// root: give it the replaced file's owner, as npm does.
-#[cfg(unix)]
-fn keep_owner(temp: &fs::File, existing: &fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let ours = temp.metadata()?;
-    if ours.uid() == 0 && (ours.uid(), ours.gid()) != (existing.uid(), existing.gid()) {
-        std::os::unix::fs::fchown(temp, Some(existing.uid()), Some(existing.gid()))?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn keep_owner(_temp: &fs::File, _existing: &fs::Metadata) -> io::Result<()> {
-    Ok(())
-}
-
-/// Temporary files are private (0600); a new lockfile gets the usual 0666 minus the umask.
-#[cfg(unix)]
-fn set_new_file_permissions(builder: &mut tempfile::Builder) {
-    use std::os::unix::fs::PermissionsExt;
-    builder.permissions(fs::Permissions::from_mode(0o666));
-}
-
-#[cfg(not(unix))]
-fn set_new_file_permissions(_builder: &mut tempfile::Builder) {}
-
-/// Makes the rename itself durable.
-#[cfg(unix)]
-fn sync_directory(directory: &Path) -> io::Result<()> {
-    fs::File::open(directory)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_directory(_directory: &Path) -> io::Result<()> {
-    Ok(())
 }

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 /// An object of strings; anything else (arrays, numbers, null) becomes empty,
 /// and entries whose values aren't strings are dropped.
-pub fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+pub(crate) fn string_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Object(map) => map
             .into_iter()
@@ -22,7 +24,7 @@ pub fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
 }
 
 /// A list of strings, or a single string, else empty.
-pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => vec![s],
         Value::Array(items) => items
@@ -37,7 +39,7 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 }
 
 /// A string, or the `type` of a `{type, url}` object (old `license` form).
-pub fn string_or_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn string_or_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => Some(s),
         Value::Object(map) => match map.get("type") {
@@ -49,7 +51,7 @@ pub fn string_or_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
 }
 
 /// A string; `true` (old `deprecated` form) and other shapes are dropped.
-pub fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => Some(s),
         _ => None,
@@ -57,13 +59,13 @@ pub fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 }
 
 /// A boolean; anything else is `false`.
-pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
 }
 
 /// `bin` as npm normalises it: a string becomes `{<unscoped name>: path}`,
 /// leading `./` is stripped from paths, and unsafe names are dropped.
-pub fn raw_bin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+pub(crate) fn raw_bin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     let value = Value::deserialize(d)?;
     Ok(match value {
         Value::String(_) | Value::Object(_) => Some(value),
@@ -71,7 +73,7 @@ pub fn raw_bin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Erro
     })
 }
 
-pub fn normalise_bin(raw: Option<Value>, package_name: &str) -> BTreeMap<String, String> {
+pub(crate) fn normalise_bin(raw: Option<Value>, package_name: &str) -> BTreeMap<String, String> {
     let entries: BTreeMap<String, String> = match raw {
         Some(Value::String(path)) => {
             let bare = package_name.rsplit('/').next().unwrap_or(package_name);

@@ -1,6 +1,6 @@
 //! The one HTTP client utoo's actors share the shape of: GETs against an npm
 //! registry with connection reuse, a per-request deadline, retries with
-//! exponential backoff for transient failures (5xx, 429 with `Retry-After`,
+//! exponential backoff and jitter for transient failures (5xx, 429 with `Retry-After`,
 //! resets, bodies shorter than announced), and `integrity` verified while
 //! the body streams in. Every body has a size limit ([`SizeLimits`]),
 //! counted as it streams in; a `file:` tarball on disk is read under the
@@ -23,6 +23,8 @@ mod local;
 mod proxy;
 mod tls;
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -120,8 +122,11 @@ impl HttpError {
 pub struct ClientConfig {
     /// Attempts per request, the first included.
     pub attempts: u32,
-    /// Backoff before the first retry; doubled for each further one.
+    /// Backoff before the first retry; doubled for each further one, up to
+    /// `max_delay`. Each wait is drawn between half the backoff and all of
+    /// it, so that requests which failed together don't retry together.
     pub base_delay: Duration,
+    /// The longest wait between attempts, a `Retry-After` included.
     pub max_delay: Duration,
     /// Longest wait for the next bytes of a response before the attempt is abandoned.
     pub read_timeout: Duration,
@@ -275,8 +280,7 @@ impl RegistryClient {
                             },
                         });
                     }
-                    let backoff = self.config.base_delay * 2u32.saturating_pow(attempt - 1);
-                    let delay = wait.unwrap_or(backoff).min(self.config.max_delay);
+                    let delay = retry_delay(&self.config, attempt, wait, random());
                     tracing::warn!(url, attempt, ?delay, reason = %reason, "retrying request");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -430,6 +434,32 @@ fn successful(url: &str, response: reqwest::Response) -> Result<reqwest::Respons
     Ok(response)
 }
 
+/// The wait before attempt `attempt + 1`: the server's `Retry-After` if it
+/// sent one, else the exponential backoff with "equal jitter" (half of it
+/// fixed, the other half scaled by `random`); never more than `max_delay`.
+fn retry_delay(
+    config: &ClientConfig,
+    attempt: u32,
+    wait: Option<Duration>,
+    random: u64,
+) -> Duration {
+    if let Some(wait) = wait {
+        return wait.min(config.max_delay);
+    }
+    let backoff = config
+        .base_delay
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(config.max_delay);
+    let half = backoff / 2;
+    let spread = (backoff - half).as_nanos() as f64 * (random as f64 / u64::MAX as f64);
+    half + Duration::from_nanos(spread as u64)
+}
+
+/// A random number without an RNG to keep: every `RandomState` is keyed anew.
+fn random() -> u64 {
+    RandomState::new().build_hasher().finish()
+}
+
 /// reqwest's top-level message hides the cause ("error sending request"); add it.
 fn describe(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
@@ -455,6 +485,45 @@ mod tests {
             ..ClientConfig::default()
         };
         RegistryClient::new(&config).unwrap()
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_between_half_and_all_of_it() {
+        let config = ClientConfig {
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(1),
+            ..ClientConfig::default()
+        };
+        let ms = |attempt, random| retry_delay(&config, attempt, None, random).as_millis();
+        for (attempt, backoff) in [(1, 200), (2, 400), (3, 800), (4, 1000), (30, 1000)] {
+            assert_eq!(ms(attempt, 0), backoff / 2, "attempt {attempt}");
+            assert_eq!(
+                ms(attempt, u64::MAX / 2),
+                backoff * 3 / 4,
+                "attempt {attempt}"
+            );
+            assert_eq!(ms(attempt, u64::MAX), backoff, "attempt {attempt}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_waited_without_jitter_up_to_the_longest_wait() {
+        let config = ClientConfig {
+            max_delay: Duration::from_secs(10),
+            ..ClientConfig::default()
+        };
+        for random in [0, u64::MAX] {
+            let wait = |secs| retry_delay(&config, 2, Some(Duration::from_secs(secs)), random);
+            assert_eq!(wait(3), Duration::from_secs(3));
+            assert_eq!(wait(0), Duration::ZERO);
+            assert_eq!(wait(600), Duration::from_secs(10));
+        }
+    }
+
+    #[test]
+    fn random_numbers_differ() {
+        let drawn: std::collections::HashSet<u64> = (0..100).map(|_| random()).collect();
+        assert_eq!(drawn.len(), 100);
     }
 
     #[test]

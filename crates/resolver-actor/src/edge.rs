@@ -178,7 +178,7 @@ fn join_location(base: &str, path: &str) -> String {
 
 /// The edges npm gives a package: peers (unless legacy), then dependencies,
 /// then optional ones; a name listed twice keeps the kind loaded last.
-pub fn package_edges(
+pub(crate) fn package_edges(
     manifest: &Manifest,
     dev: Option<&BTreeMap<String, String>>,
     legacy_peer_deps: bool,

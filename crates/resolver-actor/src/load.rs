@@ -35,7 +35,7 @@ pub(crate) struct DepBundle {
 
 impl DepBundle {
     /// The package without peers.
-    pub fn alone(manifest: Arc<Manifest>) -> DepBundle {
+    pub(crate) fn alone(manifest: Arc<Manifest>) -> DepBundle {
         DepBundle {
             manifest,
             peers: Vec::new(),
@@ -43,7 +43,7 @@ impl DepBundle {
         }
     }
 
-    pub fn peer(&self, name: &str) -> Option<&DepBundle> {
+    pub(crate) fn peer(&self, name: &str) -> Option<&DepBundle> {
         self.peers.iter().find(|p| p.manifest.name == name)
     }
 }
@@ -58,7 +58,7 @@ pub(crate) struct Loader<'s, S> {
 
 impl<S: ManifestSource> Loader<'_, S> {
     /// What `from`'s `edge` asks for; `dependent` describes `from`.
-    pub async fn load(
+    pub(crate) async fn load(
         &self,
         tree: &Tree,
         from: NodeId,

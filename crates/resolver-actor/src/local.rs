@@ -116,11 +116,11 @@ pub(crate) fn replace_spec(
 }
 
 /// Whether a location relative to the project stays inside it.
-pub fn is_inside_project(location: &str) -> bool {
+pub(crate) fn is_inside_project(location: &str) -> bool {
     !location.starts_with("../") && !location.starts_with('/')
 }
 
-pub fn dev_dependencies(package_json: &Value) -> BTreeMap<String, String> {
+pub(crate) fn dev_dependencies(package_json: &Value) -> BTreeMap<String, String> {
     package_json
         .get("devDependencies")
         .and_then(Value::as_object)

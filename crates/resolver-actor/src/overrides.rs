@@ -28,9 +28,9 @@ pub enum OverrideError {
 }
 
 /// Index of a rule set; [`ROOT_RULES`] is the project's own.
-pub type RuleId = usize;
+pub(crate) type RuleId = usize;
 
-pub const ROOT_RULES: RuleId = 0;
+pub(crate) const ROOT_RULES: RuleId = 0;
 
 #[derive(Debug, Clone)]
 struct Rule {

@@ -39,7 +39,7 @@ pub(crate) struct PlaceDep<'a> {
 
 impl<'a> PlaceDep<'a> {
     /// `dep` for `from`'s `edge`.
-    pub fn new(tree: &Tree, from: NodeId, edge: &'a Edge, dep: &'a DepBundle) -> Self {
+    pub(crate) fn new(tree: &Tree, from: NodeId, edge: &'a Edge, dep: &'a DepBundle) -> Self {
         PlaceDep {
             from,
             edge,
@@ -74,7 +74,7 @@ pub(crate) struct Placer<'t> {
 
 impl Placer<'_> {
     /// Places the dependency, then its peers.
-    pub fn place(&mut self, request: &PlaceDep<'_>) -> Result<(), ResolveError> {
+    pub(crate) fn place(&mut self, request: &PlaceDep<'_>) -> Result<(), ResolveError> {
         let name = request.edge.name.as_str();
         let start = deepest_nesting_target(self.tree, request.start, name);
         let Some((target, decision)) = self.choose_target(request, start)? else {

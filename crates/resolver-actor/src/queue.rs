@@ -18,7 +18,7 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    pub fn push(&mut self, tree: &Tree, id: NodeId) {
+    pub(crate) fn push(&mut self, tree: &Tree, id: NodeId) {
         if self.queued.insert(id) {
             self.entries.insert(Entry {
                 depth: tree.depth(id),
@@ -28,13 +28,13 @@ impl Queue {
         }
     }
 
-    pub fn pop(&mut self) -> Option<NodeId> {
+    pub(crate) fn pop(&mut self) -> Option<NodeId> {
         let entry = self.entries.pop_first()?;
         self.queued.remove(&entry.id);
         Some(entry.id)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }
@@ -74,7 +74,7 @@ impl Eq for Entry {}
 pub(crate) struct SkippedOptional(HashSet<(NodeId, String)>);
 
 impl SkippedOptional {
-    pub fn insert(&mut self, id: NodeId, name: &str) {
+    pub(crate) fn insert(&mut self, id: NodeId, name: &str) {
         self.0.insert((id, name.to_string()));
     }
 

@@ -33,7 +33,10 @@ pub enum TarballError {
 
 /// The manifest in a `.tgz`, with `dist` set to `resolved` and the
 /// tarball's sha512 integrity.
-pub fn manifest_from_tarball(bytes: &[u8], resolved: &str) -> Result<Manifest, TarballError> {
+pub(crate) fn manifest_from_tarball(
+    bytes: &[u8],
+    resolved: &str,
+) -> Result<Manifest, TarballError> {
     let mut archive = tar::Archive::new(GzDecoder::new(bytes));
     let entries = archive.entries().map_err(TarballError::NotGzip)?;
     for entry in entries {

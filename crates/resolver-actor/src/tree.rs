@@ -16,13 +16,13 @@ use crate::overrides::{Overrides, RuleId, ROOT_RULES};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(usize);
 
-pub const ROOT: NodeId = NodeId(0);
+pub(crate) const ROOT: NodeId = NodeId(0);
 
 /// A value for every node of a tree, removed ones included.
 pub(crate) struct NodeMap<T>(Vec<T>);
 
 impl<T> NodeMap<T> {
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.0.iter_mut()
     }
 }

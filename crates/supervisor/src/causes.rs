@@ -12,7 +12,7 @@ fn sources<'a>(
 }
 
 /// `error` and its sources joined as `a: b: c`, as anyhow's `{:#}` prints them.
-pub fn with_causes(error: &(dyn Error + 'static)) -> String {
+pub(crate) fn with_causes(error: &(dyn Error + 'static)) -> String {
     std::iter::once(error.to_string())
         .chain(sources(error).map(ToString::to_string))
         .collect::<Vec<_>>()
@@ -20,7 +20,7 @@ pub fn with_causes(error: &(dyn Error + 'static)) -> String {
 }
 
 /// Only the causes below `error`'s own message.
-pub fn causes(error: &(dyn Error + 'static)) -> String {
+pub(crate) fn causes(error: &(dyn Error + 'static)) -> String {
     sources(error)
         .map(ToString::to_string)
         .collect::<Vec<_>>()

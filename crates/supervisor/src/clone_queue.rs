@@ -11,14 +11,14 @@ use crate::messages::{InstallError, StageError};
 use crate::plan::{parent_path, PlannedPackage};
 
 /// What the cache holds for a package's tarball, as the supervisor knows it.
-pub enum EntryStatus<'a> {
+pub(crate) enum EntryStatus<'a> {
     Ready(&'a PathBuf),
     Failed(&'a Arc<StageError>),
     Pending,
 }
 
 #[derive(Default)]
-pub struct CloneQueue {
+pub(crate) struct CloneQueue {
     ready: VecDeque<(PlannedPackage, PathBuf)>,
     waiting_for_entry: HashMap<String, Vec<PlannedPackage>>,
     waiting_for_parent: HashMap<String, Vec<PlannedPackage>>,
@@ -31,7 +31,7 @@ pub struct CloneQueue {
 
 impl CloneQueue {
     /// A queue where `kept` packages are already in place.
-    pub fn new(kept: impl IntoIterator<Item = String>) -> CloneQueue {
+    pub(crate) fn new(kept: impl IntoIterator<Item = String>) -> CloneQueue {
         CloneQueue {
             placed: kept.into_iter().collect(),
             ..CloneQueue::default()
@@ -39,7 +39,7 @@ impl CloneQueue {
     }
 
     /// Queues a package; parents must be added before the packages nested in them.
-    pub fn add<'a>(
+    pub(crate) fn add<'a>(
         &mut self,
         package: PlannedPackage,
         entry: impl Fn(&str) -> EntryStatus<'a>,
@@ -100,7 +100,7 @@ impl CloneQueue {
     }
 
     /// Marks `path` skipped, and everything waiting to be nested in it.
-    pub fn skip(&mut self, path: String) {
+    pub(crate) fn skip(&mut self, path: String) {
         let mut stack = vec![path];
         while let Some(path) = stack.pop() {
             self.unfinished -= 1;
@@ -115,7 +115,7 @@ impl CloneQueue {
 
     /// Queues again a package whose clone must be redone once its entry is
     /// ready (again).
-    pub fn retry<'a>(
+    pub(crate) fn retry<'a>(
         &mut self,
         package: PlannedPackage,
         entry: impl Fn(&str) -> EntryStatus<'a>,
@@ -123,13 +123,17 @@ impl CloneQueue {
         self.place_when_entry_ready(package, &entry)
     }
 
-    pub fn entry_ready(&mut self, key: &str, dir: &Path) {
+    pub(crate) fn entry_ready(&mut self, key: &str, dir: &Path) {
         for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
             self.ready.push_back((package, dir.to_path_buf()));
         }
     }
 
-    pub fn entry_failed(&mut self, key: &str, error: &Arc<StageError>) -> Result<(), InstallError> {
+    pub(crate) fn entry_failed(
+        &mut self,
+        key: &str,
+        error: &Arc<StageError>,
+    ) -> Result<(), InstallError> {
         for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
             self.fail(package, error)?;
         }
@@ -137,7 +141,7 @@ impl CloneQueue {
     }
 
     /// A package is in place: what waits to be nested in it can follow.
-    pub fn placed<'a>(
+    pub(crate) fn placed<'a>(
         &mut self,
         path: &str,
         entry: impl Fn(&str) -> EntryStatus<'a>,
@@ -150,16 +154,16 @@ impl CloneQueue {
         Ok(())
     }
 
-    pub fn next_ready(&mut self) -> Option<(PlannedPackage, PathBuf)> {
+    pub(crate) fn next_ready(&mut self) -> Option<(PlannedPackage, PathBuf)> {
         self.ready.pop_front()
     }
 
     /// Whether every queued package was placed or skipped.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.unfinished == 0
     }
 
-    pub fn any_skipped(&self) -> bool {
+    pub(crate) fn any_skipped(&self) -> bool {
         !self.skipped.is_empty()
     }
 }

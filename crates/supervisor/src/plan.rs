@@ -26,7 +26,7 @@ pub struct PlannedPackage {
 /// A symlink to place in `node_modules`: to a workspace or a `file:` folder,
 /// or to an earlier copy of a package that breaks a dependency cycle.
 #[derive(Debug, Clone)]
-pub struct PlannedLink {
+pub(crate) struct PlannedLink {
     /// Where the link goes, relative to the project.
     pub path: String,
     /// The folder it points to, relative to the project.
@@ -39,7 +39,7 @@ pub struct PlannedLink {
 impl PlannedLink {
     /// The link's contents: `target` relative to the folder holding the
     /// link, as Node's `path.relative` gives it (what npm writes).
-    pub fn relative_target(&self) -> String {
+    pub(crate) fn relative_target(&self) -> String {
         if self.target.starts_with('/') {
             return self.target.clone();
         }
@@ -58,14 +58,14 @@ impl PlannedLink {
 
     /// Whether the link lives inside a package's folder (a link breaking a
     /// dependency cycle), which placing that package replaces.
-    pub fn inside_package(&self) -> bool {
+    pub(crate) fn inside_package(&self) -> bool {
         parent_path(&self.path).is_some()
     }
 }
 
 /// Everything to put in place.
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Parents before the packages nested in them.
     pub packages: Vec<PlannedPackage>,
     pub links: Vec<PlannedLink>,
@@ -97,7 +97,7 @@ pub fn default_tarball_url(registry: &str, name: &str, version: &str) -> String 
 
 /// The download of a package; a `file:` tarball (relative to the project)
 /// becomes a `file://` URL.
-pub fn download_for(
+pub(crate) fn download_for(
     registries: &Registries,
     project_dir: &Path,
     manifest: &utoo_npm_types::Manifest,
@@ -130,7 +130,12 @@ fn omitted(package: &ResolvedPackage, omit: Omit) -> bool {
 }
 
 /// The packages and links to place.
-pub fn plan(tree: &ResolvedTree, registries: &Registries, project_dir: &Path, omit: Omit) -> Plan {
+pub(crate) fn plan(
+    tree: &ResolvedTree,
+    registries: &Registries,
+    project_dir: &Path,
+    omit: Omit,
+) -> Plan {
     let mut plan = Plan::default();
     for p in tree
         .packages
@@ -161,7 +166,7 @@ pub fn plan(tree: &ResolvedTree, registries: &Registries, project_dir: &Path, om
 }
 
 /// Packages whose `engines.node` the running Node.js doesn't satisfy (npm's EBADENGINE).
-pub fn engine_mismatches(tree: &ResolvedTree, node_version: &str) -> Vec<String> {
+pub(crate) fn engine_mismatches(tree: &ResolvedTree, node_version: &str) -> Vec<String> {
     let Ok(node) = Version::parse(node_version.trim().trim_start_matches('v')) else {
         return Vec::new();
     };

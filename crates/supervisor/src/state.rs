@@ -61,11 +61,9 @@ pub fn up_to_date(node_modules: &Path, fingerprint: &str) -> bool {
 }
 
 /// Records the fingerprint after a successful install (written last).
-pub fn record(node_modules: &Path, fingerprint: &str) -> io::Result<()> {
+pub(crate) fn record(node_modules: &Path, fingerprint: &str) -> io::Result<()> {
     let path = node_modules.join(STATE_FILE);
     // Counted with the state file itself in place.
     let entries = top_level_entries(node_modules)? + usize::from(!path.exists());
-    let temp = node_modules.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
-    fs::write(&temp, format!("{fingerprint}\n{entries}\n"))?;
-    fs::rename(&temp, &path)
+    utoo_atomic_write::write_atomic(&path, format!("{fingerprint}\n{entries}\n"))
 }

@@ -22,7 +22,7 @@ use crate::node_modules::{
 use crate::plan::{engine_mismatches, parent_path, plan, PlannedLink, PlannedPackage};
 
 /// What resolution decided, checked, with `node_modules` made ready for it.
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub transaction: Transaction,
     /// Packages already in place.
     pub kept: Vec<PlannedPackage>,
@@ -35,7 +35,7 @@ pub struct Prepared {
 }
 
 /// What the install commits once every package is placed.
-pub struct Transaction {
+pub(crate) struct Transaction {
     pub new_lockfile: String,
     /// The new lockfile and the hidden lockfile expected once all is
     /// placed, to record what ends up in `node_modules`; `None` with
@@ -53,7 +53,7 @@ pub struct Transaction {
 
 /// Turns the resolved tree into the lockfile text and the placement plan,
 /// checks them, and removes from `node_modules` what the plan no longer has.
-pub fn prepare(
+pub(crate) fn prepare(
     request: &Install,
     resolution: Resolution,
     cache: &CacheLayout,
@@ -166,7 +166,7 @@ pub fn prepare(
 
 /// Places the links that live inside package folders, now that those
 /// folders are in place (not in one that failed); true if any changed.
-pub fn link_links_inside_packages(
+pub(crate) fn link_links_inside_packages(
     request: &Install,
     links: &[PlannedLink],
     placed: &[PlannedPackage],
@@ -186,7 +186,7 @@ pub fn link_links_inside_packages(
 /// One `LinkBins` per package with bins, labelled `name@version`; the
 /// first package (in install-path order) to claim a name in a `.bin`
 /// folder keeps it.
-pub fn bin_requests(
+pub(crate) fn bin_requests(
     request: &Install,
     placed: &[PlannedPackage],
     links: &[PlannedLink],
@@ -238,7 +238,7 @@ pub fn bin_requests(
 /// Writes `package-lock.json` when it changed, the hidden lockfile that
 /// records what `node_modules` now holds (so the next install keeps it),
 /// and the no-op fingerprint; returns whether `package-lock.json` was written.
-pub fn commit(
+pub(crate) fn commit(
     request: &Install,
     transaction: Transaction,
     placed: &[PlannedPackage],

@@ -36,7 +36,7 @@ pub(super) struct CanPlace<'a> {
 impl CanPlace<'_> {
     /// The decision at `target` for the dependency with its peers, and for
     /// the dependency alone.
-    pub fn at(&self, tree: &Tree, target: NodeId) -> (Decision, Decision) {
+    pub(super) fn at(&self, tree: &Tree, target: NodeId) -> (Decision, Decision) {
         let name = self.edge.name.as_str();
         let node = tree.node(target);
         let current = node.children.get(name).copied();
