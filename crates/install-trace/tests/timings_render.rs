@@ -1,5 +1,7 @@
 //! Renders the `--timings` page of a simulated install in headless Chromium
 //! (Debian's `chromium`) and checks that it loads without console errors.
+//! The install's schedule is the supervisor's real `Pipeline`: the
+//! simulation only decides how long each piece of work takes.
 //!
 //! The tests are ignored by a plain `cargo test`, which then works on a
 //! machine without Chromium; `scripts/test` (and so CI) installs Chromium
@@ -16,6 +18,7 @@
 //! UTOO_TIMINGS_SCREENSHOT=$PWD/docs/timings.png cargo test -p utoo-install-trace --test timings_render -- --ignored
 //! ```
 
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -23,9 +26,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tempfile::TempDir;
+use utoo_clone_actor::CloneStats;
+use utoo_extract_actor::{CacheEntry, UnpackStats};
 use utoo_install_trace::{
     timings_html, EventRecord, Fields, Recording, SpanRecord, TimingsSummary, QUEUE_TARGET,
 };
+use utoo_supervisor::{Command as Work, Download, Limits, Pipeline, PlannedPackage};
+use utoo_telemetry::queue;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -55,11 +62,16 @@ impl Lcg {
 enum State {
     Waiting,
     Resolving,
+    /// Resolved, and waiting for the pipeline.
     Resolved,
     Fetching,
+    /// Downloaded, waiting for an extract worker.
     Downloaded,
     Extracting,
+    /// In the cache, waiting for the pipeline.
     Extracted,
+    /// Sent to the clone workers, waiting for one.
+    CloneQueued,
     Cloning,
     Done,
 }
@@ -77,29 +89,47 @@ struct Package {
 
 impl Package {
     fn id(&self) -> String {
-        format!("{}@1.{}.0", self.name, self.bytes % 13)
+        format!("{}@{}", self.name, self.version())
+    }
+
+    fn version(&self) -> String {
+        format!("1.{}.0", self.bytes % 13)
+    }
+
+    fn planned(&self) -> PlannedPackage {
+        PlannedPackage {
+            path: format!("node_modules/{}", self.name),
+            name: self.name.clone(),
+            version: self.version(),
+            download: Download {
+                name: self.name.clone(),
+                version: self.version(),
+                url: format!("http://registry/{}.tgz", self.name),
+                integrity: Some(format!("sha512-{}", self.name)),
+            },
+            bins: BTreeMap::new(),
+            optional: false,
+            has_install_script: false,
+        }
     }
 }
 
-/// A millisecond-step simulation of the pipeline, with the supervisor's
-/// bounds: packuments ≤ 16 in flight, downloads + extract backlog ≤ 2 ×
-/// extract capacity, extract and clone capacity threads, clones only after
-/// resolution.
+/// A millisecond-step simulation of an install: packuments ≤ 16 in flight
+/// (each after its dependent's), extract and clone capacity worker threads,
+/// and the supervisor's `Pipeline` deciding what starts when.
 struct Simulation {
     now: u64,
     rng: Lcg,
     packages: Vec<Package>,
+    pipeline: Pipeline,
+    placing: bool,
+    all_placed: bool,
+    /// Packages waiting for an extract worker, and for a clone worker.
+    extract_queue: VecDeque<usize>,
+    clone_queue: VecDeque<usize>,
     recording: Recording,
     depths: [u64; 5],
 }
-
-const QUEUES: [&str; 5] = [
-    "packuments_in_flight",
-    "downloads_in_flight",
-    "extract_backlog",
-    "extracts_active",
-    "clones_queued",
-];
 
 fn span(name: &str, target: &str, start_ms: u64, duration_us: u64, fields: Fields) -> SpanRecord {
     SpanRecord {
@@ -143,10 +173,19 @@ impl Simulation {
                 }
             })
             .collect();
+        let limits = Limits {
+            extract_capacity: EXTRACT_CAPACITY,
+            clone_capacity: CLONE_CAPACITY,
+        };
         Simulation {
             now: 0,
             rng,
             packages,
+            pipeline: Pipeline::new(limits),
+            placing: false,
+            all_placed: false,
+            extract_queue: VecDeque::new(),
+            clone_queue: VecDeque::new(),
             recording: Recording::default(),
             depths: [0; 5],
         }
@@ -159,10 +198,11 @@ impl Simulation {
             .count()
     }
 
-    fn next_in(&self, state: State, ready: impl Fn(&Package) -> bool) -> Option<usize> {
+    fn index_of(&self, name: &str) -> usize {
         self.packages
             .iter()
-            .position(|p| p.state == state && ready(p))
+            .position(|p| p.name == name)
+            .expect("a simulated package")
     }
 
     fn begin(&mut self, i: usize, state: State, duration_ms: u64) {
@@ -172,11 +212,13 @@ impl Simulation {
         package.ends = self.now + duration_ms.max(1);
     }
 
+    /// Records the finished work's span and tells the pipeline.
     fn finish(&mut self, i: usize) {
         let rng_us = self.rng.below(900);
         let package = &mut self.packages[i];
         let duration_us = (package.ends - package.started) * 1000 - rng_us;
         let id = package.id();
+        let planned = package.planned();
         let (name, target, next, fields) = match package.state {
             State::Resolving => (
                 "packument",
@@ -204,9 +246,43 @@ impl Simulation {
             ),
         };
         package.state = next;
+        let (cached, files) = (package.cached, package.files);
         let fields = serde_json::from_value(fields).unwrap();
         let record = span(name, target, package.started, duration_us, fields);
         self.recording.spans.push(record);
+        let told = match next {
+            State::Resolved => {
+                let entry = cached.then(|| PathBuf::from("/cache/hit"));
+                if cached {
+                    let fields = Fields::from([("package".to_string(), json!(id))]);
+                    let hit = event("cache hit", "utoo_supervisor", self.now * 1000, fields);
+                    self.recording.events.push(hit);
+                    self.packages[i].state = State::Extracted;
+                }
+                self.pipeline.want(planned.download, entry);
+                Ok(())
+            }
+            // The extract worker reports the download's tarball done.
+            State::Downloaded => self
+                .pipeline
+                .fetched(planned.download, Ok(bytes::Bytes::from_static(b"tgz"))),
+            State::Extracted => {
+                let entry = CacheEntry {
+                    dir: PathBuf::from(format!("/cache/{}", planned.name)),
+                    stats: UnpackStats::default(),
+                    reused: false,
+                };
+                self.pipeline.extracted(&planned.download, Ok(entry))
+            }
+            _ => {
+                let stats = CloneStats {
+                    files,
+                    strategy: None,
+                };
+                self.pipeline.cloned(planned, Ok(stats))
+            }
+        };
+        told.expect("the simulated work succeeds");
     }
 
     fn finish_due(&mut self) {
@@ -228,10 +304,11 @@ impl Simulation {
         while self.count(&[State::Resolving]) < PACKUMENTS_IN_FLIGHT {
             let resolved = |p: &Package| p.state >= State::Resolved;
             let ready = |p: &Package| {
-                p.parent
-                    .is_none_or(|parent| resolved(&self.packages[parent]))
+                p.state == State::Waiting
+                    && p.parent
+                        .is_none_or(|parent| resolved(&self.packages[parent]))
             };
-            let Some(i) = self.next_in(State::Waiting, ready) else {
+            let Some(i) = self.packages.iter().position(ready) else {
                 return;
             };
             let duration = self.rng.between(30, 180) + self.rng.below(8) * self.rng.below(60);
@@ -239,73 +316,72 @@ impl Simulation {
         }
     }
 
-    fn skip_cached(&mut self) {
-        while let Some(i) = self.next_in(State::Resolved, |p| p.cached) {
-            self.packages[i].state = State::Extracted;
-            let fields = Fields::from([("package".to_string(), json!(self.packages[i].id()))]);
-            let hit = event("cache hit", "utoo_supervisor", self.now * 1000, fields);
-            self.recording.events.push(hit);
+    /// Once every packument is in, the supervisor starts placing.
+    fn start_placing(&mut self) {
+        if self.placing || self.count(&[State::Waiting, State::Resolving]) > 0 {
+            return;
+        }
+        self.placing = true;
+        let all = self.packages.iter().map(Package::planned).collect();
+        self.pipeline
+            .start_placing(Vec::new(), all)
+            .expect("placing starts");
+    }
+
+    /// Starts what the pipeline asks for, as the supervisor does.
+    fn dispatch(&mut self) {
+        for work in self.pipeline.next_commands() {
+            match work {
+                Work::Fetch(download) => {
+                    let i = self.index_of(&download.name);
+                    let duration = self.rng.between(15, 240) + self.packages[i].bytes / 16_000;
+                    self.begin(i, State::Fetching, duration);
+                }
+                Work::Extract { download, .. } => {
+                    self.extract_queue.push_back(self.index_of(&download.name));
+                }
+                Work::Clone { package, .. } => {
+                    let i = self.index_of(&package.name);
+                    self.packages[i].state = State::CloneQueued;
+                    self.clone_queue.push_back(i);
+                }
+                Work::AllPlaced => self.all_placed = true,
+            }
         }
     }
 
-    fn start_downloads(&mut self) {
-        let held = [State::Fetching, State::Downloaded, State::Extracting];
-        while self.count(&held) < 2 * EXTRACT_CAPACITY {
-            let Some(i) = self.next_in(State::Resolved, |_| true) else {
-                return;
-            };
-            let duration = self.rng.between(15, 240) + self.packages[i].bytes / 16_000;
-            self.begin(i, State::Fetching, duration);
-        }
-    }
-
-    fn start_extracts(&mut self) {
+    /// The extract and clone actors' worker threads take queued work.
+    fn start_workers(&mut self) {
         while self.count(&[State::Extracting]) < EXTRACT_CAPACITY {
-            let Some(i) = self.next_in(State::Downloaded, |_| true) else {
-                return;
+            let Some(i) = self.extract_queue.pop_front() else {
+                break;
             };
             let duration = self.rng.between(4, 30) + self.packages[i].bytes / 20_000;
             self.begin(i, State::Extracting, duration);
         }
-    }
-
-    fn start_clones(&mut self) {
-        let resolving = [State::Waiting, State::Resolving];
-        if self.count(&resolving) > 0 {
-            return;
-        }
         while self.count(&[State::Cloning]) < CLONE_CAPACITY {
-            let Some(i) = self.next_in(State::Extracted, |_| true) else {
-                return;
+            let Some(i) = self.clone_queue.pop_front() else {
+                break;
             };
             let duration = self.rng.between(1, 8) + self.packages[i].files / 25;
             self.begin(i, State::Cloning, duration);
         }
     }
 
-    /// The supervisor keeps at most 2 × clone capacity clones outstanding.
-    fn clones_queued(&self) -> usize {
-        match self.count(&[State::Waiting, State::Resolving]) {
-            0 => self
-                .count(&[State::Extracted, State::Cloning])
-                .min(2 * CLONE_CAPACITY),
-            _ => 0,
-        }
-    }
-
     fn sample_queues(&mut self) {
+        let gauges = self.pipeline.gauges();
         let depths = [
-            self.count(&[State::Resolving]),
-            self.count(&[State::Fetching]),
-            self.count(&[State::Downloaded, State::Extracting]),
-            self.count(&[State::Extracting]),
-            self.clones_queued(),
-        ]
-        .map(|n| n as u64);
-        for (q, (&depth, last)) in depths.iter().zip(&mut self.depths).enumerate() {
+            (queue::PACKUMENTS_IN_FLIGHT, self.count(&[State::Resolving])),
+            (queue::DOWNLOADS_IN_FLIGHT, gauges.downloads_in_flight),
+            (queue::EXTRACT_BACKLOG, gauges.extract_backlog),
+            (queue::EXTRACTS_ACTIVE, self.count(&[State::Extracting])),
+            (queue::CLONES_QUEUED, gauges.clones_queued),
+        ];
+        for ((name, depth), last) in depths.into_iter().zip(&mut self.depths) {
+            let depth = depth as u64;
             if depth != *last {
                 *last = depth;
-                let fields = json!({"queue": QUEUES[q], "depth": depth});
+                let fields = json!({"queue": name, "depth": depth});
                 let fields = serde_json::from_value(fields).unwrap();
                 let sample = event("sample", QUEUE_TARGET, self.now * 1000, fields);
                 self.recording.events.push(sample);
@@ -314,17 +390,17 @@ impl Simulation {
     }
 
     fn run(mut self) -> (Recording, TimingsSummary) {
-        while self.count(&[State::Done]) < self.packages.len() {
+        while !self.all_placed {
             self.finish_due();
             self.start_packuments();
-            self.skip_cached();
-            self.start_downloads();
-            self.start_extracts();
-            self.start_clones();
+            self.start_placing();
+            self.dispatch();
+            self.start_workers();
             self.sample_queues();
             self.now += 1;
             assert!(self.now < 1_000_000, "the simulation is stuck");
         }
+        assert_eq!(self.count(&[State::Done]), self.packages.len());
         self.add_supervisor_spans_and_incidents();
         let summary = self.summary();
         (self.recording, summary)
