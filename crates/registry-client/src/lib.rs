@@ -26,6 +26,7 @@ mod tls;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -36,7 +37,8 @@ use thiserror::Error;
 use utoo_npm_types::{Integrity, IntegrityError};
 
 pub use local::{read_regular_file, LocalReadError};
-pub use proxy::ProxyConfig;
+pub use proxy::{ProxyConfig, ProxyUrlError};
+pub use tls::PemError;
 
 /// The most utoo reads of one document, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,11 +79,12 @@ pub enum HttpError {
         status: u16,
         attempts: u32,
     },
-    #[error("{url}: {reason} (after {attempts} attempts)")]
+    #[error("{url}: no answer after {attempts} attempts")]
     Network {
         url: String,
-        reason: String,
         attempts: u32,
+        #[source]
+        cause: NetworkFailure,
     },
     #[error("{url}")]
     Integrity {
@@ -92,17 +95,43 @@ pub enum HttpError {
     /// The body announced or sent more than the caller's limit; not retried.
     #[error("{url}: the response is larger than {}", format_size(*limit))]
     TooLarge { url: String, limit: u64 },
-    #[error("{url}: the server's TLS certificate is not trusted: {reason}; set `cafile` to the certificate of the CA that signed it, or `strict-ssl=false`")]
-    Certificate { url: String, reason: String },
-    #[error("cafile {}: {reason}", path.display())]
-    CaFile { path: PathBuf, reason: String },
-    #[error("`ca` setting: {0}")]
-    Ca(String),
+    #[error("{url}: the server's TLS certificate is not trusted (set `cafile` to the certificate of the CA that signed it, or `strict-ssl=false`)")]
+    Certificate {
+        url: String,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    #[error("cafile {}", path.display())]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: PemError,
+    },
+    #[error("`ca` setting")]
+    Ca(#[source] PemError),
     /// `url` has its credentials replaced by `***`.
-    #[error("invalid proxy URL {url}: {reason}")]
-    Proxy { url: String, reason: String },
-    #[error("could not set up the HTTP client: {0}")]
-    Setup(String),
+    #[error("invalid proxy URL {url}")]
+    Proxy {
+        url: String,
+        #[source]
+        problem: ProxyUrlError,
+    },
+    #[error("could not set up the HTTP client")]
+    Setup(#[source] Arc<reqwest::Error>),
+}
+
+/// Why the last attempt of a request got no usable answer.
+#[derive(Debug, Clone, Error)]
+pub enum NetworkFailure {
+    /// `proxy` (credentials shown as `***`) when the request went through one.
+    #[error("the request{} failed", proxy.as_ref().map(|p| format!(" through proxy {p}")).unwrap_or_default())]
+    Request {
+        proxy: Option<String>,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    #[error("the body was {received} bytes, {announced} announced")]
+    ShortBody { received: usize, announced: u64 },
 }
 
 impl HttpError {
@@ -200,11 +229,17 @@ pub struct RegistryClient {
 /// What one failed attempt tells about the next.
 enum Attempt {
     Retry {
-        reason: String,
-        status: Option<u16>,
+        failure: Retryable,
+        /// What the server asked for (`Retry-After`).
         wait: Option<Duration>,
     },
     Fatal(HttpError),
+}
+
+/// A failure worth another attempt.
+enum Retryable {
+    Status(u16),
+    Network(NetworkFailure),
 }
 
 impl RegistryClient {
@@ -216,9 +251,9 @@ impl RegistryClient {
             .read_timeout(config.read_timeout)
             .danger_accept_invalid_certs(!config.strict_ssl);
         if let Some(path) = &config.ca_file {
-            let roots = tls::read_pem_roots(path).map_err(|reason| HttpError::CaFile {
+            let roots = tls::read_pem_roots(path).map_err(|source| HttpError::CaFile {
                 path: path.clone(),
-                reason,
+                source,
             })?;
             builder = roots
                 .into_iter()
@@ -236,9 +271,7 @@ impl RegistryClient {
                 .no_proxy()
                 .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
         }
-        let http = builder
-            .build()
-            .map_err(|e| HttpError::Setup(e.to_string()))?;
+        let http = builder.build().map_err(|e| HttpError::Setup(Arc::new(e)))?;
         Ok(RegistryClient {
             http,
             config: config.clone(),
@@ -261,26 +294,26 @@ impl RegistryClient {
             match self.try_get(url, accept, integrity, max_bytes).await {
                 Ok(body) => return Ok(body),
                 Err(Attempt::Fatal(err)) => return Err(err),
-                Err(Attempt::Retry {
-                    reason,
-                    status,
-                    wait,
-                }) => {
+                Err(Attempt::Retry { failure, wait }) => {
                     if attempt >= self.config.attempts {
-                        return Err(match status {
-                            Some(status) => HttpError::Status {
+                        return Err(match failure {
+                            Retryable::Status(status) => HttpError::Status {
                                 url: url.to_string(),
                                 status,
                                 attempts: attempt,
                             },
-                            None => HttpError::Network {
+                            Retryable::Network(cause) => HttpError::Network {
                                 url: url.to_string(),
-                                reason,
                                 attempts: attempt,
+                                cause,
                             },
                         });
                     }
                     let delay = retry_delay(&self.config, attempt, wait, random());
+                    let reason = match &failure {
+                        Retryable::Status(status) => format!("HTTP {status}"),
+                        Retryable::Network(cause) => with_causes(cause),
+                    };
                     tracing::warn!(url, attempt, ?delay, reason = %reason, "retrying request");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -304,16 +337,11 @@ impl RegistryClient {
             .map(|(_, token)| token.as_str())
     }
 
-    /// ` (through proxy http://***@proxy:8080/)` when `url` goes through one.
-    fn proxy_note(&self, url: &str) -> String {
-        let url = reqwest::Url::parse(url).ok();
-        let proxy = url.and_then(|url| self.proxies.as_ref()?.for_url(&url));
-        proxy.map_or_else(String::new, |proxy| {
-            format!(
-                " (through proxy {})",
-                utoo_npm_types::redact_userinfo(proxy.as_str())
-            )
-        })
+    /// The proxy `url` goes through, if any, with credentials shown as `***`.
+    fn proxy_for(&self, url: &str) -> Option<String> {
+        let url = reqwest::Url::parse(url).ok()?;
+        let proxy = self.proxies.as_ref()?.for_url(&url)?;
+        Some(utoo_npm_types::redact_userinfo(proxy.as_str()))
     }
 
     async fn try_get(
@@ -339,12 +367,14 @@ impl RegistryClient {
         if tls::is_certificate_error(&err) {
             return Attempt::Fatal(HttpError::Certificate {
                 url: url.to_string(),
-                reason: describe(&err),
+                source: Arc::new(err),
             });
         }
         Attempt::Retry {
-            reason: describe(&err) + &self.proxy_note(url),
-            status: None,
+            failure: Retryable::Network(NetworkFailure::Request {
+                proxy: self.proxy_for(url),
+                source: Arc::new(err),
+            }),
             wait: None,
         }
     }
@@ -383,8 +413,10 @@ impl RegistryClient {
         }
         if let Some(expected) = announced.filter(|&n| n != body.len() as u64) {
             return Err(Attempt::Retry {
-                reason: format!("body was {} bytes, {expected} announced", body.len()),
-                status: None,
+                failure: Retryable::Network(NetworkFailure::ShortBody {
+                    received: body.len(),
+                    announced: expected,
+                }),
                 wait: None,
             });
         }
@@ -419,8 +451,7 @@ fn successful(url: &str, response: reqwest::Response) -> Result<reqwest::Respons
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         return Err(Attempt::Retry {
-            reason: format!("HTTP {}", status.as_u16()),
-            status: Some(status.as_u16()),
+            failure: Retryable::Status(status.as_u16()),
             wait,
         });
     }
@@ -460,10 +491,11 @@ fn random() -> u64 {
     RandomState::new().build_hasher().finish()
 }
 
-/// reqwest's top-level message hides the cause ("error sending request"); add it.
-fn describe(err: &reqwest::Error) -> String {
+/// An error and its causes on one line, for the retry log: reqwest's own
+/// message hides the cause ("error sending request").
+fn with_causes(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
+    let mut source = err.source();
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

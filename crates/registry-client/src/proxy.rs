@@ -88,24 +88,35 @@ impl fmt::Debug for Proxies {
     }
 }
 
+/// What is wrong with a proxy URL.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProxyUrlError {
+    #[error("not a URL")]
+    NotAUrl(#[source] url::ParseError),
+    #[error("only http: and https: proxies are supported")]
+    Scheme,
+    #[error("no host")]
+    NoHost,
+}
+
 /// An `http:` or `https:` proxy URL; a bare `host:port` means `http://host:port`.
 fn parse_proxy_url(text: &str) -> Result<Url, HttpError> {
     let text = text.trim();
-    let invalid = |reason: &str| HttpError::Proxy {
+    let invalid = |problem| HttpError::Proxy {
         url: redact_userinfo(text),
-        reason: reason.to_string(),
+        problem,
     };
     let url = if text.contains("://") {
         Url::parse(text)
     } else {
         Url::parse(&format!("http://{text}"))
     }
-    .map_err(|e| invalid(&e.to_string()))?;
+    .map_err(|e| invalid(ProxyUrlError::NotAUrl(e)))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("only http: and https: proxies are supported"));
+        return Err(invalid(ProxyUrlError::Scheme));
     }
     if url.host_str().is_none() {
-        return Err(invalid("no host"));
+        return Err(invalid(ProxyUrlError::NoHost));
     }
     Ok(url)
 }

@@ -16,6 +16,17 @@ fn http_registry() -> TestRegistry {
     TestRegistry::start(Fixtures::parse("aa@1.0.0").unwrap()).unwrap()
 }
 
+/// The error and its causes, as the CLI prints them.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text = format!("{text}: {next}");
+        cause = next.source();
+    }
+    text
+}
+
 async fn get(config: &ClientConfig, url: &str) -> Result<serde_json::Value, HttpError> {
     let body = RegistryClient::new(config)?
         .get(url, JSON, None, SizeLimits::default().packument)
@@ -82,7 +93,7 @@ fn a_bad_cafile_is_an_error_naming_it() {
             ..ClientConfig::default()
         };
         let err = RegistryClient::new(&config).unwrap_err();
-        let text = err.to_string();
+        let text = with_causes(&err);
         assert!(matches!(err, HttpError::CaFile { .. }), "{err:?}");
         assert!(
             text.contains(&path.display().to_string()) && text.contains(why),
@@ -153,10 +164,10 @@ async fn a_proxy_that_fails_leaves_its_credentials_out_of_the_error() {
     let err = get(&config, "http://registry.invalid/aa")
         .await
         .unwrap_err();
-    let text = format!("{err} {err:?}");
+    let text = format!("{} {err:?}", with_causes(&err));
     assert!(text.contains("http://registry.invalid/aa"), "{text}");
     assert!(
-        text.contains(&format!("(through proxy http://***@{closed}/)")),
+        text.contains(&format!("the request through proxy http://***@{closed}/ failed")),
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");

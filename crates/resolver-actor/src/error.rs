@@ -237,8 +237,11 @@ mod tests {
     fn http_error() -> HttpError {
         HttpError::Network {
             url: "http://r/aa".into(),
-            reason: "connection refused".into(),
             attempts: 3,
+            cause: utoo_registry_client::NetworkFailure::ShortBody {
+                received: 10,
+                announced: 20,
+            },
         }
     }
 

@@ -116,8 +116,9 @@ impl StageError {
 /// apart from the project and its packages, for hints.
 #[derive(Debug, Error)]
 pub enum InstallError {
+    /// Boxed: resolution errors are large, and results carry this one around.
     #[error(transparent)]
-    Resolve(#[from] ResolveError),
+    Resolve(Box<ResolveError>),
     #[error("{package}: {} failed", source.stage())]
     Stage {
         package: String,
@@ -164,5 +165,11 @@ impl InstallError {
             InstallError::Lockfile(error) => error.is_io(),
             _ => false,
         }
+    }
+}
+
+impl From<ResolveError> for InstallError {
+    fn from(error: ResolveError) -> InstallError {
+        InstallError::Resolve(Box::new(error))
     }
 }
