@@ -167,7 +167,9 @@ async fn a_proxy_that_fails_leaves_its_credentials_out_of_the_error() {
     let text = format!("{} {err:?}", with_causes(&err));
     assert!(text.contains("http://registry.invalid/aa"), "{text}");
     assert!(
-        text.contains(&format!("the request through proxy http://***@{closed}/ failed")),
+        text.contains(&format!(
+            "the request through proxy http://***@{closed}/ failed"
+        )),
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");
