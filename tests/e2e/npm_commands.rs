@@ -40,6 +40,8 @@ fn ci_installs_cleanly_from_the_lockfile_and_refuses_drift() {
         "{}",
         describe(&output)
     );
+    // As npm ci: nothing is removed before every check has passed.
+    assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
 }
 
 #[test]

@@ -246,18 +246,9 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         frozen_lockfile: args.frozen_lockfile,
         engine_strict: args.engine_strict || config.flag("engine-strict"),
         omit,
+        clean: args.clean,
     };
-    if args.clean {
-        let folders = std::iter::once(project_dir.as_path())
-            .chain(workspaces_for_scripts.iter().map(|(dir, _)| dir.as_path()));
-        for node_modules in folders.map(|dir| dir.join("node_modules")) {
-            if node_modules.exists() {
-                std::fs::remove_dir_all(&node_modules)
-                    .with_context(|| format!("removing {}", node_modules.display()))?;
-            }
-        }
-    }
-    let outcome = if nothing_changed(&install) {
+    let outcome = if !install.clean && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
         run_actors(install, CacheLayout::new(cache_root), limits, http, sizes)

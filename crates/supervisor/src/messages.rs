@@ -40,6 +40,9 @@ pub struct Install {
     pub omit: Omit,
     /// Fail (instead of warning) when a package's `engines.node` excludes the running Node.js.
     pub engine_strict: bool,
+    /// `utoo ci`: start from empty `node_modules` folders (the project's and
+    /// its workspaces'), removed only once every check has passed.
+    pub clean: bool,
 }
 
 /// What an install did.

@@ -120,6 +120,9 @@ pub(crate) fn prepare(
         return Err(InstallError::UnsafeInstallPath(unsafe_path.clone()));
     }
     let node_modules = request.project_dir.join("node_modules");
+    if request.clean {
+        remove_node_modules(request)?;
+    }
     let _check = tracing::info_span!(span::CHECK_NODE_MODULES).entered();
     let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
     // A link inside a package's folder goes in once that package is placed.
@@ -162,6 +165,31 @@ pub(crate) fn prepare(
     prepared.transaction.hidden_lockfile_current = hidden_current;
     prepared.transaction.installed_lock = Some((lockfile, expected_hidden));
     Ok(prepared)
+}
+
+/// Removes the project's and its workspaces' `node_modules` (a link is
+/// removed, not followed), as `npm ci` does once the lockfile is in sync.
+fn remove_node_modules(request: &Install) -> Result<(), InstallError> {
+    let members = request
+        .project
+        .workspaces
+        .iter()
+        .filter(|w| w.is_inside())
+        .map(|w| request.project_dir.join(&w.location));
+    for folder in std::iter::once(request.project_dir.clone()).chain(members) {
+        let node_modules = folder.join("node_modules");
+        let removed = match std::fs::symlink_metadata(&node_modules) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&node_modules),
+            Ok(_) => std::fs::remove_file(&node_modules),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        removed.map_err(|source| InstallError::Io {
+            path: node_modules,
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Places the links that live inside package folders, now that those

@@ -148,6 +148,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             lockfile_only: false,
             frozen_lockfile: false,
             engine_strict: false,
+            clean: false,
             omit: Omit::default(),
         })
         .await
