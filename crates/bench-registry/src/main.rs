@@ -1,6 +1,8 @@
 //! `utoo-bench-registry snapshot <fixture-dir> <snapshot-dir> [--registry URL]`
 //! stores a fixture's dependency closure; `utoo-bench-registry serve
-//! <snapshot-dir> [--port N]` serves it on 127.0.0.1, prints
+//! <snapshot-dir> [--port N] [--latency-ms N] [--bandwidth-mbit N]` serves it
+//! on 127.0.0.1 (with that latency per request and that bandwidth shared by
+//! all connections, to simulate a real network), prints
 //! `{"url": "http://127.0.0.1:<port>/"}` and then answers commands read from
 //! stdin, one per line: `stats` (a JSON line of requests, bytes and 404s
 //! since the last reset), `log` (the request targets since the last reset),
@@ -17,7 +19,7 @@ use utoo_bench_registry::layout::Layout;
 use utoo_bench_registry::snapshot::{take_snapshot, SnapshotOptions};
 use utoo_bench_registry::source::SnapshotSource;
 use utoo_registry_client::{ClientConfig, RegistryClient};
-use utoo_test_registry::{Server, Store};
+use utoo_test_registry::{NetworkShape, Server, Store};
 
 #[derive(Parser)]
 #[command(name = "utoo-bench-registry", version, about)]
@@ -46,6 +48,12 @@ enum Command {
         /// 0 picks a free port.
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Added before each response, as a round trip to a real registry.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Bandwidth of the whole link in megabits per second; 0 is unlimited.
+        #[arg(long, default_value_t = 0)]
+        bandwidth_mbit: u64,
     },
 }
 
@@ -74,7 +82,16 @@ fn main() -> Result<()> {
                 .and_then(|v| Version::parse(v.trim().trim_start_matches('v')).ok()),
             concurrency: concurrency.max(1),
         }),
-        Command::Serve { snapshot_dir, port } => serve(snapshot_dir, port),
+        Command::Serve {
+            snapshot_dir,
+            port,
+            latency_ms,
+            bandwidth_mbit,
+        } => serve(
+            snapshot_dir,
+            port,
+            NetworkShape::new(latency_ms, bandwidth_mbit),
+        ),
     }
 }
 
@@ -122,12 +139,12 @@ fn snapshot(options: SnapshotOptions) -> Result<()> {
     Ok(())
 }
 
-fn serve(snapshot_dir: PathBuf, port: u16) -> Result<()> {
+fn serve(snapshot_dir: PathBuf, port: u16, shape: NetworkShape) -> Result<()> {
     if !snapshot_dir.is_dir() {
         bail!("{} is not a snapshot folder", snapshot_dir.display());
     }
     let source = SnapshotSource::new(Layout::new(snapshot_dir));
-    let server = Server::start_on_port(Store::with_source(source), port)
+    let server = Server::start_shaped(Store::with_source(source), port, shape)
         .context("could not start the registry server")?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", json!({ "url": server.url() }))?;

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::fault::{Fault, FaultRules, PathMatch};
 use crate::http::{Request, RequestError, RequestReader, Response};
+use crate::shape::{Link, NetworkShape};
 use crate::stats::{RequestStats, Traffic};
 use crate::store::{canonical_path, Lookup, Store, INSTALL_V1_JSON, JSON};
 
@@ -23,6 +24,8 @@ const LISTEN_BACKLOG: u32 = 1024;
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(10);
 /// The chunk size of [`Fault::Endless`] bodies.
 const ENDLESS_CHUNK: usize = 64 << 10;
+/// Bodies go out in pieces of this size when the bandwidth is capped.
+const SHAPED_CHUNK: usize = 16 << 10;
 
 /// Serves a [`Store`] on `127.0.0.1:<ephemeral port>` until dropped.
 #[derive(Debug)]
@@ -42,6 +45,7 @@ struct Shared {
     base_url: String,
     faults: FaultRules,
     stats: RequestStats,
+    link: Link,
 }
 
 /// A client connection: plain TCP, or TLS over it.
@@ -76,7 +80,12 @@ impl Server {
 
     /// Serves `store` on `127.0.0.1:<port>` (`0` picks a free port).
     pub fn start_on_port(store: Store, port: u16) -> io::Result<Server> {
-        Self::start_with(store, port, None)
+        Self::start_with(store, port, None, NetworkShape::default())
+    }
+
+    /// Serves `store` on `127.0.0.1:<port>` as if over a slower network.
+    pub fn start_shaped(store: Store, port: u16, shape: NetworkShape) -> io::Result<Server> {
+        Self::start_with(store, port, None, shape)
     }
 
     /// Serves `store` over HTTPS on an ephemeral port, with a self-signed
@@ -84,12 +93,18 @@ impl Server {
     #[cfg(feature = "tls")]
     pub fn start_tls(store: Store) -> io::Result<Server> {
         let identity = crate::tls::self_signed()?;
-        let mut server = Self::start_with(store, 0, Some(identity.acceptor))?;
+        let mut server =
+            Self::start_with(store, 0, Some(identity.acceptor), NetworkShape::default())?;
         server.certificate_pem = Some(identity.certificate_pem);
         Ok(server)
     }
 
-    fn start_with(store: Store, port: u16, tls: Option<TlsAcceptor>) -> io::Result<Server> {
+    fn start_with(
+        store: Store,
+        port: u16,
+        tls: Option<TlsAcceptor>,
+        shape: NetworkShape,
+    ) -> io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -110,6 +125,7 @@ impl Server {
             ),
             faults: FaultRules::default(),
             stats: RequestStats::default(),
+            link: Link::new(shape),
         });
         let (shutdown, shutdown_requested) = oneshot::channel();
         let thread = std::thread::Builder::new()
@@ -136,6 +152,11 @@ impl Server {
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The network it simulates.
+    pub fn shape(&self) -> NetworkShape {
+        self.shared.link.shape()
     }
 
     /// `http://127.0.0.1:<port>/` (`https:` when serving TLS), with the
@@ -410,8 +431,17 @@ async fn write_response(
     // sees it in the traffic totals.
     let body: &[u8] = if with_body { &response.body } else { &[] };
     shared.stats.record_bytes_served(body.len());
+    shared.link.round_trip().await;
     stream.write_all(&response.head(keep_alive)).await?;
-    stream.write_all(body).await?;
+    if shared.link.shape().bytes_per_second.is_some() {
+        stream.flush().await?;
+        for piece in body.chunks(SHAPED_CHUNK) {
+            shared.link.send(piece.len()).await;
+            stream.write_all(piece).await?;
+        }
+    } else {
+        stream.write_all(body).await?;
+    }
     stream.flush().await?;
     Ok(if keep_alive {
         AfterResponse::KeepOpen

@@ -375,3 +375,31 @@ fn absolute_form_requests_are_served_and_recorded_as_proxied() {
     assert_eq!(registry.requests("/aa"), 1);
     assert_eq!(registry.tarball_requests(), 1);
 }
+
+#[test]
+fn a_shaped_server_adds_its_latency_and_caps_its_bandwidth() {
+    use std::time::{Duration, Instant};
+    use utoo_test_registry::NetworkShape;
+
+    let store = Store::new();
+    store.insert(
+        "/big",
+        Document::new("application/octet-stream", vec![7u8; 200_000]),
+    );
+    store.insert("/small", Document::new("application/json", "{}"));
+    // 40 ms a request; 8 Mbit/s is 1,000,000 bytes a second.
+    let server = Server::start_shaped(store, 0, NetworkShape::new(40, 8)).unwrap();
+    assert_eq!(server.shape(), NetworkShape::new(40, 8));
+
+    let started = Instant::now();
+    assert_eq!(get(server.address(), "/small").status, 200);
+    let small = started.elapsed();
+    let started = Instant::now();
+    let big = get(server.address(), "/big");
+    let elapsed = started.elapsed();
+
+    assert!(small >= Duration::from_millis(40), "{small:?}");
+    assert_eq!(big.body.len(), 200_000);
+    assert!(elapsed >= Duration::from_millis(240), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
