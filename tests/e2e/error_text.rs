@@ -109,3 +109,42 @@ fn lockfile_and_manifest_mistakes_are_one_line_without_hints() {
     let line = error_line(&project.utoo(&["install"]));
     assert!(line.contains("package-lock.json"), "{line}");
 }
+
+#[test]
+fn adding_a_name_the_registry_lacks_says_so_plainly() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    let before = fs::read_to_string(project.dir().join("package.json")).unwrap();
+    let line = error_line(&project.utoo(&["install", "typo-pkg"]));
+    assert!(
+        line.contains("package typo-pkg not found in the registry")
+            && line.contains("check its name"),
+        "{line}"
+    );
+    assert_eq!(
+        fs::read_to_string(project.dir().join("package.json")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_registry_that_is_not_a_url_fails_at_once() {
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    let started = std::time::Instant::now();
+    let output = project.utoo(&["install", "--registry", "notaurl"]);
+    let line = error_line(&output);
+    assert!(line.contains("\"notaurl\" is not an http(s) URL"), "{line}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(project.registry.packument_requests(), 0);
+}
+
+#[test]
+fn dependencies_that_are_not_an_object_are_an_error_naming_the_field() {
+    let project = Project::new(FIXTURES, json!({"dependencies": ["aa"]}));
+    let line = error_line(&project.utoo(&["install"]));
+    assert!(
+        line.contains("\"dependencies\" must be an object") && line.contains("not an array"),
+        "{line}"
+    );
+    assert!(!project.dir().join("node_modules").exists());
+    assert!(!project.dir().join("package-lock.json").exists());
+}

@@ -9,7 +9,7 @@ use utoo_lockfile::JsonFormat;
 use utoo_npm_types::{
     packument_url, validate_package_name, Packument, Registries, Spec, ABBREVIATED_ACCEPT,
 };
-use utoo_registry_client::{ClientConfig, RegistryClient};
+use utoo_registry_client::{ClientConfig, HttpError, RegistryClient};
 use utoo_resolver_actor::pick_manifest;
 
 /// Where `add` saves a dependency.
@@ -100,7 +100,20 @@ pub(crate) fn spec_to_save(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let body = runtime.block_on(client.get(&url, ABBREVIATED_ACCEPT, None, max_packument_bytes))?;
+    let body = match runtime.block_on(client.get(
+        &url,
+        ABBREVIATED_ACCEPT,
+        None,
+        max_packument_bytes,
+    )) {
+        Ok(body) => body,
+        Err(HttpError::NotFound { .. }) => {
+            bail!("package {target} not found in the registry ({url} returned 404): check its name")
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("fetching the packument of {target}"))
+        }
+    };
     let packument = Packument::from_slice(&body).with_context(|| format!("reading {url}"))?;
     let Some(picked) = pick_manifest(&packument, &parsed, None) else {
         bail!("no version of {target} matches {raw:?}");

@@ -144,6 +144,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         .clone()
         .or_else(|| config.get("registry").map(str::to_string))
         .unwrap_or_else(|| NPM_REGISTRY.to_string());
+    check_registry_url(&registry)?;
     let registry = config
         .scoped_registries()
         .into_iter()
@@ -521,7 +522,55 @@ fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
     if !value.is_object() {
         bail!("{} must hold a JSON object", path.display());
     }
+    check_dependency_fields(&path, &value)?;
     Ok((text, value))
+}
+
+/// A registry must be an http(s) URL: said at once, rather than after
+/// retries fail on every request.
+fn check_registry_url(registry: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(registry).ok();
+    let usable = parsed
+        .as_ref()
+        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !usable {
+        bail!(
+            "the registry {registry:?} is not an http(s) URL; set --registry, `registry=` in .npmrc or npm_config_registry to one such as {NPM_REGISTRY}"
+        );
+    }
+    Ok(())
+}
+
+/// npm's dependency fields must be objects; anything else is a mistake in
+/// package.json, not an empty list.
+fn check_dependency_fields(path: &Path, package_json: &Value) -> anyhow::Result<()> {
+    for field in [
+        "dependencies",
+        "devDependencies",
+        "optionalDependencies",
+        "peerDependencies",
+    ] {
+        match package_json.get(field) {
+            None | Some(Value::Object(_)) => {}
+            Some(other) => bail!(
+                "{}: \"{field}\" must be an object of package names and version ranges, not {}",
+                path.display(),
+                json_kind(other)
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Arc<Lockfile>, String)>> {
