@@ -417,7 +417,8 @@ mod tests {
         };
         assert_eq!(
             printed(1),
-            "fetching the packument of aa failed: http://r/aa: connection refused (after 3 attempts)"
+            "fetching the packument of aa failed: http://r/aa: no answer after 3 attempts: \
+             the body was 10 bytes, 20 announced"
         );
         let malformed = printed(3);
         assert!(
