@@ -134,6 +134,8 @@ fn uninstall_removes_from_manifest_lockfile_and_node_modules_only() {
     fs::write(&marker, "kept").unwrap();
     let output = project.utoo(&["uninstall", "aa"]);
     assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("removed 2 packages in "), "as npm: {stdout}");
     assert_eq!(project.installed(), ["cc@1.0.0"]);
     assert_eq!(project.locked(), ["cc@1.0.0"]);
     assert!(marker.is_file(), "unchanged packages are not reinstalled");

@@ -307,7 +307,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     if args.lockfile_only {
         println!("locked {} in {seconds:.2}s", packages(report.locked));
     } else {
-        println!("added {} in {seconds:.2}s", packages(report.added));
+        println!("{} in {seconds:.2}s", changes(&report));
     }
     Ok(())
 }
@@ -440,6 +440,22 @@ fn nothing_changed(install: &Install) -> bool {
             &install.project_dir.join("node_modules"),
             &fingerprint(install, lockfile_text),
         )
+}
+
+/// What the install changed, as npm says it: `added 2 packages, removed 1
+/// package`, or `up to date`.
+fn changes(report: &InstallReport) -> String {
+    let mut parts = Vec::new();
+    if report.added > 0 {
+        parts.push(format!("added {}", packages(report.added)));
+    }
+    if report.removed > 0 {
+        parts.push(format!("removed {}", packages(report.removed)));
+    }
+    match parts.is_empty() {
+        true => "up to date".to_string(),
+        false => parts.join(", "),
+    }
 }
 
 fn packages(count: usize) -> String {

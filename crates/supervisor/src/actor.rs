@@ -213,6 +213,7 @@ impl Supervisor {
         };
         run.report.packuments_requested = prepared.packuments_requested;
         run.report.locked = prepared.locked;
+        run.report.removed = prepared.removed;
         run.report.warnings.extend(prepared.warnings);
         run.transaction = Some(prepared.transaction);
         if run.request.lockfile_only {
@@ -291,6 +292,7 @@ impl Supervisor {
             let mut report = run.pipeline.take_report();
             report.packuments_requested = run.report.packuments_requested;
             report.locked = run.report.locked;
+            report.removed = run.report.removed;
             report.warnings.splice(0..0, run.report.warnings.drain(..));
             report.extract_capacity = extract_capacity;
             let _ = run

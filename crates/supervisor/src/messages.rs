@@ -50,6 +50,8 @@ pub struct Install {
 pub struct InstallReport {
     /// Packages placed in `node_modules`.
     pub added: usize,
+    /// Packages removed from `node_modules` (no longer in the tree).
+    pub removed: usize,
     /// Packages in the lockfile (some may not be installed here).
     pub locked: usize,
     pub packuments_requested: usize,

@@ -29,6 +29,8 @@ pub(crate) struct Prepared {
     /// Packages to place, each with its complete cache entry if the cache has one.
     pub to_place: Vec<(PlannedPackage, Option<PathBuf>)>,
     pub warnings: Vec<String>,
+    /// Packages removed from `node_modules`.
+    pub removed: usize,
     pub packuments_requested: usize,
     /// Packages in the lockfile.
     pub locked: usize,
@@ -90,6 +92,7 @@ pub(crate) fn prepare(
         kept: Vec::new(),
         to_place: Vec::new(),
         warnings: Vec::new(),
+        removed: 0,
         packuments_requested: resolution.packuments_requested,
         locked: resolution.tree.packages.len(),
     };
@@ -139,6 +142,7 @@ pub(crate) fn prepare(
     let Placement {
         kept,
         to_place,
+        removed,
         changed,
         hidden_current,
     } = keep_what_is_in_place(
@@ -159,6 +163,7 @@ pub(crate) fn prepare(
         })
         .collect();
     prepared.kept = kept;
+    prepared.removed = removed;
     prepared.warnings = warnings;
     prepared.transaction.links = planned.links;
     prepared.transaction.bins_need_linking = changed || links_changed;
