@@ -131,8 +131,12 @@ pub enum InstallError {
         #[source]
         source: Arc<StageError>,
     },
-    #[error("{path:?} is out of date with package.json and --frozen-lockfile forbids changing it")]
-    FrozenLockfile { path: PathBuf },
+    #[error("{} is out of sync with package.json ({}); run `utoo install` to update it", path.display(), differences.join("; "))]
+    FrozenLockfile {
+        path: PathBuf,
+        /// What differs, as npm says it (`Missing: a@1.0.0 from lock file`).
+        differences: Vec<String>,
+    },
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
     #[error("{}", path.display())]

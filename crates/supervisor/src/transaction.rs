@@ -72,14 +72,13 @@ pub(crate) fn prepare(
         let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
         (lockfile, text)
     });
-    if request.frozen_lockfile
-        && !same_lock(
-            request.lockfile.as_ref().map(|(lock, _)| &**lock),
-            &lockfile,
-        )
-    {
-        let path = request.project_dir.join("package-lock.json");
-        return Err(InstallError::FrozenLockfile { path });
+    if request.frozen_lockfile {
+        let old = request.lockfile.as_ref().map(|(lock, _)| &**lock);
+        let differences = lock_differences(old, &lockfile);
+        if !differences.is_empty() {
+            let path = request.project_dir.join("package-lock.json");
+            return Err(InstallError::FrozenLockfile { path, differences });
+        }
     }
     let mut prepared = Prepared {
         transaction: Transaction {
@@ -320,31 +319,64 @@ pub(crate) fn commit(
     Ok(!unchanged)
 }
 
-/// Whether two lockfiles lock the same packages at the same versions for the same root.
-fn same_lock(old: Option<&Lockfile>, new: &Lockfile) -> bool {
+/// How the lockfile on disk differs from the one this install would write,
+/// in npm's words: packages missing from it or locked at another version,
+/// or a root whose dependencies changed. Empty when they lock the same
+/// packages at the same versions for the same root.
+fn lock_differences(old: Option<&Lockfile>, new: &Lockfile) -> Vec<String> {
+    /// Enough to act on; the rest is counted.
+    const SHOWN: usize = 5;
     let Some(old) = old else {
-        return false;
+        return vec!["there is no lockfile".to_string()];
     };
-    let signature = |lock: &Lockfile| {
-        lock.packages
-            .iter()
-            .map(|(path, e)| {
-                let root_deps = path.is_empty().then(|| {
-                    (
-                        e.dependencies.clone(),
-                        e.dev_dependencies.clone().unwrap_or_default(),
-                        e.optional_dependencies.clone(),
-                        e.peer_dependencies.clone(),
-                    )
-                });
-                (
-                    path.clone(),
-                    e.version.clone(),
-                    e.integrity.clone(),
-                    root_deps,
-                )
-            })
-            .collect::<Vec<_>>()
+    let label = |path: &str, version: Option<&String>| {
+        let name = path.rsplit("node_modules/").next().unwrap_or(path);
+        format!("{name}@{}", version.map_or("?", String::as_str))
     };
-    signature(old) == signature(new)
+    let mut differences = Vec::new();
+    let root = |lock: &Lockfile| {
+        lock.packages.get("").map(|e| {
+            (
+                e.dependencies.clone(),
+                e.dev_dependencies.clone().unwrap_or_default(),
+                e.optional_dependencies.clone(),
+                e.peer_dependencies.clone(),
+            )
+        })
+    };
+    if root(old) != root(new) {
+        differences.push("package.json's dependencies are not the lock file's".to_string());
+    }
+    for (path, entry) in new.packages.iter().filter(|(path, _)| !path.is_empty()) {
+        match old.packages.get(path) {
+            None => differences.push(format!(
+                "Missing: {} from lock file",
+                label(path, entry.version.as_ref())
+            )),
+            Some(locked)
+                if (&locked.version, &locked.integrity) != (&entry.version, &entry.integrity) =>
+            {
+                differences.push(format!(
+                    "Invalid: lock file's {} does not satisfy {}",
+                    label(path, locked.version.as_ref()),
+                    label(path, entry.version.as_ref())
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for (path, entry) in old.packages.iter() {
+        if !path.is_empty() && !new.packages.contains_key(path) {
+            differences.push(format!(
+                "Extraneous: {} in lock file",
+                label(path, entry.version.as_ref())
+            ));
+        }
+    }
+    if differences.len() > SHOWN {
+        let more = differences.len() - SHOWN;
+        differences.truncate(SHOWN);
+        differences.push(format!("and {more} more"));
+    }
+    differences
 }
