@@ -166,3 +166,41 @@ fn a_failed_add_leaves_package_json_alone() {
         before
     );
 }
+
+fn saved(project: &Project, name: &str) -> String {
+    let pkg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(project.dir().join("package.json")).unwrap())
+            .unwrap();
+    pkg["dependencies"][name]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn save_exact_and_save_prefix_from_npmrc_shape_what_add_saves() {
+    let project = Project::new(ADD, json!({"name": "app"}));
+    fs::write(project.dir().join(".npmrc"), "save-exact=true\n").unwrap();
+    project.install(&["cc"]);
+    assert_eq!(saved(&project, "cc"), "1.0.0");
+
+    fs::write(project.dir().join(".npmrc"), "save-prefix=~\n").unwrap();
+    project.install(&["dd"]);
+    assert_eq!(saved(&project, "dd"), "~3.1.4");
+    project.install(&["aa@1.2.0", "-E"]);
+    assert_eq!(saved(&project, "aa"), "1.2.0", "-E still wins");
+}
+
+#[test]
+fn package_lock_false_writes_no_lockfile() {
+    let project = Project::new(ADD, json!({"dependencies": {"cc": "1"}}));
+    fs::write(project.dir().join(".npmrc"), "package-lock=false\n").unwrap();
+    project.install(&[]);
+    assert_eq!(project.installed(), ["cc@1.0.0"]);
+    assert!(!project.dir().join("package-lock.json").exists());
+
+    fs::remove_file(project.dir().join(".npmrc")).unwrap();
+    project.install(&["--no-package-lock", "dd"]);
+    assert_eq!(project.installed(), ["cc@1.0.0", "dd@3.1.4"]);
+    assert!(!project.dir().join("package-lock.json").exists());
+}

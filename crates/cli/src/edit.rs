@@ -71,16 +71,29 @@ impl AddedSpec {
     }
 }
 
+/// Where `install <spec>` looks versions up, and how it saves them.
+pub(crate) struct SaveSettings<'a> {
+    pub registries: &'a Registries,
+    pub http: &'a ClientConfig,
+    pub max_packument_bytes: u64,
+    /// npm's `save-prefix` (`^` unless set), or nothing with `save-exact`.
+    pub prefix: &'a str,
+}
+
 /// What npm writes into package.json for `name@spec`: a range as typed, else
-/// `^` (or nothing with `exact`) and the version the spec picks.
+/// the save prefix and the version the spec picks.
 pub(crate) fn spec_to_save(
     name: &str,
     spec: Option<&str>,
-    exact: bool,
-    registries: &Registries,
-    http: &ClientConfig,
-    max_packument_bytes: u64,
+    settings: &SaveSettings<'_>,
 ) -> anyhow::Result<AddedSpec> {
+    let SaveSettings {
+        registries,
+        http,
+        max_packument_bytes,
+        prefix,
+    } = *settings;
+    let exact = prefix.is_empty();
     let raw = spec.unwrap_or("latest");
     let parsed = Spec::parse(name, raw)?;
     // Folders, tarballs, URLs and git specs are saved as given.
@@ -123,7 +136,7 @@ pub(crate) fn spec_to_save(
         _ => format!("{prefix}{}", picked.version),
     };
     Ok(AddedSpec {
-        saved: with_prefix(if exact { "" } else { "^" }),
+        saved: with_prefix(prefix),
         resolved_as: with_prefix(""),
     })
 }

@@ -59,9 +59,7 @@ fn apply_edit(
     edit: Edit,
     text: &str,
     package_json: &mut Value,
-    registries: &Registries,
-    http: &ClientConfig,
-    max_packument_bytes: u64,
+    settings: &edit::SaveSettings<'_>,
     workspaces: &[LocalPackage],
 ) -> anyhow::Result<Option<Edited>> {
     let mut resolve_with = Vec::new();
@@ -77,20 +75,16 @@ fn apply_edit(
                 let (name, spec) = edit::split_spec(arg)?;
                 // A workspace is saved at its own version, as npm does.
                 let member = workspaces.iter().find(|w| w.manifest.name == name);
+                let settings = edit::SaveSettings {
+                    prefix: if exact { "" } else { settings.prefix },
+                    ..*settings
+                };
                 let saved = match (member, &spec) {
                     (Some(member), None) => {
-                        let prefix = if exact { "" } else { "^" };
-                        format!("{prefix}{}", member.manifest.version)
+                        format!("{}{}", settings.prefix, member.manifest.version)
                     }
                     _ => {
-                        let added = edit::spec_to_save(
-                            &name,
-                            spec.as_deref(),
-                            exact,
-                            registries,
-                            http,
-                            max_packument_bytes,
-                        )?;
+                        let added = edit::spec_to_save(&name, spec.as_deref(), &settings)?;
                         if added.resolved_as != added.saved {
                             resolve_with.push((name.clone(), added.resolved_as));
                         }
@@ -158,6 +152,19 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         packument: args.max_packument_size.saturating_mul(1 << 20),
         tarball: args.max_package_size.saturating_mul(1 << 20),
     };
+    // npm's save-exact and save-prefix (from .npmrc or npm_config_*).
+    let save_prefix = match config.flag("save-exact") {
+        true => "",
+        false => config.get("save-prefix").unwrap_or("^"),
+    };
+    let save_settings = edit::SaveSettings {
+        registries: &registry,
+        http: &http,
+        max_packument_bytes: sizes.packument,
+        prefix: save_prefix,
+    };
+    // npm's package-lock=false: no lockfile is read or written.
+    let package_lock = !args.no_package_lock && config.get("package-lock") != Some("false");
     let (original_text, mut package_json) = read_package_json(&project_dir)?;
     let mut project = Project::load(&project_dir, &package_json)?;
     let members = selected_workspaces(&project, &args.workspace, args.workspaces)?;
@@ -167,9 +174,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
             edit,
             &original_text,
             &mut package_json,
-            &registry,
-            &http,
-            sizes.packument,
+            &save_settings,
             &project.workspaces,
         )?;
         if let Some(edited) = edited {
@@ -187,9 +192,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
                 edit.clone(),
                 &text,
                 &mut member_json,
-                &registry,
-                &http,
-                sizes.packument,
+                &save_settings,
                 &project.workspaces,
             )?
             else {
@@ -216,7 +219,10 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         .iter()
         .map(|w| (project_dir.join(&w.location), w.package_json.clone()))
         .collect();
-    let lockfile = read_lockfile(&project_dir)?;
+    let lockfile = match package_lock {
+        true => read_lockfile(&project_dir)?,
+        false => None,
+    };
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
             "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
@@ -248,6 +254,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         engine_strict: args.engine_strict || config.flag("engine-strict"),
         omit,
         clean: args.clean,
+        package_lock,
     };
     let outcome = if !install.clean && nothing_changed(&install) {
         Ok(InstallReport::default())

@@ -127,6 +127,9 @@ pub struct InstallArgs {
     /// Fail when a package's engines.node excludes this Node.js (else a warning).
     #[arg(long)]
     engine_strict: bool,
+    /// Neither read nor write package-lock.json (npm's package-lock=false).
+    #[arg(long)]
+    no_package_lock: bool,
     /// Remove node_modules before installing (set by `utoo ci`).
     #[arg(skip)]
     clean: bool,

@@ -43,6 +43,8 @@ pub struct Install {
     /// `utoo ci`: start from empty `node_modules` folders (the project's and
     /// its workspaces'), removed only once every check has passed.
     pub clean: bool,
+    /// Write `package-lock.json` (npm's `package-lock`; false writes none).
+    pub package_lock: bool,
 }
 
 /// What an install did.

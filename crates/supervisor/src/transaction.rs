@@ -282,7 +282,8 @@ pub(crate) fn commit(
         .lockfile
         .as_ref()
         .is_some_and(|(_, old)| old == text);
-    if !unchanged {
+    let written = request.package_lock && !unchanged;
+    if written {
         write_atomic(&project_dir.join("package-lock.json"), text)?;
     }
     let node_modules = project_dir.join("node_modules");
@@ -316,7 +317,7 @@ pub(crate) fn commit(
         crate::state::record(&node_modules, &crate::state::fingerprint(request, text))
             .map_err(io_error)?;
     }
-    Ok(!unchanged)
+    Ok(written)
 }
 
 /// How the lockfile on disk differs from the one this install would write,

@@ -149,6 +149,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             frozen_lockfile: false,
             engine_strict: false,
             clean: false,
+            package_lock: true,
             omit: Omit::default(),
         })
         .await
