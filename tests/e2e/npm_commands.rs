@@ -204,3 +204,31 @@ fn package_lock_false_writes_no_lockfile() {
     assert_eq!(project.installed(), ["cc@1.0.0", "dd@3.1.4"]);
     assert!(!project.dir().join("package-lock.json").exists());
 }
+
+#[test]
+fn install_a_package_without_package_json_starts_one() {
+    let project = Project::new(ADD, json!({}));
+    fs::remove_file(project.dir().join("package.json")).unwrap();
+
+    project.install(&["cc"]);
+
+    let pkg: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(project.dir().join("package.json")).unwrap())
+            .unwrap();
+    assert_eq!(pkg, json!({"dependencies": {"cc": "^1.0.0"}}));
+    assert_eq!(project.installed(), ["cc@1.0.0"]);
+}
+
+#[test]
+fn run_in_a_subfolder_it_installs_the_project_above() {
+    let project = Project::new(ADD, json!({"dependencies": {"cc": "1"}}));
+    let src = project.dir().join("src/deep");
+    fs::create_dir_all(&src).unwrap();
+
+    let output = project.utoo_with(&["install"], |c| c.current_dir(&src));
+
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(project.installed(), ["cc@1.0.0"]);
+    assert!(project.dir().join("package-lock.json").is_file());
+    assert!(!src.join("node_modules").exists() && !src.join("package.json").exists());
+}

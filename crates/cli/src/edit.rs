@@ -212,7 +212,12 @@ pub(crate) fn format_like(original: &str, package_json: &Value) -> anyhow::Resul
 /// replace it even so.
 pub(crate) fn check_writable(project_dir: &Path) -> anyhow::Result<()> {
     let path = project_dir.join("package.json");
-    let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        // A package.json this install starts.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
     if meta.permissions().readonly() {
         bail!(
             "{} is read-only (EACCES), so the change can't be saved; make it writable (chmod u+w) and run again",

@@ -122,7 +122,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
                     }
                     root
                 }
-                None => here,
+                None => project_folder(&here),
             }
         }
     };
@@ -165,7 +165,14 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     };
     // npm's package-lock=false: no lockfile is read or written.
     let package_lock = !args.no_package_lock && config.get("package-lock") != Some("false");
-    let (original_text, mut package_json) = read_package_json(&project_dir)?;
+    // As npm, `install <spec>` in a folder without package.json starts one
+    // (written only once the install succeeds).
+    let adding = matches!(edit, Edit::Add { .. });
+    let (original_text, mut package_json) =
+        match adding && !project_dir.join("package.json").exists() {
+            true => (String::from("{}\n"), Value::Object(serde_json::Map::new())),
+            false => read_package_json(&project_dir)?,
+        };
     let mut project = Project::load(&project_dir, &package_json)?;
     let members = selected_workspaces(&project, &args.workspace, args.workspaces)?;
     let mut saves: Vec<(PathBuf, String)> = Vec::new();
@@ -359,6 +366,15 @@ fn run_scripts(
 }
 
 /// The project whose workspaces include `dir`, and `dir`'s location in it.
+/// The project `dir` is in, as npm finds it: the nearest folder, `dir`
+/// itself or above it, with a package.json; `dir` when there is none.
+fn project_folder(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|folder| folder.join("package.json").is_file())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
 fn workspace_root(dir: &Path) -> Option<(PathBuf, String)> {
     dir.ancestors().skip(1).find_map(|root| {
         let text = std::fs::read_to_string(root.join("package.json")).ok()?;
