@@ -374,10 +374,7 @@ impl Handler<PackagePlaced> for Supervisor {
         if run.pipeline.knows(download.cache_key()) {
             return;
         }
-        let dir = self
-            .cache
-            .entry_dir(&download.name, &download.version, download.cache_key());
-        let cached = CacheLayout::is_complete(&dir).then_some(dir);
+        let cached = download.complete_entry(&self.cache);
         run.pipeline.want(download, cached);
         self.dispatch(ctx);
     }

@@ -2,10 +2,11 @@
 //! can't run here, each with the download it needs.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nodejs_semver::{Range, Version};
 use utoo_npm_types::Registries;
+use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{PackageKind, ResolvedPackage, ResolvedTree};
 
 use crate::messages::Omit;
@@ -83,6 +84,12 @@ pub struct Download {
 impl Download {
     pub fn cache_key(&self) -> &str {
         self.integrity.as_deref().unwrap_or(&self.url)
+    }
+
+    /// Its entry in `cache`, when the entry is complete.
+    pub(crate) fn complete_entry(&self, cache: &CacheLayout) -> Option<PathBuf> {
+        let dir = cache.entry_dir(&self.name, &self.version, self.cache_key());
+        CacheLayout::is_complete(&dir).then_some(dir)
     }
 }
 

@@ -16,7 +16,7 @@ use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError};
 use crate::node_modules::{
-    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, Placement,
+    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, remove_any, Placement,
     HIDDEN_LOCKFILE,
 };
 use crate::plan::{engine_mismatches, parent_path, plan, PlannedLink, PlannedPackage};
@@ -155,9 +155,7 @@ pub(crate) fn prepare(
     prepared.to_place = to_place
         .into_iter()
         .map(|package| {
-            let download = &package.download;
-            let dir = cache.entry_dir(&download.name, &download.version, download.cache_key());
-            let cached = CacheLayout::is_complete(&dir).then_some(dir);
+            let cached = package.download.complete_entry(cache);
             (package, cached)
         })
         .collect();
@@ -182,13 +180,7 @@ fn remove_node_modules(request: &Install) -> Result<(), InstallError> {
         .map(|w| request.project_dir.join(&w.location));
     for folder in std::iter::once(request.project_dir.clone()).chain(members) {
         let node_modules = folder.join("node_modules");
-        let removed = match std::fs::symlink_metadata(&node_modules) {
-            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&node_modules),
-            Ok(_) => std::fs::remove_file(&node_modules),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        };
-        removed.map_err(|source| InstallError::Io {
+        remove_any(&node_modules).map_err(|source| InstallError::Io {
             path: node_modules,
             source,
         })?;
