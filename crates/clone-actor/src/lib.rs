@@ -255,12 +255,15 @@ impl Handler<LinkBins> for CloneActor {
             return Err(CloneError::BinFolderNotADirectory(bin_dir));
         }
         let package_dir = msg.node_modules.join(&msg.package);
+        let real_package_dir = fs::canonicalize(&package_dir).ok();
         for (name, path) in &msg.bins {
-            let Some(target) = target_inside(&package_dir, path) else {
+            let target = real_package_dir
+                .as_deref()
+                .and_then(|package| file_inside(package, &package_dir.join(path)));
+            let Some((target, meta)) = target else {
                 tracing::warn!(package = %msg.package, bin = %name, "bin target {path} is missing or outside the package; not linked");
                 continue;
             };
-            let meta = fs::metadata(&target).map_err(io_error(&target))?;
             let mode = meta.permissions().mode();
             if mode & 0o111 != 0o111 {
                 let mut permissions = meta.permissions();
@@ -278,10 +281,11 @@ impl Handler<LinkBins> for CloneActor {
     }
 }
 
-/// The real path of `path` in `package_dir`, if it exists and, once every
-/// symlink is followed, is a file still inside the package.
-fn target_inside(package_dir: &Path, path: &str) -> Option<PathBuf> {
-    let package = fs::canonicalize(package_dir).ok()?;
-    let target = fs::canonicalize(package_dir.join(path)).ok()?;
-    (target.starts_with(&package) && target.is_file()).then_some(target)
+/// The real path of `path` and its metadata, if it exists and, once every
+/// symlink is followed, is a file still inside the package whose real
+/// folder is `real_package_dir`.
+fn file_inside(real_package_dir: &Path, path: &Path) -> Option<(PathBuf, fs::Metadata)> {
+    let target = fs::canonicalize(path).ok()?;
+    let meta = fs::metadata(&target).ok()?;
+    (target.starts_with(real_package_dir) && meta.is_file()).then_some((target, meta))
 }
