@@ -32,7 +32,8 @@ use crate::{InstallArgs, OmitKind};
 
 /// Packument and tarball requests in flight at once.
 const MAX_PACKUMENTS_IN_FLIGHT: usize = 64;
-const MAX_DOWNLOADS_IN_FLIGHT: usize = 64;
+/// Tarball requests in flight unless `--network-concurrency` says otherwise.
+const DEFAULT_NETWORK_CONCURRENCY: usize = 64;
 
 /// A change to package.json made before installing, saved once the install succeeds.
 #[derive(Clone)]
@@ -245,6 +246,10 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let limits = Limits {
         extract_capacity: args.extract_capacity.unwrap_or((2 * cores).max(4)).max(1),
         clone_capacity: args.clone_capacity.unwrap_or(cores.max(2)).max(1),
+        network_concurrency: args
+            .network_concurrency
+            .unwrap_or(DEFAULT_NETWORK_CONCURRENCY)
+            .max(1),
     };
     let install = Install {
         project_dir: project_dir.clone(),
@@ -271,7 +276,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let trace_limits = Fields::from([
         (
             "download_capacity".to_string(),
-            json!(MAX_DOWNLOADS_IN_FLIGHT),
+            json!(limits.network_concurrency),
         ),
         (
             "packument_capacity".to_string(),
@@ -505,7 +510,7 @@ fn run_actors(
         });
         let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            FetchActor::new(fetch_client, MAX_DOWNLOADS_IN_FLIGHT)
+            FetchActor::new(fetch_client, limits.network_concurrency)
                 .with_max_tarball_bytes(sizes.tarball)
         });
         // --max-package-size bounds both the tarball and what it unpacks to.

@@ -103,9 +103,13 @@ pub struct InstallArgs {
     /// Don't install peer dependencies automatically (npm 6 behaviour).
     #[arg(long)]
     legacy_peer_deps: bool,
-    /// Threads extracting tarballs; the download backlog is bounded by twice this.
+    /// Threads extracting tarballs; tarballs held in memory (being read or
+    /// waiting for extraction) are bounded by twice this.
     #[arg(long, value_name = "N")]
     extract_capacity: Option<usize>,
+    /// Tarball requests in flight at most (default 64).
+    #[arg(long, value_name = "N")]
+    network_concurrency: Option<usize>,
     /// Refuse packages whose tarball is, or unpacks to, more than this many megabytes.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     max_package_size: u64,

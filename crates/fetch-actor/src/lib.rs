@@ -3,7 +3,9 @@
 //! with backoff, and `integrity` (sha512, or sha1 for old packages) is
 //! verified while the body streams in, so a corrupt tarball never leaves it.
 //! A tarball larger than the limit (1 GiB unless set otherwise) fails as soon
-//! as that is known, without being read further. A `file://` URL (a `file:`
+//! as that is known, without being read further. With [`BodyPermits`],
+//! a download's body is read only once it holds a permit, so the requests
+//! in flight and the bodies in memory are bounded separately. A `file://` URL (a `file:`
 //! tarball dependency) is read from disk, a regular file only, under the same
 //! limit, and verified the same way; a git URL (`git+...#<commit>`) is packed
 //! from that commit.
@@ -23,6 +25,7 @@
 //!             version: "7.0.0".into(),
 //!             url: "https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz".into(),
 //!             integrity: None,
+//!             body_permits: None,
 //!         })
 //!         .await
 //!         .unwrap()
@@ -31,6 +34,7 @@
 //! }
 //! ```
 
+mod body_permits;
 mod slots;
 
 use std::path::PathBuf;
@@ -45,6 +49,7 @@ use utoo_registry_client::{
 };
 use utoo_telemetry::span;
 
+pub use crate::body_permits::{BodyPermit, BodyPermits};
 use crate::slots::Slots;
 
 /// Download one tarball; replies with its verified bytes.
@@ -56,11 +61,16 @@ pub struct FetchTarball {
     pub url: String,
     /// The SRI string from the lockfile or packument; `None` skips verification, as npm does.
     pub integrity: Option<String>,
+    /// When set, the body is read only once a permit is free, and the
+    /// permit comes back with the tarball.
+    pub body_permits: Option<BodyPermits>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Tarball {
     pub bytes: Bytes,
+    /// Held until the receiver drops it (with [`FetchTarball::body_permits`]).
+    pub permit: Option<BodyPermit>,
 }
 
 #[derive(Debug, Error)]
@@ -179,17 +189,33 @@ impl Handler<FetchTarball> for FetchActor {
             let package = format!("{}@{}", msg.name, msg.version);
             let span =
                 tracing::info_span!(span::FETCH, package = %package, bytes = tracing::field::Empty);
-            let bytes = if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
-                fetch_git(&msg).await?
+            let permits = msg.body_permits.clone();
+            let wait_for_permit = || {
+                let permits = permits.clone();
+                async move {
+                    match permits {
+                        Some(permits) => {
+                            permits.acquire().await.map(Some).ok_or(FetchError::Stopped)
+                        }
+                        None => Ok(None),
+                    }
+                }
+            };
+            let (bytes, permit) = if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
+                let permit = wait_for_permit().await?;
+                (fetch_git(&msg).await?, permit)
             } else if let Some(path) = msg.url.strip_prefix("file://") {
-                fetch_local(&msg, PathBuf::from(path), integrity, max_bytes).await?
+                let permit = wait_for_permit().await?;
+                let bytes = fetch_local(&msg, PathBuf::from(path), integrity, max_bytes).await?;
+                (bytes, permit)
             } else {
-                client
-                    .get(
+                let (bytes, permit) = client
+                    .get_when(
                         &msg.url,
                         "application/octet-stream",
                         integrity.as_ref(),
                         max_bytes,
+                        wait_for_permit,
                     )
                     .await
                     .map_err(|source| match source {
@@ -199,10 +225,11 @@ impl Handler<FetchTarball> for FetchActor {
                             version: msg.version.clone(),
                             source,
                         },
-                    })?
+                    })?;
+                (bytes, permit?)
             };
             span.record("bytes", bytes.len() as u64);
-            Ok(Tarball { bytes })
+            Ok(Tarball { bytes, permit })
         })
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use actix::{Actor, Addr};
 use bytes::Bytes;
 use futures::future::join_all;
-use utoo_fetch_actor::{FetchActor, FetchError, FetchTarball, Tarball};
+use utoo_fetch_actor::{BodyPermits, FetchActor, FetchError, FetchTarball, Tarball};
 use utoo_registry_client::{ClientConfig, HttpError, RegistryClient};
 use utoo_test_registry::{Fault, Fixtures, TestRegistry};
 
@@ -56,6 +56,7 @@ fn fetch(
         version: version.to_string(),
         url: registry.tarball_url(name, version),
         integrity: integrity.map(str::to_string),
+        body_permits: None,
     }
 }
 
@@ -338,6 +339,7 @@ async fn local_tarballs_are_regular_files_within_the_limit() {
         version: "1.0.0".into(),
         url: format!("file://{}", path.display()),
         integrity: None,
+        body_permits: None,
     };
 
     let err = send(&actor, local(std::path::Path::new("/dev/zero")))
@@ -390,4 +392,39 @@ async fn a_flood_waits_in_the_bounded_mailbox_and_then_in_the_sender() {
         refused.is_err(),
         "the sender is held back while the mailbox is full"
     );
+}
+
+#[actix::test]
+async fn a_body_is_read_only_once_a_permit_is_free() {
+    let registry = registry(TWO);
+    let actor = fetcher(4);
+    let permits = BodyPermits::new(1);
+    let with_permits = |name: &str| FetchTarball {
+        body_permits: Some(permits.clone()),
+        ..fetch(&registry, name, "1.0.0", registry.integrity(name, "1.0.0"))
+    };
+
+    let first = send(&actor, with_permits("aa")).await.unwrap();
+    assert!(first.permit.is_some());
+    assert_eq!(permits.in_use(), 1);
+
+    // The second request goes out at once, but its body waits for the permit.
+    let second = actor.send(with_permits("bb"));
+    let mut second = Box::pin(second);
+    let waited = tokio::time::timeout(Duration::from_millis(300), &mut second).await;
+    assert!(
+        waited.is_err(),
+        "the second body was read while the permit was held"
+    );
+    assert_eq!(
+        registry.requests(&tarball_path(&registry, "bb", "1.0.0")),
+        1
+    );
+
+    drop(first);
+    let second = second.await.expect("fetch actor mailbox").unwrap();
+    assert_eq!(second.bytes, served(&registry, "bb", "1.0.0"));
+    assert_eq!(permits.in_use(), 1);
+    drop(second);
+    assert_eq!(permits.in_use(), 0);
 }

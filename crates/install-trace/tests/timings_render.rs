@@ -28,6 +28,7 @@ use serde_json::json;
 use tempfile::TempDir;
 use utoo_clone_actor::CloneStats;
 use utoo_extract_actor::{CacheEntry, UnpackStats};
+use utoo_fetch_actor::Tarball;
 use utoo_install_trace::{
     timings_html, EventRecord, Fields, Recording, SpanRecord, TimingsSummary, QUEUE_TARGET,
 };
@@ -176,6 +177,7 @@ impl Simulation {
         let limits = Limits {
             extract_capacity: EXTRACT_CAPACITY,
             clone_capacity: CLONE_CAPACITY,
+            network_concurrency: 4 * EXTRACT_CAPACITY,
         };
         Simulation {
             now: 0,
@@ -214,6 +216,15 @@ impl Simulation {
 
     /// Records the finished work's span and tells the pipeline.
     fn finish(&mut self, i: usize) {
+        // A download reads its body only with a permit: without one it waits.
+        let mut permit = None;
+        if self.packages[i].state == State::Fetching {
+            permit = self.pipeline.body_permits().try_acquire();
+            if permit.is_none() {
+                self.packages[i].ends += 1;
+                return;
+            }
+        }
         let rng_us = self.rng.below(900);
         let package = &mut self.packages[i];
         let duration_us = (package.ends - package.started) * 1000 - rng_us;
@@ -263,9 +274,13 @@ impl Simulation {
                 Ok(())
             }
             // The extract worker reports the download's tarball done.
-            State::Downloaded => self
-                .pipeline
-                .fetched(planned.download, Ok(bytes::Bytes::from_static(b"tgz"))),
+            State::Downloaded => {
+                let tarball = Tarball {
+                    bytes: bytes::Bytes::from_static(b"tgz"),
+                    permit,
+                };
+                self.pipeline.fetched(planned.download, Ok(tarball))
+            }
             State::Extracted => {
                 let entry = CacheEntry {
                     dir: PathBuf::from(format!("/cache/{}", planned.name)),

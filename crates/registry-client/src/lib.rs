@@ -24,6 +24,7 @@ mod proxy;
 mod tls;
 
 use std::collections::hash_map::RandomState;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -289,9 +290,35 @@ impl RegistryClient {
         integrity: Option<&Integrity>,
         max_bytes: u64,
     ) -> Result<Bytes, HttpError> {
+        let (body, ()) = self
+            .get_when(url, accept, integrity, max_bytes, || async {})
+            .await?;
+        Ok(body)
+    }
+
+    /// As [`RegistryClient::get`], but each attempt waits for
+    /// `before_body` once the response's headers are in, before reading
+    /// its body, and keeps what it yields (say, a permit) with the body.
+    /// An attempt that fails drops it. This lets a caller keep many
+    /// requests in flight while bounding how many bodies are held.
+    pub async fn get_when<T, F, Fut>(
+        &self,
+        url: &str,
+        accept: &str,
+        integrity: Option<&Integrity>,
+        max_bytes: u64,
+        before_body: F,
+    ) -> Result<(Bytes, T), HttpError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = T>,
+    {
         let mut attempt = 1;
         loop {
-            match self.try_get(url, accept, integrity, max_bytes).await {
+            match self
+                .try_get(url, accept, integrity, max_bytes, &before_body)
+                .await
+            {
                 Ok(body) => return Ok(body),
                 Err(Attempt::Fatal(err)) => return Err(err),
                 Err(Attempt::Retry { failure, wait }) => {
@@ -344,20 +371,33 @@ impl RegistryClient {
         Some(utoo_npm_types::redact_userinfo(proxy.as_str()))
     }
 
-    async fn try_get(
+    async fn try_get<T, F, Fut>(
         &self,
         url: &str,
         accept: &str,
         integrity: Option<&Integrity>,
         max_bytes: u64,
-    ) -> Result<Bytes, Attempt> {
+        before_body: &F,
+    ) -> Result<(Bytes, T), Attempt>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = T>,
+    {
         let mut request = self.http.get(url).header(ACCEPT, accept);
         if let Some(token) = self.token_for(url) {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.map_err(|e| self.failed(url, e))?;
         let response = successful(url, response)?;
-        self.read_body(url, response, integrity, max_bytes).await
+        if response
+            .content_length()
+            .is_some_and(|announced| announced > max_bytes)
+        {
+            return Err(too_large(url, max_bytes));
+        }
+        let held = before_body().await;
+        let body = self.read_body(url, response, integrity, max_bytes).await?;
+        Ok((body, held))
     }
 
     /// A failed send or read: fatal for an untrusted certificate, else retried.
@@ -388,23 +428,14 @@ impl RegistryClient {
         integrity: Option<&Integrity>,
         max_bytes: u64,
     ) -> Result<Bytes, Attempt> {
-        let too_large = || {
-            Attempt::Fatal(HttpError::TooLarge {
-                url: url.to_string(),
-                limit: max_bytes,
-            })
-        };
         let announced = response.content_length();
-        if announced.is_some_and(|n| n > max_bytes) {
-            return Err(too_large());
-        }
         let mut hasher = integrity.map(Integrity::hasher);
         let mut body = BytesMut::with_capacity(announced.unwrap_or(0).min(64 << 20) as usize);
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.failed(url, e))?;
             if (body.len() + chunk.len()) as u64 > max_bytes {
-                return Err(too_large());
+                return Err(too_large(url, max_bytes));
             }
             if let Some(h) = hasher.as_mut() {
                 h.update(&chunk);
@@ -430,6 +461,13 @@ impl RegistryClient {
         }
         Ok(body.freeze())
     }
+}
+
+fn too_large(url: &str, max_bytes: u64) -> Attempt {
+    Attempt::Fatal(HttpError::TooLarge {
+        url: url.to_string(),
+        limit: max_bytes,
+    })
 }
 
 /// The response when its status is a success; 5xx, 429 and 408 are retried.

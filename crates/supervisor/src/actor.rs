@@ -126,19 +126,21 @@ impl Supervisor {
     }
 
     fn fetch(&mut self, download: Download, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_ref() else {
+            return;
+        };
         let request = FetchTarball {
             name: download.name.clone(),
             version: download.version.clone(),
             url: download.url.clone(),
             integrity: download.integrity.clone(),
+            body_permits: Some(run.pipeline.body_permits().clone()),
         };
         let sent = self.actors.fetch.send(request);
         ctx.spawn(
             sent.into_actor(self)
                 .map(move |reply, act, ctx| match reply {
-                    Ok(result) => act.on_event(ctx, |p| {
-                        p.fetched(download, result.map(|tarball| tarball.bytes))
-                    }),
+                    Ok(result) => act.on_event(ctx, |p| p.fetched(download, result)),
                     Err(_) => act.fail(InstallError::ActorStopped("fetch")),
                 }),
         );

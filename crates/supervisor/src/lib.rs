@@ -3,10 +3,13 @@
 //! it, hands downloaded tarballs to the extract actor and cached packages
 //! to the clone actor, then links bins and writes `package-lock.json`.
 //!
-//! Backpressure: a download starts only while downloads in flight plus the
-//! extract backlog (downloaded, not yet extracted) stay below twice the
-//! extract capacity, so the backlog never exceeds `2 × extract capacity`
-//! (reported as [`InstallReport::max_extract_backlog`]); clones queued for
+//! Backpressure: up to the network concurrency, downloads start at once,
+//! but each reads its body only holding one of the pipeline's
+//! `2 × extract capacity` body permits, given back when its tarball is
+//! extracted; so the extract backlog (downloaded, not yet extracted) never
+//! exceeds `2 × extract capacity` (reported as
+//! [`InstallReport::max_extract_backlog`]) while requests in flight are not
+//! capped by it (reported as [`InstallReport::max_downloads_in_flight`]); clones queued for
 //! the clone workers are likewise bounded by twice the clone capacity. All
 //! work is sent with `send().await`, so bounded mailboxes hold senders back.
 //!

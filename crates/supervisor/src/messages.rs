@@ -64,6 +64,8 @@ pub struct InstallReport {
     pub extract_capacity: usize,
     /// The most tarballs ever downloaded but not yet extracted at once.
     pub max_extract_backlog: usize,
+    /// The most tarball requests ever in flight at once.
+    pub max_downloads_in_flight: usize,
     pub clone_strategy: Option<Strategy>,
     pub lockfile_written: bool,
     pub warnings: Vec<String>,

@@ -2,9 +2,15 @@
 //! tarball is wanted, a download, an extraction or a clone finished), and
 //! [`Pipeline::next_commands`] says what to start now (fetch this, extract
 //! this, clone this, everything is placed). Its bounds are the supervisor's
-//! promises: downloads in flight plus the extract backlog never exceed
-//! twice the extract capacity, and clones outstanding never exceed twice
-//! the clone capacity.
+//! promises:
+//! - the extract backlog (tarballs downloaded and not yet extracted) never
+//!   exceeds twice the extract capacity. The pipeline owns that many
+//!   [`BodyPermits`]; a download reads its body only holding one (the fetch
+//!   actor waits for it with the response's headers in and its body
+//!   unread), and the pipeline lets go of it when the tarball's extraction
+//!   ends. So bodies being read plus the backlog stay within the bound,
+//!   while requests in flight are bounded only by the network concurrency;
+//! - clones outstanding never exceed twice the clone capacity.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -13,7 +19,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use utoo_clone_actor::{CloneError, CloneStats};
 use utoo_extract_actor::{CacheEntry, ExtractError};
-use utoo_fetch_actor::FetchError;
+use utoo_fetch_actor::{BodyPermit, BodyPermits, FetchError, Tarball};
 use utoo_telemetry::queue;
 
 use crate::causes::causes;
@@ -26,13 +32,20 @@ use crate::plan::{Download, PlannedPackage};
 pub struct Limits {
     pub extract_capacity: usize,
     pub clone_capacity: usize,
+    /// Tarball requests in flight at most (their bodies wait for a permit).
+    pub network_concurrency: usize,
 }
 
 impl Limits {
-    /// Downloads in flight plus tarballs waiting for extraction never exceed this,
-    /// so the extract backlog stays within twice the extract capacity.
+    /// Tarball bodies being read plus tarballs waiting for extraction never
+    /// exceed this, so the extract backlog stays within twice the extract
+    /// capacity.
     pub fn max_extract_backlog(&self) -> usize {
         2 * self.extract_capacity.max(1)
+    }
+
+    fn max_downloads_in_flight(&self) -> usize {
+        self.network_concurrency.max(1)
     }
 
     fn max_clones_queued(&self) -> usize {
@@ -94,6 +107,10 @@ pub struct Pipeline {
     downloads_in_flight: usize,
     /// Tarballs downloaded and not yet extracted (queued or being extracted).
     extract_backlog: usize,
+    /// What a download needs to read its body: [`Limits::max_extract_backlog`] of them.
+    body_permits: BodyPermits,
+    /// The permits of the tarballs in the backlog, by cache key.
+    held_permits: HashMap<String, BodyPermit>,
     /// Packages to clone; `None` until resolution ends.
     clone_queue: Option<CloneQueue>,
     clones_in_flight: usize,
@@ -117,6 +134,8 @@ impl Pipeline {
             extract_queue: VecDeque::new(),
             downloads_in_flight: 0,
             extract_backlog: 0,
+            body_permits: BodyPermits::new(limits.max_extract_backlog()),
+            held_permits: HashMap::new(),
             clone_queue: None,
             clones_in_flight: 0,
             damaged: HashSet::new(),
@@ -169,15 +188,26 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The permits a [`Command::Fetch`] must read its body under.
+    pub fn body_permits(&self) -> &BodyPermits {
+        &self.body_permits
+    }
+
     pub fn fetched(
         &mut self,
         download: Download,
-        result: Result<Bytes, FetchError>,
+        result: Result<Tarball, FetchError>,
     ) -> Result<(), InstallError> {
         self.downloads_in_flight -= 1;
         let key = download.cache_key().to_string();
         match result {
-            Ok(tarball) => {
+            Ok(Tarball {
+                bytes: tarball,
+                permit,
+            }) => {
+                if let Some(permit) = permit {
+                    self.held_permits.insert(key.clone(), permit);
+                }
                 self.extract_backlog += 1;
                 self.report.max_extract_backlog =
                     self.report.max_extract_backlog.max(self.extract_backlog);
@@ -203,6 +233,7 @@ impl Pipeline {
         result: Result<CacheEntry, ExtractError>,
     ) -> Result<(), InstallError> {
         self.extract_backlog -= 1;
+        self.held_permits.remove(download.cache_key());
         let state = match result {
             Ok(entry) => EntryState::Ready(entry.dir),
             Err(error) => EntryState::Failed(StageError::Extract(error).into()),
@@ -308,11 +339,15 @@ impl Pipeline {
     /// Everything the bounds allow to start now.
     pub fn next_commands(&mut self) -> Vec<Command> {
         let mut commands: Vec<Command> = self.extract_queue.drain(..).collect();
-        while self.downloads_in_flight + self.extract_backlog < self.limits.max_extract_backlog() {
+        while self.downloads_in_flight < self.limits.max_downloads_in_flight() {
             let Some(download) = self.fetch_queue.pop_front() else {
                 break;
             };
             self.downloads_in_flight += 1;
+            self.report.max_downloads_in_flight = self
+                .report
+                .max_downloads_in_flight
+                .max(self.downloads_in_flight);
             self.entries
                 .insert(download.cache_key().to_string(), EntryState::Fetching);
             commands.push(Command::Fetch(download));

@@ -1,6 +1,7 @@
 //! The supervisor's promise: the extract backlog (tarballs downloaded but not
 //! yet extracted) never exceeds twice the extract capacity, even when
-//! downloads are fast and extraction is slow.
+//! downloads are fast and extraction is slow; and that bound does not cap
+//! the requests in flight against a slow registry.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,13 +13,13 @@ use tracing_subscriber::prelude::*;
 use utoo_clone_actor::{CloneActor, SharedStrategy};
 use utoo_extract_actor::{CacheEntry, Extract, ExtractActor, ExtractError};
 use utoo_fetch_actor::{FetchActor, FetchError, FetchTarball, Tarball};
-use utoo_install_trace::{chrome_trace, Fields, Recorder};
+use utoo_install_trace::{chrome_trace, Fields, Recorder, RecordingHandle};
 use utoo_npm_types::Platform;
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
-use utoo_supervisor::{Actors, Install, Limits, Omit, Supervisor};
-use utoo_test_registry::{Fixtures, TestRegistry};
+use utoo_supervisor::{Actors, Install, InstallReport, Limits, Omit, Supervisor};
+use utoo_test_registry::{Fixtures, NetworkShape, TestRegistry};
 
 const PACKAGES: usize = 40;
 const EXTRACT_CAPACITY: usize = 2;
@@ -88,17 +89,25 @@ impl Handler<Extract> for SlowExtract {
     }
 }
 
-#[actix::test]
-async fn extract_backlog_stays_within_twice_the_extract_capacity() {
-    // The supervisor runs on this thread: its queue samples are recorded.
+fn registry_of(packages: usize, shape: NetworkShape) -> TestRegistry {
+    let fixtures = (0..packages).fold(Fixtures::new(), |f, i| {
+        f.version(&format!("p{i}"), "1.0.0", |v| v)
+    });
+    TestRegistry::start_shaped(fixtures, shape).unwrap()
+}
+
+/// Installs `p0`..`p{packages}` from `registry` through the real actors,
+/// with extraction made slow; the trace is recorded on this thread, where
+/// the supervisor runs.
+async fn install(
+    registry: &TestRegistry,
+    packages: usize,
+    limits: Limits,
+) -> (InstallReport, Arc<Counters>, RecordingHandle) {
     let (recorder, recording) = Recorder::new();
     let _subscriber =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder));
-    let fixtures = (0..PACKAGES).fold(Fixtures::new(), |f, i| {
-        f.version(&format!("p{i}"), "1.0.0", |v| v)
-    });
-    let registry = TestRegistry::start(fixtures).unwrap();
-    let dependencies: serde_json::Map<String, serde_json::Value> = (0..PACKAGES)
+    let dependencies: serde_json::Map<String, serde_json::Value> = (0..packages)
         .map(|i| (format!("p{i}"), json!("1.0.0")))
         .collect();
     let package_json = json!({"name": "app", "dependencies": dependencies});
@@ -110,22 +119,18 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
 
     let client = RegistryClient::new(&ClientConfig::default()).unwrap();
     let fetch = CountingFetch {
-        inner: FetchActor::new(client.clone(), 64).start(),
+        inner: FetchActor::new(client.clone(), limits.network_concurrency).start(),
         counters: counters.clone(),
     }
     .start();
     let extract = {
         let (cache, counters) = (cache.clone(), counters.clone());
-        SyncArbiter::start(EXTRACT_CAPACITY, move || SlowExtract {
+        SyncArbiter::start(limits.extract_capacity, move || SlowExtract {
             inner: ExtractActor::new(cache.clone()),
             counters: counters.clone(),
         })
     };
     let clone = SyncArbiter::start(2, || CloneActor::new(SharedStrategy::default()));
-    let limits = Limits {
-        extract_capacity: EXTRACT_CAPACITY,
-        clone_capacity: 2,
-    };
     let actors = Actors {
         resolver: ResolverActor::new(client, 16).start().recipient(),
         fetch: fetch.recipient(),
@@ -155,9 +160,39 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(report.added, packages);
+    assert_eq!(counters.extracted.load(Ordering::SeqCst), packages);
+    assert!(project_dir.join("node_modules/p0/package.json").is_file());
+    (report, counters, recording)
+}
 
-    assert_eq!(report.added, PACKAGES);
-    assert_eq!(counters.extracted.load(Ordering::SeqCst), PACKAGES);
+/// The depths the trace's counter track `queue` was sampled at.
+fn samples(recording: &RecordingHandle, queue: &str, extract_capacity: usize) -> Vec<u64> {
+    let limits = Fields::from([("extract_capacity".to_string(), json!(extract_capacity))]);
+    let trace = chrome_trace(&recording.snapshot(), &limits);
+    assert_eq!(
+        trace["otherData"]["limits"]["extract_capacity"].as_u64(),
+        Some(extract_capacity as u64)
+    );
+    trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "C" && e["name"] == queue)
+        .map(|e| e["args"]["depth"].as_u64().unwrap())
+        .collect()
+}
+
+#[actix::test]
+async fn extract_backlog_stays_within_twice_the_extract_capacity() {
+    let registry = registry_of(PACKAGES, NetworkShape::default());
+    let limits = Limits {
+        extract_capacity: EXTRACT_CAPACITY,
+        clone_capacity: 2,
+        network_concurrency: 64,
+    };
+    let (report, counters, recording) = install(&registry, PACKAGES, limits).await;
+
     let bound = 2 * EXTRACT_CAPACITY;
     let observed = counters.max_backlog.load(Ordering::SeqCst);
     assert!(
@@ -171,29 +206,48 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
     );
     // Fast downloads against slow extraction must fill the backlog: the bound is what held it.
     assert_eq!(report.max_extract_backlog, bound);
-    assert!(project_dir.join("node_modules/p0/package.json").is_file());
 
     // The trace shows the same: every extract-backlog sample within the bound in its metadata.
-    let limits = Fields::from([("extract_capacity".to_string(), json!(EXTRACT_CAPACITY))]);
-    let trace = chrome_trace(&recording.snapshot(), &limits);
-    let capacity = trace["otherData"]["limits"]["extract_capacity"]
-        .as_u64()
-        .unwrap();
-    let samples: Vec<u64> = trace["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["ph"] == "C" && e["name"] == "extract_backlog")
-        .map(|e| e["args"]["depth"].as_u64().unwrap())
-        .collect();
+    let samples = samples(&recording, "extract_backlog", EXTRACT_CAPACITY);
     assert!(
         samples.len() >= 2 * PACKAGES,
         "one sample per change, got {}",
         samples.len()
     );
     assert!(
-        samples.iter().all(|&depth| depth <= 2 * capacity),
+        samples.iter().all(|&depth| depth <= bound as u64),
         "{samples:?}"
     );
-    assert_eq!(samples.iter().max(), Some(&(2 * capacity)));
+    assert_eq!(samples.iter().max(), Some(&(bound as u64)));
+}
+
+#[actix::test]
+async fn the_backlog_bound_does_not_cap_requests_in_flight() {
+    const MANY: usize = 48;
+    const CONCURRENCY: usize = 32;
+    // Each response starts 300 ms after its request: only overlapping
+    // requests make this install fast.
+    let shape = NetworkShape {
+        latency: Duration::from_millis(300),
+        bytes_per_second: None,
+    };
+    let registry = registry_of(MANY, shape);
+    let limits = Limits {
+        extract_capacity: EXTRACT_CAPACITY,
+        clone_capacity: 2,
+        network_concurrency: CONCURRENCY,
+    };
+    let (report, counters, recording) = install(&registry, MANY, limits).await;
+
+    assert_eq!(report.max_downloads_in_flight, CONCURRENCY);
+    let in_flight = samples(&recording, "downloads_in_flight", EXTRACT_CAPACITY);
+    assert_eq!(in_flight.iter().max(), Some(&(CONCURRENCY as u64)));
+    let bound = 2 * EXTRACT_CAPACITY;
+    assert!(counters.max_backlog.load(Ordering::SeqCst) <= bound);
+    assert!(report.max_extract_backlog <= bound);
+    let backlog = samples(&recording, "extract_backlog", EXTRACT_CAPACITY);
+    assert!(
+        backlog.iter().all(|&depth| depth <= bound as u64),
+        "{backlog:?}"
+    );
 }

@@ -45,6 +45,7 @@ async fn supervisor_mailbox_holds_its_bound_and_then_refuses() {
     let limits = Limits {
         extract_capacity: 1,
         clone_capacity: 1,
+        network_concurrency: 1,
     };
     let supervisor = Supervisor::new(actors, cache, limits).start();
     // Let it start, so its mailbox capacity is set.

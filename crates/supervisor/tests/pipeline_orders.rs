@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use utoo_clone_actor::{CloneError, CloneStats};
 use utoo_extract_actor::{CacheEntry, UnpackStats};
+use utoo_fetch_actor::Tarball;
 use utoo_package_cache::Damage;
 use utoo_supervisor::{Command, Download, Limits, Pipeline, PlannedPackage};
 
@@ -99,10 +100,12 @@ impl Run {
     fn check_bounds(&self) {
         let gauges = self.pipeline.gauges();
         let bound = self.limits.max_extract_backlog();
+        let in_memory = self.pipeline.body_permits().in_use();
         assert!(
-            gauges.downloads_in_flight + gauges.extract_backlog <= bound,
-            "{gauges:?} over {bound}"
+            gauges.extract_backlog <= in_memory && in_memory <= bound,
+            "{gauges:?}, {in_memory} bodies in memory, over {bound}"
         );
+        assert!(gauges.downloads_in_flight <= self.limits.network_concurrency);
         assert!(gauges.clones_queued <= 2 * self.limits.clone_capacity);
         let fetching = self
             .in_flight
@@ -118,13 +121,24 @@ impl Run {
         assert_eq!(extracting, gauges.extract_backlog);
     }
 
-    /// Finishes one piece of work; the first clone of `p3` finds its cache
-    /// entry damaged.
+    /// Finishes one piece of work, or gives it back when it is a download
+    /// that can't read its body yet; the first clone of `p3` finds its
+    /// cache entry damaged.
     fn finish(&mut self, work: InFlight) {
         let result = match work {
-            InFlight::Fetch(download) => self
-                .pipeline
-                .fetched(download, Ok(Bytes::from_static(b"tarball"))),
+            InFlight::Fetch(download) => match self.pipeline.body_permits().try_acquire() {
+                Some(permit) => {
+                    let tarball = Tarball {
+                        bytes: Bytes::from_static(b"tarball"),
+                        permit: Some(permit),
+                    };
+                    self.pipeline.fetched(download, Ok(tarball))
+                }
+                None => {
+                    self.in_flight.push(InFlight::Fetch(download));
+                    Ok(())
+                }
+            },
             InFlight::Extract(download) => {
                 let entry = CacheEntry {
                     dir: PathBuf::from(format!("/cache/{}", download.cache_key())),
@@ -219,10 +233,13 @@ fn install_in_random_order(seed: u64, limits: Limits) {
 
 #[test]
 fn the_backlog_bound_holds_in_every_order_of_events() {
-    for (extract_capacity, clone_capacity) in [(1, 1), (2, 2), (4, 2), (8, 3)] {
+    for (extract_capacity, clone_capacity, network_concurrency) in
+        [(1, 1, 1), (2, 2, 16), (4, 2, 3), (8, 3, 64)]
+    {
         let limits = Limits {
             extract_capacity,
             clone_capacity,
+            network_concurrency,
         };
         for seed in 0..300 {
             install_in_random_order(seed, limits);

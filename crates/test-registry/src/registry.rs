@@ -8,6 +8,7 @@ use crate::fault::{Fault, PathMatch};
 use crate::fixture::{FixtureError, Fixtures};
 use crate::publish::{publish, tarball_path};
 use crate::server::Server;
+use crate::shape::NetworkShape;
 use crate::stats::Traffic;
 use crate::store::Store;
 
@@ -35,6 +36,15 @@ pub struct TestRegistry {
 impl TestRegistry {
     pub fn start(fixtures: Fixtures) -> Result<TestRegistry, StartError> {
         Self::publish_on(Server::start(Store::new())?, &fixtures)
+    }
+
+    /// Serves `fixtures` on loopback through a simulated network (a delay
+    /// before each response, a shared bandwidth cap).
+    pub fn start_shaped(
+        fixtures: Fixtures,
+        shape: NetworkShape,
+    ) -> Result<TestRegistry, StartError> {
+        Self::publish_on(Server::start_shaped(Store::new(), 0, shape)?, &fixtures)
     }
 
     /// Serves `fixtures` over HTTPS with a self-signed certificate
