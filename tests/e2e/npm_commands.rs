@@ -74,6 +74,62 @@ fn engines_mismatch_warns_or_fails_with_engine_strict() {
     );
 }
 
+/// Runs `utoo install` with a fake `node` first on PATH that counts its
+/// runs in `node-runs` and says it is v18.0.0.
+fn install_with_fake_node(project: &Project, bin: &std::path::Path) -> std::process::Output {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    project.utoo_with(&["install"], |c| c.env("PATH", &path))
+}
+
+#[test]
+fn node_is_asked_its_version_only_when_engines_need_it_and_once_per_binary() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
+    let bin = project.home().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let runs = project.home().join("node-runs");
+    let node = bin.join("node");
+    let script = format!("#!/bin/sh\necho run >> {}\necho v18.0.0\n", runs.display());
+    fs::write(&node, &script).unwrap();
+    fs::set_permissions(&node, fs::Permissions::from_mode(0o755)).unwrap();
+    let run_count = || fs::read_to_string(&runs).map_or(0, |text| text.lines().count());
+
+    // No package declares engines.node: nothing to ask.
+    let output = install_with_fake_node(&project, &bin);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(run_count(), 0);
+
+    project.write_package_json(&json!({"dependencies": {"modern": "1"}}));
+    let output = install_with_fake_node(&project, &bin);
+    assert!(
+        stderr(&output).contains("EBADENGINE modern@1.0.0 wants node >=99, this is node 18.0.0"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(run_count(), 1);
+
+    // The same binary again: its version is remembered.
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    let output = install_with_fake_node(&project, &bin);
+    assert!(
+        stderr(&output).contains("this is node 18.0.0"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(run_count(), 1);
+
+    // A replaced binary is asked again.
+    fs::write(&node, script.replace("v18.0.0", "v19.1.0")).unwrap();
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    let output = install_with_fake_node(&project, &bin);
+    assert!(
+        stderr(&output).contains("this is node 19.1.0"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(run_count(), 2);
+}
+
 const ADD: &str = "
     aa@1.0.0 deps(bb@^1)
     aa@1.2.0

@@ -1,7 +1,6 @@
 //! `utoo install`: reads the project, starts the actors and reports.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use utoo_lifecycle_scripts::{
     run_dependency_scripts, run_project_scripts, run_workspace_scripts, trusted_names, Dependency,
 };
 use utoo_lockfile::{Lockfile, LockfileError};
-use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
+use utoo_npm_types::{NodeVersion, Platform, Registries, NPM_REGISTRY};
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
 use utoo_resolver_actor::{LocalPackage, Project, ResolverActor};
@@ -27,6 +26,7 @@ use utoo_supervisor::{
 
 use crate::config::{cache_dir, NpmConfig};
 use crate::edit::{self, SaveTo};
+use crate::node;
 use crate::observe::{self, Observe};
 use crate::{InstallArgs, OmitKind};
 
@@ -258,7 +258,10 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         project,
         lockfile,
         registry,
-        node_version,
+        node_version: {
+            let cache_root = cache_root.clone();
+            NodeVersion::new(move || node::node_version(&cache_root))
+        },
         platform: Platform::current(),
         legacy_peer_deps: args.legacy_peer_deps || config.flag("legacy-peer-deps"),
         lockfile_only: args.lockfile_only,
@@ -635,13 +638,4 @@ fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Arc<Lockfile>, St
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The running Node.js version, for `engines.node` checks; `None` without Node.js.
-fn node_version() -> Option<String> {
-    let output = Command::new("node").arg("--version").output().ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

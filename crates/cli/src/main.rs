@@ -3,6 +3,7 @@
 mod config;
 mod edit;
 mod install;
+mod node;
 mod observe;
 
 use std::path::PathBuf;

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use utoo_lockfile::Lockfile;
-use utoo_npm_types::{Manifest, Platform, Registries};
+use utoo_npm_types::{Manifest, NodeVersion, Platform, Registries};
 use utoo_registry_client::{RegistryClient, SizeLimits};
 
 use crate::build::{BuildOptions, TreeBuilder};
@@ -31,7 +31,7 @@ pub struct Resolve {
     pub registry: Registries,
     /// Finds the running Node.js version (for `engines.node`); called at most
     /// once, and only if a version must be picked.
-    pub node_version: fn() -> Option<String>,
+    pub node_version: NodeVersion,
     pub legacy_peer_deps: bool,
     pub platform: Platform,
     pub notify: Option<Recipient<PackagePlaced>>,
@@ -89,7 +89,7 @@ impl Handler<Resolve> for ResolverActor {
             self.client.clone(),
             RegistrySourceConfig {
                 registry: msg.registry.clone(),
-                node_version: msg.node_version,
+                node_version: msg.node_version.clone(),
                 legacy_peer_deps: msg.legacy_peer_deps,
                 max_in_flight: self.max_in_flight,
                 size_limits: self.size_limits,

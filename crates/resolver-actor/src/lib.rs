@@ -23,7 +23,7 @@
 //!             project: Project::from_package_json(&package_json, "demo"),
 //!             lockfile: None,
 //!             registry: Registries::new(NPM_REGISTRY),
-//!             node_version: || None,
+//!             node_version: utoo_npm_types::NodeVersion::unknown(),
 //!             legacy_peer_deps: false,
 //!             platform: Platform::current(),
 //!             notify: None,

@@ -11,8 +11,8 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
 use utoo_npm_types::{
-    packument_url, validate_package_name, GitSpec, Manifest, Packument, PackumentError, Registries,
-    Spec, ABBREVIATED_ACCEPT,
+    packument_url, validate_package_name, GitSpec, Manifest, NodeVersion, Packument,
+    PackumentError, Registries, Spec, ABBREVIATED_ACCEPT,
 };
 use utoo_registry_client::{
     read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
@@ -68,7 +68,7 @@ impl PackumentFailure {
 pub struct RegistrySourceConfig {
     pub registry: Registries,
     /// Finds the running Node.js version, for `engines.node` when picking.
-    pub node_version: fn() -> Option<String>,
+    pub node_version: NodeVersion,
     pub legacy_peer_deps: bool,
     /// Packument requests in flight at once.
     pub max_in_flight: usize,
@@ -128,7 +128,7 @@ impl RegistrySource {
 
     fn node_version(&self) -> &Option<Version> {
         self.node_version.get_or_init(|| {
-            let found = (self.config.node_version)()?;
+            let found = self.config.node_version.find()?;
             Version::parse(found.trim().trim_start_matches('v')).ok()
         })
     }
@@ -204,14 +204,19 @@ impl RegistrySource {
             .packument(registry_name)
             .await
             .map_err(|failure| failure.into_error(registry_name, dependent))?;
-        let picked =
-            pick_manifest(&packument, &spec, self.node_version().as_ref()).ok_or_else(|| {
-                ResolveError::NoMatchingVersion {
-                    name: name.to_string(),
-                    spec: raw_spec.to_string(),
-                    dependent: dependent.to_string(),
-                }
-            })?;
+        // Node.js is asked its version only for a packument whose versions declare engines.
+        let declares_engines = packument.versions.iter().any(|v| v.node_engine.is_some());
+        let node = match declares_engines {
+            true => self.node_version().as_ref(),
+            false => None,
+        };
+        let picked = pick_manifest(&packument, &spec, node).ok_or_else(|| {
+            ResolveError::NoMatchingVersion {
+                name: name.to_string(),
+                spec: raw_spec.to_string(),
+                dependent: dependent.to_string(),
+            }
+        })?;
         let manifest = picked.manifest();
         check_registry_tarball(registry_name, &manifest)?;
         Ok(Arc::new(manifest))

@@ -327,7 +327,7 @@ impl Handler<Install> for Supervisor {
             project: msg.project.clone(),
             lockfile: msg.lockfile.as_ref().map(|(lock, _)| Arc::clone(lock)),
             registry: msg.registry.clone(),
-            node_version: msg.node_version,
+            node_version: msg.node_version.clone(),
             legacy_peer_deps: msg.legacy_peer_deps,
             platform: msg.platform.clone(),
             notify: (!msg.lockfile_only).then(|| ctx.address().recipient()),

@@ -8,7 +8,7 @@ use utoo_clone_actor::{CloneError, Strategy};
 use utoo_extract_actor::ExtractError;
 use utoo_fetch_actor::FetchError;
 use utoo_lockfile::{Lockfile, LockfileError};
-use utoo_npm_types::{Platform, Registries};
+use utoo_npm_types::{NodeVersion, Platform, Registries};
 use utoo_resolver_actor::{Project, ResolveError};
 
 /// Which kinds of packages stay out of `node_modules` (npm's `--omit`).
@@ -32,7 +32,7 @@ pub struct Install {
     pub lockfile: Option<(Arc<Lockfile>, String)>,
     pub registry: Registries,
     /// Finds the running Node.js version; called only if a version must be picked.
-    pub node_version: fn() -> Option<String>,
+    pub node_version: NodeVersion,
     pub platform: Platform,
     pub legacy_peer_deps: bool,
     pub lockfile_only: bool,

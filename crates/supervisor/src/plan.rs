@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use nodejs_semver::{Range, Version};
-use utoo_npm_types::Registries;
+use utoo_npm_types::{NodeVersion, Registries};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{PackageKind, ResolvedPackage, ResolvedTree};
 
@@ -172,17 +172,30 @@ pub(crate) fn plan(
     plan
 }
 
-/// Packages whose `engines.node` the running Node.js doesn't satisfy (npm's EBADENGINE).
-pub(crate) fn engine_mismatches(tree: &ResolvedTree, node_version: &str) -> Vec<String> {
-    let Ok(node) = Version::parse(node_version.trim().trim_start_matches('v')) else {
-        return Vec::new();
-    };
-    tree.packages
+/// Packages whose `engines.node` the running Node.js doesn't satisfy
+/// (npm's EBADENGINE). Node.js is asked its version only if a package has
+/// such a range.
+pub(crate) fn engine_mismatches(tree: &ResolvedTree, node_version: &NodeVersion) -> Vec<String> {
+    let mut ranges = tree
+        .packages
         .iter()
         .filter(|p| p.installable)
         .filter_map(|p| {
             let wanted = p.manifest.engines.get("node")?;
-            let range = Range::parse(wanted).ok()?;
+            Some((p, wanted, Range::parse(wanted).ok()?))
+        })
+        .peekable();
+    if ranges.peek().is_none() {
+        return Vec::new();
+    }
+    let Some(node) = node_version
+        .find()
+        .and_then(|found| Version::parse(found.trim().trim_start_matches('v')).ok())
+    else {
+        return Vec::new();
+    };
+    ranges
+        .filter_map(|(p, wanted, range)| {
             (!range.satisfies_with_prerelease(&node, true)).then(|| {
                 format!(
                     "{}@{} wants node {wanted}, this is node {node}",

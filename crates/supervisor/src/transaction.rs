@@ -99,13 +99,11 @@ pub(crate) fn prepare(
         prepared.warnings = warnings;
         return Ok(prepared);
     }
-    if let Some(node) = (request.node_version)() {
-        let mismatches = engine_mismatches(&resolution.tree, &node);
-        if request.engine_strict && !mismatches.is_empty() {
-            return Err(InstallError::Engine(mismatches.join("; ")));
-        }
-        warnings.extend(mismatches.into_iter().map(|m| format!("EBADENGINE {m}")));
+    let mismatches = engine_mismatches(&resolution.tree, &request.node_version);
+    if request.engine_strict && !mismatches.is_empty() {
+        return Err(InstallError::Engine(mismatches.join("; ")));
     }
+    warnings.extend(mismatches.into_iter().map(|m| format!("EBADENGINE {m}")));
     let planned = plan(
         &resolution.tree,
         &request.registry,

@@ -147,7 +147,7 @@ async fn install(
             package_json,
             lockfile: None,
             registry: utoo_npm_types::Registries::new(registry.url()),
-            node_version: || None,
+            node_version: utoo_npm_types::NodeVersion::unknown(),
             platform: Platform::current(),
             legacy_peer_deps: false,
             lockfile_only: false,
