@@ -28,6 +28,7 @@ use crate::config::{cache_dir, NpmConfig};
 use crate::edit::{self, SaveTo};
 use crate::node;
 use crate::observe::{self, Observe};
+use crate::open_files;
 use crate::{InstallArgs, OmitKind};
 
 /// Packument and tarball requests in flight at once.
@@ -248,9 +249,9 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         clone_capacity: args.clone_capacity.unwrap_or(cores.max(2)).max(1),
         network_concurrency: args
             .network_concurrency
-            .unwrap_or(DEFAULT_NETWORK_CONCURRENCY)
-            .max(1),
+            .unwrap_or(open_files::requests_per_kind(DEFAULT_NETWORK_CONCURRENCY)),
     };
+    let packuments_in_flight = open_files::requests_per_kind(MAX_PACKUMENTS_IN_FLIGHT);
     let install = Install {
         project_dir: project_dir.clone(),
         package_json,
@@ -274,7 +275,8 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let outcome = if !install.clean && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
-        run_actors(install, CacheLayout::new(cache_root), limits, http, sizes)
+        let cache = CacheLayout::new(cache_root);
+        run_actors(install, cache, limits, packuments_in_flight, http, sizes)
     };
     let trace_limits = Fields::from([
         (
@@ -283,7 +285,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         ),
         (
             "packument_capacity".to_string(),
-            json!(MAX_PACKUMENTS_IN_FLIGHT),
+            json!(packuments_in_flight),
         ),
         (
             "extract_capacity".to_string(),
@@ -500,6 +502,7 @@ fn run_actors(
     install: Install,
     cache: CacheLayout,
     limits: Limits,
+    packuments_in_flight: usize,
     http: ClientConfig,
     sizes: SizeLimits,
 ) -> anyhow::Result<InstallReport> {
@@ -509,7 +512,7 @@ fn run_actors(
         // their work overlaps, and traces show one track per actor.
         let resolver_client = RegistryClient::new(&http)?;
         let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT).with_size_limits(sizes)
+            ResolverActor::new(resolver_client, packuments_in_flight).with_size_limits(sizes)
         });
         let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {

@@ -5,6 +5,7 @@ mod edit;
 mod install;
 mod node;
 mod observe;
+mod open_files;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -49,6 +49,7 @@
 //! }
 //! ```
 
+mod entry_dirs;
 mod strategy;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,8 @@ use utoo_package_cache::{Damage, IndexError, SealedIndex};
 use utoo_telemetry::span;
 
 pub use strategy::{SharedStrategy, Strategy};
+
+use crate::entry_dirs::OpenDir;
 
 /// Materialise the package whose cache entry is `from` at `to`, replacing
 /// what was there.
@@ -156,8 +159,9 @@ impl CloneActor {
         CloneActor { strategy }
     }
 
-    /// Creates the entry's folders, parents first, then places each file
-    /// once it has checked that the file is as extracted.
+    /// Creates the package's folder and the entry's folders, parents first,
+    /// then places each file once it has checked that the file is as
+    /// extracted; all relative to the two open folders.
     fn clone_entry(
         &self,
         from: &Path,
@@ -168,24 +172,29 @@ impl CloneActor {
             entry: from.to_path_buf(),
             source,
         })?;
-        fs::create_dir_all(to).map_err(io_error(to))?;
+        let source = OpenDir::open(from).map_err(io_error(from))?;
+        let target = OpenDir::create(to).map_err(io_error(to))?;
         for dir in &sealed.index.dirs {
-            let target = to.join(dir);
-            fs::create_dir(&target).map_err(io_error(&target))?;
+            target
+                .make_dir(dir)
+                .map_err(|e| io_error(&to.join(dir))(e))?;
         }
         for file in &sealed.index.files {
             sealed
-                .check(from, file)
+                .check_facts(file, source.facts(&file.path))
                 .map_err(|damage| CloneError::Damaged {
                     entry: from.to_path_buf(),
                     damage,
                 })?;
-            let target = to.join(&file.path);
-            let used = self
-                .strategy
-                .place(&from.join(&file.path), &target)
-                .map_err(io_error(&target))?;
-            stats.strategy = Some(used);
+            let placed = match self.strategy.get() {
+                Some(Strategy::Hardlink) => source
+                    .link_to(&file.path, &target)
+                    .map(|()| Strategy::Hardlink),
+                _ => self
+                    .strategy
+                    .place(&from.join(&file.path), &to.join(&file.path)),
+            };
+            stats.strategy = Some(placed.map_err(|e| io_error(&to.join(&file.path))(e))?);
             stats.files += 1;
         }
         Ok(())
@@ -203,11 +212,6 @@ impl Handler<ClonePackage> for CloneActor {
         let span =
             tracing::info_span!(span::CLONE, package = %msg.package, files = tracing::field::Empty);
         let _entered = span.enter();
-        match fs::symlink_metadata(&msg.to) {
-            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&msg.to).map_err(io_error(&msg.to))?,
-            Ok(_) => fs::remove_file(&msg.to).map_err(io_error(&msg.to))?,
-            Err(_) => {}
-        }
         let mut stats = CloneStats {
             files: 0,
             strategy: self.strategy.get(),

@@ -44,6 +44,14 @@ pub struct SealedIndex {
     pub sealed_at: SystemTime,
 }
 
+/// What a check needs to know about a cached file, not following symlinks.
+#[derive(Debug, Clone, Copy)]
+pub struct FileFacts {
+    pub is_file: bool,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
 /// How a cached file differs from its index.
 #[derive(Debug, Error)]
 pub enum Damage {
@@ -182,27 +190,43 @@ impl SealedIndex {
     /// Whether `file` is in `entry_dir` as it was extracted: still a regular
     /// file, of the same size, not written since the index was.
     pub fn check(&self, entry_dir: &Path, file: &IndexedFile) -> Result<(), Damage> {
-        let meta = match fs::symlink_metadata(entry_dir.join(&file.path)) {
-            Ok(meta) => meta,
+        let facts = fs::symlink_metadata(entry_dir.join(&file.path)).and_then(|meta| {
+            Ok(FileFacts {
+                is_file: meta.is_file(),
+                size: meta.len(),
+                modified: meta.modified()?,
+            })
+        });
+        self.check_facts(file, facts)
+    }
+
+    /// [`SealedIndex::check`] on what the caller found out about the file
+    /// itself (e.g. with `fstatat` relative to the entry's open folder).
+    pub fn check_facts(
+        &self,
+        file: &IndexedFile,
+        facts: io::Result<FileFacts>,
+    ) -> Result<(), Damage> {
+        let facts = match facts {
+            Ok(facts) => facts,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Damage::Missing(file.path.clone()))
             }
             Err(e) => return Err(Damage::Unreadable(file.path.clone(), e)),
         };
-        if !meta.is_file() {
+        if !facts.is_file {
             return Err(Damage::NotAFile(file.path.clone()));
         }
-        if meta.len() != file.size {
+        if facts.size != file.size {
             return Err(Damage::Resized {
                 path: file.path.clone(),
                 expected: file.size,
-                found: meta.len(),
+                found: facts.size,
             });
         }
-        match meta.modified() {
-            Ok(modified) if modified <= self.sealed_at => Ok(()),
-            Ok(_) => Err(Damage::Modified(file.path.clone())),
-            Err(e) => Err(Damage::Unreadable(file.path.clone(), e)),
+        match facts.modified <= self.sealed_at {
+            true => Ok(()),
+            false => Err(Damage::Modified(file.path.clone())),
         }
     }
 

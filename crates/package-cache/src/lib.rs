@@ -30,5 +30,5 @@
 mod index;
 mod layout;
 
-pub use index::{Damage, EntryIndex, IndexError, IndexedFile, SealedIndex, INDEX_FILE};
+pub use index::{Damage, EntryIndex, FileFacts, IndexError, IndexedFile, SealedIndex, INDEX_FILE};
 pub use layout::CacheLayout;
