@@ -53,6 +53,9 @@ pub struct Manifest {
     pub deprecated: Option<String>,
     pub has_install_script: bool,
     pub funding: Option<Value>,
+    /// `bundleDependencies` (or `bundledDependencies`) as written: a list of
+    /// names, or `true` for every dependency.
+    pub bundle_dependencies: Option<Value>,
     pub dist: Dist,
 }
 
@@ -92,6 +95,10 @@ struct RawManifest {
     scripts: BTreeMap<String, String>,
     #[serde(default)]
     funding: Option<Value>,
+    #[serde(default)]
+    bundle_dependencies: Option<Value>,
+    #[serde(default)]
+    bundled_dependencies: Option<Value>,
     #[serde(default)]
     dist: Option<Value>,
 }
@@ -137,7 +144,26 @@ impl Manifest {
             deprecated: raw.deprecated,
             has_install_script,
             funding: raw.funding.filter(|f| !f.is_null()),
+            bundle_dependencies: raw
+                .bundle_dependencies
+                .or(raw.bundled_dependencies)
+                .filter(|b| b.is_array() || *b == Value::Bool(true)),
             dist,
+        }
+    }
+
+    /// The names shipped inside this package's tarball, as npm reads
+    /// `bundleDependencies`: the listed names, or with `true` every
+    /// dependency.
+    pub fn bundled_names(&self) -> Vec<String> {
+        match &self.bundle_dependencies {
+            Some(Value::Array(names)) => names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::Bool(true)) => self.dependencies.keys().cloned().collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -190,6 +216,10 @@ impl Manifest {
         );
         put("hasInstallScript", Value::Bool(self.has_install_script));
         put("funding", self.funding.clone().unwrap_or(Value::Null));
+        put(
+            "bundleDependencies",
+            self.bundle_dependencies.clone().unwrap_or(Value::Null),
+        );
         put("dist", to_json(&self.dist));
         serde_json::to_vec(&Value::Object(doc)).unwrap_or_default()
     }
@@ -217,11 +247,30 @@ mod tests {
             br#"{"name":"@s/p","version":"1.0.0","dependencies":{"a":"^1"},"optionalDependencies":{"o":"1"},
             "peerDependencies":{"h":"^2"},"peerDependenciesMeta":{"h":{"optional":true}},"bin":{"p":"./cli.js"},
             "engines":{"node":">=18"},"os":["linux"],"cpu":["x64"],"libc":["glibc"],"license":"MIT",
-            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},
+            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},"bundleDependencies":["a"],
             "dist":{"tarball":"t","integrity":"sha512-i","shasum":"s"}}"#,
         )
         .unwrap();
         assert_eq!(Manifest::from_slice(&m.to_compact_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn bundled_names_as_npm_reads_them() {
+        let read = |json: &str| {
+            Manifest::from_slice(json.as_bytes())
+                .unwrap()
+                .bundled_names()
+        };
+        assert_eq!(
+            read(r#"{"dependencies":{"a":"1"},"bundleDependencies":["a"]}"#),
+            ["a"]
+        );
+        assert_eq!(
+            read(r#"{"dependencies":{"a":"1","b":"1"},"bundledDependencies":true}"#),
+            ["a", "b"]
+        );
+        assert!(read(r#"{"dependencies":{"a":"1"},"bundleDependencies":false}"#).is_empty());
+        assert!(read(r#"{"bundleDependencies":"a"}"#).is_empty());
     }
 
     #[test]

@@ -243,7 +243,12 @@ impl Supervisor {
         if !transaction.bins_need_linking {
             return self.commit(ctx);
         }
-        let requests = transaction::bin_requests(&run.request, placed, &transaction.links);
+        let requests = transaction::bin_requests(
+            &run.request,
+            placed,
+            &transaction.links,
+            &transaction.bundled,
+        );
         let recipient = self.actors.link_bins.clone();
         let work = async move {
             for (package, request) in requests {

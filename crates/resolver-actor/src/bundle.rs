@@ -1,0 +1,166 @@
+//! What a package ships inside its tarball (`bundleDependencies`): the
+//! packages under its `node_modules`, read from the tarball's
+//! `package.json` files. npm places them from the tarball, never from the
+//! registry (arborist's loadActual of the extracted bundler).
+
+use std::io::Read;
+use std::path::{Component, Path};
+
+use flate2::read::GzDecoder;
+use utoo_npm_types::{validate_package_name, Manifest};
+
+use crate::tarball::TarballError;
+
+/// A `package.json` larger than this is not a manifest but an attack on memory.
+const MAX_MANIFEST_BYTES: u64 = 8 << 20;
+
+/// One package inside a bundler's tarball.
+#[derive(Debug, Clone)]
+pub struct BundledPackage {
+    /// The folder names from the bundler down: `["inner"]` for
+    /// `node_modules/inner`, `["inner", "@s/deep"]` for
+    /// `node_modules/inner/node_modules/@s/deep`.
+    pub names: Vec<String>,
+    pub manifest: Manifest,
+}
+
+/// Every package under the tarball's `node_modules`, parents before the
+/// packages nested in them. Folders without a `package.json` naming a
+/// version are not packages (npm transplants only those), and neither is
+/// anything below them.
+pub(crate) fn bundled_packages(bytes: &[u8]) -> Result<Vec<BundledPackage>, TarballError> {
+    let mut archive = tar::Archive::new(GzDecoder::new(bytes));
+    let entries = archive.entries().map_err(TarballError::NotGzip)?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let mut entry = entry.map_err(TarballError::NotGzip)?;
+        let path = entry.path().map_err(TarballError::EntryPath)?;
+        let Some(names) = bundled_manifest_path(&path) else {
+            continue;
+        };
+        if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST_BYTES {
+            return Err(TarballError::ManifestTooLarge(path.display().to_string()));
+        }
+        let mut text = Vec::new();
+        entry
+            .read_to_end(&mut text)
+            .map_err(TarballError::ReadManifest)?;
+        let Ok(manifest) = Manifest::from_slice(&text) else {
+            continue;
+        };
+        if !manifest.version.is_empty() {
+            found.push(BundledPackage { names, manifest });
+        }
+    }
+    found.sort_by_key(|package| package.names.len());
+    let mut packages: Vec<BundledPackage> = Vec::new();
+    for package in found {
+        let parent = &package.names[..package.names.len() - 1];
+        let parent_found = parent.is_empty() || packages.iter().any(|p| p.names == parent);
+        if parent_found {
+            packages.push(package);
+        }
+    }
+    Ok(packages)
+}
+
+/// For `<top>/node_modules/a/node_modules/@s/b/package.json`: `["a", "@s/b"]`.
+fn bundled_manifest_path(path: &Path) -> Option<Vec<String>> {
+    let parts: Vec<&str> = path
+        .components()
+        .map(|c| match c {
+            Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let (last, inside) = parts.get(1..)?.split_last()?;
+    if *last != "package.json" {
+        return None;
+    }
+    let mut names = Vec::new();
+    let mut rest = inside;
+    while let Some((first, after)) = rest.split_first() {
+        if *first != "node_modules" {
+            return None;
+        }
+        let (name, after) = match after {
+            [scope, bare, after @ ..] if scope.starts_with('@') => {
+                (format!("{scope}/{bare}"), after)
+            }
+            [bare, after @ ..] => (bare.to_string(), after),
+            [] => return None,
+        };
+        validate_package_name(&name).ok()?;
+        names.push(name);
+        rest = after;
+    }
+    (!names.is_empty()).then_some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (path, text) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, text.as_bytes())
+                .unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn reads_the_bundled_tree_parents_first() {
+        let bytes = tgz(&[
+            ("package/package.json", r#"{"name":"b","version":"1.0.0"}"#),
+            (
+                "package/node_modules/a/node_modules/@s/d/package.json",
+                r#"{"name":"@s/d","version":"3.0.0"}"#,
+            ),
+            (
+                "package/node_modules/a/package.json",
+                r#"{"name":"a","version":"2.0.0","dependencies":{"@s/d":"^3"}}"#,
+            ),
+            (
+                "package/node_modules/a/lib/package.json",
+                r#"{"version":"9.9.9"}"#,
+            ),
+            (
+                "package/node_modules/.bin/package.json",
+                r#"{"version":"1.0.0"}"#,
+            ),
+            (
+                "package/node_modules/noversion/package.json",
+                r#"{"name":"x"}"#,
+            ),
+            (
+                "package/node_modules/noversion/node_modules/orphan/package.json",
+                r#"{"name":"orphan","version":"1.0.0"}"#,
+            ),
+        ]);
+        let packages = bundled_packages(&bytes).unwrap();
+        let found: Vec<(String, &str)> = packages
+            .iter()
+            .map(|p| (p.names.join(">"), p.manifest.version.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [("a".to_string(), "2.0.0"), ("a>@s/d".to_string(), "3.0.0")]
+        );
+    }
+
+    #[test]
+    fn bad_bundles_say_why() {
+        let err = bundled_packages(b"not gzip").unwrap_err();
+        assert!(matches!(err, TarballError::NotGzip(_)), "{err}");
+    }
+}
