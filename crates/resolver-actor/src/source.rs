@@ -363,13 +363,16 @@ impl RegistrySource {
         });
     }
 
+    /// What the package ships in its tarball is never asked for.
     fn prefetch_dependencies(self: &Rc<Self>, manifest: &Manifest) {
         let peers = (!self.config.legacy_peer_deps).then_some(&manifest.peer_dependencies);
+        let bundled = manifest.bundled_names();
         let all = manifest
             .dependencies
             .iter()
             .chain(&manifest.optional_dependencies)
-            .chain(peers.into_iter().flatten());
+            .chain(peers.into_iter().flatten())
+            .filter(|(name, _)| !bundled.contains(name));
         for (name, spec) in all {
             self.prefetch(name, spec);
         }
