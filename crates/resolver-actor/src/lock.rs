@@ -186,6 +186,8 @@ fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
         has_install_script: entry.has_install_script,
         funding: entry.funding.clone(),
         bundle_dependencies: entry.bundle_dependencies.clone(),
+        workspaces: entry.workspaces.clone(),
+        engines_as_written: entry.other.get("engines").cloned(),
         dist: Dist {
             tarball: entry.resolved.clone().unwrap_or_default(),
             integrity: entry.integrity.clone(),
@@ -285,6 +287,12 @@ fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
         funding,
         in_bundle: package.in_bundle,
         bundle_dependencies: m.bundle_dependencies.clone(),
+        workspaces: m.workspaces.clone(),
+        other: m
+            .engines_as_written
+            .iter()
+            .map(|engines| ("engines".to_string(), engines.clone()))
+            .collect(),
         ..LockEntry::default()
     }
 }
