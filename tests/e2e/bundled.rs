@@ -243,3 +243,29 @@ fn the_projects_own_bundle_installs_from_the_registry() {
     assert_eq!(project.installed(), ["deep@1.0.0", "other@1.0.0"]);
     assert_npm_ls_is_clean(&project);
 }
+
+/// A lockfile that lacks a bundler's bundle (written by an installer that
+/// ignored `bundleDependencies`) gets it back from the bundler's tarball.
+#[test]
+fn a_lockfile_without_the_bundle_gets_it_from_the_tarball() {
+    let project = bund_project();
+    project.install(&["--lockfile-only"]);
+    let mut lock = project.lockfile();
+    let packages = lock["packages"].as_object_mut().unwrap();
+    packages.retain(|path, _| !path.starts_with("node_modules/bund/node_modules/"));
+    packages.insert(
+        "node_modules/inner".to_string(),
+        json!({"version": "2.0.0", "resolved": project.registry.tarball_url("inner", "2.0.0"),
+               "integrity": project.registry.integrity("inner", "2.0.0").unwrap()}),
+    );
+    fs::write(
+        project.dir().join("package-lock.json"),
+        serde_json::to_string_pretty(&lock).unwrap(),
+    )
+    .unwrap();
+
+    project.install(&[]);
+    assert_eq!(project.lockfile(), npm_lockfile(&project.registry));
+    assert!(!project.dir().join("node_modules/inner").exists());
+    assert_npm_ls_is_clean(&project);
+}
