@@ -482,3 +482,29 @@ impl Tree {
         format!("{}@{}", self.node(id).name, self.node(id).version())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(name: &str, version: &str) -> Arc<Manifest> {
+        Arc::new(Manifest {
+            name: name.into(),
+            version: version.into(),
+            ..Manifest::default()
+        })
+    }
+
+    #[test]
+    fn a_replaced_bundler_takes_its_bundle_with_it() {
+        let mut tree = Tree::new(manifest("root", "1.0.0"), Vec::new(), Overrides::default());
+        let old = tree.add(ROOT, "b", manifest("b", "1.0.0"), Vec::new(), ROOT_RULES);
+        let bundled = tree.add_bundled(old, "in", manifest("in", "9.0.0"), false);
+        let nested = tree.add(old, "x", manifest("x", "1.0.0"), Vec::new(), ROOT_RULES);
+        let placed = tree.replace(ROOT, "b", manifest("b", "2.0.0"), Vec::new(), ROOT_RULES);
+        assert!(tree.node(bundled).removed);
+        assert_eq!(tree.resolve(placed, "in"), None);
+        assert_eq!(tree.resolve(placed, "x"), Some(nested));
+        assert!(!tree.node(nested).removed);
+    }
+}
