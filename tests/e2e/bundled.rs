@@ -39,6 +39,13 @@ fn fixtures() -> Fixtures {
             .bundled(VersionFixture::new("deep", "1.3.0").license("ISC"))
     })
     .version("holey", "1.0.0", |v| v.dep("gone", "^1").bundle("gone"))
+    .version("nat", "1.0.0", |v| {
+        v.dep("native", "1.0.0").bundle("native").bundled(
+            VersionFixture::new("native", "1.0.0")
+                .script("postinstall", "node build.js")
+                .file("build.js", "require('fs').writeFileSync('built', 'yes')"),
+        )
+    })
 }
 
 fn bund_project() -> Project {
@@ -268,4 +275,23 @@ fn a_lockfile_without_the_bundle_gets_it_from_the_tarball() {
     assert_eq!(project.lockfile(), npm_lockfile(&project.registry));
     assert!(!project.dir().join("node_modules/inner").exists());
     assert_npm_ls_is_clean(&project);
+}
+
+/// npm rebuilds a bundle with its bundler: a trusted bundled package's
+/// install script runs in its folder inside the bundler.
+#[test]
+fn a_trusted_bundled_package_runs_its_install_script() {
+    let registry = TestRegistry::start(fixtures()).expect("registry starts");
+    let project = Project::with_registry(
+        registry,
+        json!({"name": "app", "dependencies": {"nat": "1.0.0"}, "trustedDependencies": ["native"]}),
+    );
+    project.install(&[]);
+    let built = project
+        .dir()
+        .join("node_modules/nat/node_modules/native/built");
+    assert_eq!(fs::read_to_string(built).expect("the script ran"), "yes");
+    let entry = &project.lockfile()["packages"]["node_modules/nat/node_modules/native"];
+    assert_eq!(entry["hasInstallScript"], true, "{entry}");
+    assert_eq!(entry["inBundle"], true, "{entry}");
 }

@@ -282,6 +282,7 @@ impl Supervisor {
         let request = Arc::clone(&run.request);
         let placed = run.pipeline.placed_packages().to_vec();
         let any_skipped = run.pipeline.any_skipped();
+        let bundled = transaction.bundled.clone();
         let write = tokio::task::spawn_blocking(move || {
             transaction::commit(&request, transaction, &placed, any_skipped)
         });
@@ -295,6 +296,8 @@ impl Supervisor {
                 Err(_) => Err(InstallError::ActorStopped("supervisor")),
             };
             let mut report = run.pipeline.take_report();
+            let with_bundlers = transaction::bundled_placed(&bundled, &report.placed);
+            report.placed.extend(with_bundlers);
             report.packuments_requested = run.report.packuments_requested;
             report.locked = run.report.locked;
             report.removed = run.report.removed;

@@ -74,6 +74,8 @@ pub(crate) struct PlannedBundled {
     pub name: String,
     pub version: String,
     pub bins: BTreeMap<String, String>,
+    pub optional: bool,
+    pub has_install_script: bool,
 }
 
 /// Everything to put in place.
@@ -185,6 +187,8 @@ pub(crate) fn plan(
                 name: p.name.clone(),
                 version: p.manifest.version.clone(),
                 bins: p.manifest.bin.clone(),
+                optional: p.optional,
+                has_install_script: p.manifest.has_install_script,
             }),
             PackageKind::Folder { .. } => {}
         }

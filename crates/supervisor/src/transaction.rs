@@ -14,7 +14,7 @@ use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{lockfile_from_tree, Resolution};
 use utoo_telemetry::span;
 
-use crate::messages::{Install, InstallError};
+use crate::messages::{Install, InstallError, PlacedPackage};
 use crate::node_modules::{
     hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, remove_any, Placement,
     HIDDEN_LOCKFILE,
@@ -228,6 +228,26 @@ fn bundled_in_place<'a>(
     bundled
         .iter()
         .filter(|b| placed.contains(b.bundler.as_str()))
+        .collect()
+}
+
+/// The bundled packages that came with a bundler this install placed: as
+/// npm rebuilds a bundle, their install scripts run like the bundler's.
+pub(crate) fn bundled_placed(
+    bundled: &[PlannedBundled],
+    placed: &[PlacedPackage],
+) -> Vec<PlacedPackage> {
+    let placed: HashSet<&str> = placed.iter().map(|p| p.path.as_str()).collect();
+    bundled
+        .iter()
+        .filter(|b| placed.contains(b.bundler.as_str()))
+        .map(|b| PlacedPackage {
+            path: b.path.clone(),
+            name: b.name.clone(),
+            version: b.version.clone(),
+            optional: b.optional,
+            has_install_script: b.has_install_script,
+        })
         .collect()
 }
 
