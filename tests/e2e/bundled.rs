@@ -295,3 +295,21 @@ fn a_trusted_bundled_package_runs_its_install_script() {
     assert_eq!(entry["hasInstallScript"], true, "{entry}");
     assert_eq!(entry["inBundle"], true, "{entry}");
 }
+
+/// With the bundler extracted in the cache, resolving reads its bundle
+/// there: no download at all. (On a cold cache the resolver downloads the
+/// bundler's tarball to read it, and the fetch actor once more to place it.)
+#[test]
+fn a_cached_bundler_shows_its_bundle_without_a_download() {
+    let project = bund_project();
+    project.install(&[]);
+    let tarball = "/bund/-/bund-1.0.0.tgz";
+    assert_eq!(project.registry.requests(tarball), 2);
+
+    fs::remove_file(project.dir().join("package-lock.json")).unwrap();
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    project.install(&[]);
+    assert_eq!(project.registry.requests(tarball), 2);
+    assert_eq!(project.lockfile(), npm_lockfile(&project.registry));
+    assert_eq!(project.installed().len(), 6);
+}

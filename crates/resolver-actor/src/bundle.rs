@@ -3,11 +3,13 @@
 //! `package.json` files. npm places them from the tarball, never from the
 //! registry (arborist's loadActual of the extracted bundler).
 
+use std::fs;
 use std::io::Read;
 use std::path::{Component, Path};
 
 use flate2::read::GzDecoder;
 use utoo_npm_types::{validate_package_name, Manifest};
+use utoo_package_cache::SealedIndex;
 
 use crate::tarball::TarballError;
 
@@ -35,7 +37,8 @@ pub(crate) fn bundled_packages(bytes: &[u8]) -> Result<Vec<BundledPackage>, Tarb
     for entry in entries {
         let mut entry = entry.map_err(TarballError::NotGzip)?;
         let path = entry.path().map_err(TarballError::EntryPath)?;
-        let Some(names) = bundled_manifest_path(&path) else {
+        // Packed packages keep everything in one top folder, usually `package/`.
+        let Some(names) = path_parts(&path).and_then(|parts| bundled_names(parts.get(1..)?)) else {
             continue;
         };
         if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST_BYTES {
@@ -45,35 +48,60 @@ pub(crate) fn bundled_packages(bytes: &[u8]) -> Result<Vec<BundledPackage>, Tarb
         entry
             .read_to_end(&mut text)
             .map_err(TarballError::ReadManifest)?;
-        let Ok(manifest) = Manifest::from_slice(&text) else {
+        found.extend(bundled_package(names, &text));
+    }
+    Ok(parents_first(found))
+}
+
+/// The same, read from the bundler's extracted cache entry; `None` when
+/// any `package.json` there is not as extracted (then the tarball is read).
+pub(crate) fn bundled_packages_in_entry(entry_dir: &Path) -> Option<Vec<BundledPackage>> {
+    let sealed = SealedIndex::read(entry_dir).ok()?;
+    let mut found = Vec::new();
+    for file in &sealed.index.files {
+        let Some(names) = path_parts(&file.path).and_then(|parts| bundled_names(&parts)) else {
             continue;
         };
-        if !manifest.version.is_empty() {
-            found.push(BundledPackage { names, manifest });
+        if file.size > MAX_MANIFEST_BYTES || sealed.check(entry_dir, file).is_err() {
+            return None;
         }
+        let text = fs::read(entry_dir.join(&file.path)).ok()?;
+        found.extend(bundled_package(names, &text));
     }
+    Some(parents_first(found))
+}
+
+/// A package, if its `package.json` names a version.
+fn bundled_package(names: Vec<String>, package_json: &[u8]) -> Option<BundledPackage> {
+    let manifest = Manifest::from_slice(package_json).ok()?;
+    (!manifest.version.is_empty()).then_some(BundledPackage { names, manifest })
+}
+
+/// Sorted parents first, without packages whose parent folder is not one.
+fn parents_first(mut found: Vec<BundledPackage>) -> Vec<BundledPackage> {
     found.sort_by_key(|package| package.names.len());
     let mut packages: Vec<BundledPackage> = Vec::new();
     for package in found {
         let parent = &package.names[..package.names.len() - 1];
-        let parent_found = parent.is_empty() || packages.iter().any(|p| p.names == parent);
-        if parent_found {
+        if parent.is_empty() || packages.iter().any(|p| p.names == parent) {
             packages.push(package);
         }
     }
-    Ok(packages)
+    packages
 }
 
-/// For `<top>/node_modules/a/node_modules/@s/b/package.json`: `["a", "@s/b"]`.
-fn bundled_manifest_path(path: &Path) -> Option<Vec<String>> {
-    let parts: Vec<&str> = path
-        .components()
+fn path_parts(path: &Path) -> Option<Vec<&str>> {
+    path.components()
         .map(|c| match c {
             Component::Normal(part) => part.to_str(),
             _ => None,
         })
-        .collect::<Option<_>>()?;
-    let (last, inside) = parts.get(1..)?.split_last()?;
+        .collect()
+}
+
+/// For `node_modules/a/node_modules/@s/b/package.json`: `["a", "@s/b"]`.
+fn bundled_names(parts: &[&str]) -> Option<Vec<String>> {
+    let (last, inside) = parts.split_last()?;
     if *last != "package.json" {
         return None;
     }
@@ -156,6 +184,33 @@ mod tests {
             found,
             [("a".to_string(), "2.0.0"), ("a>@s/d".to_string(), "3.0.0")]
         );
+    }
+
+    #[test]
+    fn a_cache_entry_shows_its_bundle_unless_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = dir.path();
+        let manifest = r#"{"name":"a","version":"2.0.0"}"#;
+        fs::create_dir_all(entry.join("node_modules/a")).unwrap();
+        fs::write(entry.join("node_modules/a/package.json"), manifest).unwrap();
+        fs::write(
+            entry.join("package.json"),
+            r#"{"name":"b","version":"1.0.0"}"#,
+        )
+        .unwrap();
+        let mut index = utoo_package_cache::EntryIndex::new("sha512-x");
+        index.add_dir("node_modules");
+        index.add_dir("node_modules/a");
+        index.add_file("node_modules/a/package.json", manifest.len() as u64);
+        index.add_file("package.json", 30);
+        index.write_into(entry).unwrap();
+        let packages = bundled_packages_in_entry(entry).unwrap();
+        assert_eq!(packages.len(), 1);
+        assert_eq!(packages[0].names, ["a"]);
+        assert_eq!(packages[0].manifest.version, "2.0.0");
+
+        fs::write(entry.join("node_modules/a/package.json"), "{}").unwrap();
+        assert!(bundled_packages_in_entry(entry).is_none());
     }
 
     #[test]

@@ -14,11 +14,12 @@ use utoo_npm_types::{
     packument_url, validate_package_name, GitSpec, Integrity, Manifest, Packument, PackumentError,
     Registries, Spec, ABBREVIATED_ACCEPT,
 };
+use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{
     read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
 
-use crate::bundle::{bundled_packages, BundledPackage};
+use crate::bundle::{bundled_packages, bundled_packages_in_entry, BundledPackage};
 use crate::error::ResolveError;
 use crate::load::ManifestSource;
 use crate::pick::pick_manifest;
@@ -77,6 +78,9 @@ pub struct RegistrySourceConfig {
     pub size_limits: SizeLimits,
     /// The project's folder: `file:` tarball paths are relative to it.
     pub project_dir: PathBuf,
+    /// The package cache, where an extracted bundler shows what it bundles
+    /// without a download.
+    pub cache: Option<CacheLayout>,
 }
 
 pub struct RegistrySource {
@@ -276,10 +280,19 @@ impl RegistrySource {
             })
     }
 
-    /// Reads what `bundler`'s tarball ships: a registry or URL tarball is
-    /// downloaded (its integrity checked), a `file:` one read from disk; a
-    /// packed git commit carries no `node_modules`.
+    /// Reads what `bundler`'s tarball ships: from its cache entry when the
+    /// cache has it intact, else a registry or URL tarball is downloaded
+    /// (its integrity checked), a `file:` one read from disk; a packed git
+    /// commit carries no `node_modules`.
     async fn read_bundle(&self, bundler: &Manifest) -> Result<Vec<BundledPackage>, ResolveError> {
+        if let Some(entry) = self.cached_entry(bundler) {
+            let cached = tokio::task::spawn_blocking(move || bundled_packages_in_entry(&entry))
+                .await
+                .map_err(|_| ResolveError::Stopped)?;
+            if let Some(packages) = cached {
+                return Ok(packages);
+            }
+        }
         let name = &bundler.name;
         let url = self.tarball_url(bundler);
         let failed = |source: TarballError| ResolveError::Tarball {
@@ -323,6 +336,14 @@ impl RegistrySource {
             .await
             .map_err(|_| ResolveError::Stopped)?
             .map_err(failed)
+    }
+
+    /// The complete cache entry of a registry package, if the cache has one.
+    fn cached_entry(&self, manifest: &Manifest) -> Option<PathBuf> {
+        let cache = self.config.cache.as_ref()?;
+        let integrity = manifest.dist.lock_integrity()?;
+        let entry = cache.entry_dir(&manifest.name, &manifest.version, &integrity);
+        CacheLayout::is_complete(&entry).then_some(entry)
     }
 
     /// Where `manifest`'s tarball is: `dist.tarball`, else npm's layout on
