@@ -189,11 +189,14 @@ fn a_lockfile_with_bundled_entries_installs_them_from_the_bundler_and_stays_as_i
         "the bundler's tarball is fetched once, to place it"
     );
     assert_eq!(bundle_requests(&project.registry), 0);
-    assert!(project
-        .dir()
-        .join("node_modules/bund/node_modules/inner/node_modules/deeper/package.json")
-        .is_file());
+    let deeper = "node_modules/bund/node_modules/inner/node_modules/deeper/package.json";
+    assert!(project.dir().join(deeper).is_file());
     assert_npm_ls_is_clean(&project);
+
+    let ci = project.utoo(&["ci"]);
+    assert!(ci.status.success(), "{}", describe(&ci));
+    assert!(project.dir().join(deeper).is_file());
+    assert_eq!(bundle_requests(&project.registry), 0);
 }
 
 #[test]
