@@ -469,6 +469,12 @@ mod tests {
     }
 
     #[test]
+    fn bundle_lists_bundle_dependencies_in_order() {
+        let fixture = parse_one("a@1.0.0 deps(z, b) bundle(z, b)");
+        assert_eq!(fixture.bundle_dependencies, ["z", "b"]);
+    }
+
+    #[test]
     fn quoted_empty_string_is_an_argument() {
         assert_eq!(
             parse_one(r#"a@1.0.0 deprecated("")"#).deprecated.as_deref(),
