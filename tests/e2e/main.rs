@@ -1,6 +1,7 @@
 //! End-to-end tests: the `utoo` binary against a loopback test registry.
 
 mod attacks;
+mod bundled;
 mod cache;
 mod cli;
 mod dependency_kinds;

@@ -511,8 +511,11 @@ fn run_actors(
         // The resolver and the fetch actor each get a thread of their own:
         // their work overlaps, and traces show one track per actor.
         let resolver_client = RegistryClient::new(&http)?;
+        let resolver_cache = cache.clone();
         let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            ResolverActor::new(resolver_client, packuments_in_flight).with_size_limits(sizes)
+            ResolverActor::new(resolver_client, packuments_in_flight)
+                .with_size_limits(sizes)
+                .with_cache(resolver_cache)
         });
         let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {

@@ -53,6 +53,14 @@ pub struct Manifest {
     pub deprecated: Option<String>,
     pub has_install_script: bool,
     pub funding: Option<Value>,
+    /// `bundleDependencies` (or `bundledDependencies`) as written: a list of
+    /// names, or `true` for every dependency.
+    pub bundle_dependencies: Option<Value>,
+    /// `workspaces` as written, which npm copies into the lockfile.
+    pub workspaces: Option<Value>,
+    /// `engines` written as something other than an object (old packages
+    /// list `["node >= 0.2.0"]`): npm copies it into the lockfile as it is.
+    pub engines_as_written: Option<Value>,
     pub dist: Dist,
 }
 
@@ -74,8 +82,8 @@ struct RawManifest {
     peer_dependencies_meta: Option<Value>,
     #[serde(default, deserialize_with = "lenient::raw_bin")]
     bin: Option<Value>,
-    #[serde(default, deserialize_with = "lenient::string_map")]
-    engines: BTreeMap<String, String>,
+    #[serde(default)]
+    engines: Option<Value>,
     #[serde(default, deserialize_with = "lenient::string_list")]
     os: Vec<String>,
     #[serde(default, deserialize_with = "lenient::string_list")]
@@ -92,6 +100,12 @@ struct RawManifest {
     scripts: BTreeMap<String, String>,
     #[serde(default)]
     funding: Option<Value>,
+    #[serde(default)]
+    bundle_dependencies: Option<Value>,
+    #[serde(default)]
+    bundled_dependencies: Option<Value>,
+    #[serde(default)]
+    workspaces: Option<Value>,
     #[serde(default)]
     dist: Option<Value>,
 }
@@ -121,6 +135,15 @@ impl Manifest {
             .dist
             .and_then(|d| serde_json::from_value(d).ok())
             .unwrap_or_default();
+        let (engines, engines_as_written) = match raw.engines {
+            Some(Value::Object(map)) => (
+                map.into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+                    .collect(),
+                None,
+            ),
+            other => (BTreeMap::new(), other.filter(is_filled)),
+        };
         Manifest {
             bin: lenient::normalise_bin(raw.bin, &name),
             name,
@@ -129,7 +152,8 @@ impl Manifest {
             optional_dependencies: raw.optional_dependencies,
             peer_dependencies: raw.peer_dependencies,
             peer_dependencies_meta,
-            engines: raw.engines,
+            engines,
+            engines_as_written,
             os: raw.os,
             cpu: raw.cpu,
             libc: raw.libc,
@@ -137,7 +161,27 @@ impl Manifest {
             deprecated: raw.deprecated,
             has_install_script,
             funding: raw.funding.filter(|f| !f.is_null()),
+            bundle_dependencies: raw
+                .bundle_dependencies
+                .or(raw.bundled_dependencies)
+                .filter(|b| b.is_array() || *b == Value::Bool(true)),
+            workspaces: raw.workspaces.filter(is_filled),
             dist,
+        }
+    }
+
+    /// The names shipped inside this package's tarball, as npm reads
+    /// `bundleDependencies`: the listed names, or with `true` every
+    /// dependency.
+    pub fn bundled_names(&self) -> Vec<String> {
+        match &self.bundle_dependencies {
+            Some(Value::Array(names)) => names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::Bool(true)) => self.dependencies.keys().cloned().collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -176,7 +220,12 @@ impl Manifest {
             ),
         );
         put("bin", to_json(&self.bin));
-        put("engines", to_json(&self.engines));
+        put(
+            "engines",
+            self.engines_as_written
+                .clone()
+                .unwrap_or_else(|| to_json(&self.engines)),
+        );
         put("os", to_json(&self.os));
         put("cpu", to_json(&self.cpu));
         put("libc", to_json(&self.libc));
@@ -190,6 +239,11 @@ impl Manifest {
         );
         put("hasInstallScript", Value::Bool(self.has_install_script));
         put("funding", self.funding.clone().unwrap_or(Value::Null));
+        put(
+            "bundleDependencies",
+            self.bundle_dependencies.clone().unwrap_or(Value::Null),
+        );
+        put("workspaces", self.workspaces.clone().unwrap_or(Value::Null));
         put("dist", to_json(&self.dist));
         serde_json::to_vec(&Value::Object(doc)).unwrap_or_default()
     }
@@ -199,6 +253,17 @@ impl Manifest {
         self.peer_dependencies_meta
             .get(name)
             .is_some_and(|meta| meta.optional)
+    }
+}
+
+/// What npm's lockfile keeps of a field: truthy, and not an empty object or list.
+fn is_filled(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Number(_) | Value::Bool(true) => true,
     }
 }
 
@@ -217,11 +282,31 @@ mod tests {
             br#"{"name":"@s/p","version":"1.0.0","dependencies":{"a":"^1"},"optionalDependencies":{"o":"1"},
             "peerDependencies":{"h":"^2"},"peerDependenciesMeta":{"h":{"optional":true}},"bin":{"p":"./cli.js"},
             "engines":{"node":">=18"},"os":["linux"],"cpu":["x64"],"libc":["glibc"],"license":"MIT",
-            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},
+            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},"bundleDependencies":["a"],
+            "workspaces":["w/*"],
             "dist":{"tarball":"t","integrity":"sha512-i","shasum":"s"}}"#,
         )
         .unwrap();
         assert_eq!(Manifest::from_slice(&m.to_compact_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn bundled_names_as_npm_reads_them() {
+        let read = |json: &str| {
+            Manifest::from_slice(json.as_bytes())
+                .unwrap()
+                .bundled_names()
+        };
+        assert_eq!(
+            read(r#"{"dependencies":{"a":"1"},"bundleDependencies":["a"]}"#),
+            ["a"]
+        );
+        assert_eq!(
+            read(r#"{"dependencies":{"a":"1","b":"1"},"bundledDependencies":true}"#),
+            ["a", "b"]
+        );
+        assert!(read(r#"{"dependencies":{"a":"1"},"bundleDependencies":false}"#).is_empty());
+        assert!(read(r#"{"bundleDependencies":"a"}"#).is_empty());
     }
 
     #[test]
@@ -234,6 +319,11 @@ mod tests {
         )
         .unwrap();
         assert!(m.engines.is_empty());
+        assert_eq!(
+            m.engines_as_written,
+            Some(serde_json::json!(["node >=0.4"]))
+        );
+        assert_eq!(Manifest::from_slice(&m.to_compact_json()).unwrap(), m);
         assert_eq!(m.license.as_deref(), Some("BSD"));
         assert_eq!(m.deprecated, None);
         assert!(m.dependencies.is_empty());

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use utoo_lockfile::Lockfile;
 use utoo_npm_types::{Manifest, NodeVersion, Platform, Registries};
+use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{RegistryClient, SizeLimits};
 
 use crate::build::{BuildOptions, TreeBuilder};
@@ -50,6 +51,7 @@ pub struct ResolverActor {
     client: RegistryClient,
     max_in_flight: usize,
     size_limits: SizeLimits,
+    cache: Option<CacheLayout>,
 }
 
 /// Resolve requests waiting while one resolution runs; further senders wait.
@@ -61,7 +63,15 @@ impl ResolverActor {
             client,
             max_in_flight,
             size_limits: SizeLimits::default(),
+            cache: None,
         }
+    }
+
+    /// Reads what a bundler ships from its cache entry, when the cache has
+    /// it, instead of downloading its tarball.
+    pub fn with_cache(mut self, cache: CacheLayout) -> ResolverActor {
+        self.cache = Some(cache);
+        self
     }
 
     /// Refuses packuments and tarballs (read for their manifest) larger than these.
@@ -94,6 +104,7 @@ impl Handler<Resolve> for ResolverActor {
                 max_in_flight: self.max_in_flight,
                 size_limits: self.size_limits,
                 project_dir: msg.project.dir.clone(),
+                cache: self.cache.clone(),
             },
         );
         AtomicResponse::new(Box::pin(resolve(msg, source).into_actor(self)))

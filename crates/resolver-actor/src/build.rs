@@ -38,6 +38,9 @@ pub struct TreeBuilder<'s, S> {
     warnings: Vec<Warning>,
     /// Packages placed since the last [`TreeBuilder::take_placed`].
     placed: Vec<Arc<Manifest>>,
+    /// Bundlers whose tarball was read, each once (a bundle may lack every
+    /// name it lists).
+    opened: HashSet<NodeId>,
 }
 
 impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
@@ -56,6 +59,7 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
             skipped: SkippedOptional::default(),
             warnings: Vec::new(),
             placed: Vec::new(),
+            opened: HashSet::new(),
         }
     }
 
@@ -64,7 +68,10 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
         let with_problems: Vec<NodeId> = self
             .tree
             .live()
-            .filter(|&id| !problem_edges(&self.tree, id, &self.skipped).is_empty())
+            .filter(|&id| {
+                self.tree.needs_bundle(id)
+                    || !problem_edges(&self.tree, id, &self.skipped).is_empty()
+            })
             .collect();
         for id in with_problems {
             match &self.tree.node(id).top {
@@ -121,6 +128,9 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
     }
 
     async fn build_node(&mut self, id: NodeId) -> Result<(), ResolveError> {
+        if self.tree.needs_bundle(id) && self.opened.insert(id) {
+            self.open_bundle(id).await?;
+        }
         let problems = problem_edges(&self.tree, id, &self.skipped);
         if problems.is_empty() {
             return Ok(());
@@ -147,6 +157,41 @@ impl<'s, S: ManifestSource> TreeBuilder<'s, S> {
                     self.skipped.insert(id, &edge.name);
                 }
                 Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts what the package at `id` ships in its tarball under its
+    /// `node_modules`, as the tarball has it (arborist reads the extracted
+    /// bundler with loadActual).
+    async fn open_bundle(&mut self, id: NodeId) -> Result<(), ResolveError> {
+        let bundler = self.tree.node(id).manifest.clone();
+        let packages = self.loader.source.bundle(&bundler).await?;
+        // npm installs nothing for a listed dependency its bundle lacks.
+        let missing: Vec<String> = bundler
+            .bundled_names()
+            .into_iter()
+            .filter(|name| self.tree.node(id).edge(name).is_some())
+            .filter(|name| !packages.iter().any(|p| p.names == [name.as_str()]))
+            .collect();
+        if !missing.is_empty() {
+            self.warnings.push(Warning::BundleMissing {
+                package: format!("{}@{}", bundler.name, bundler.version),
+                names: missing,
+            });
+        }
+        for package in packages.iter() {
+            let Some((name, path)) = package.names.split_last() else {
+                continue;
+            };
+            let parent = path.iter().try_fold(id, |at, folder| {
+                self.tree.node(at).children.get(folder).copied()
+            });
+            if let Some(parent) = parent {
+                let manifest = Arc::new(package.manifest.clone());
+                self.tree
+                    .add_bundled(parent, name, manifest, self.loader.legacy_peer_deps);
             }
         }
         Ok(())

@@ -23,6 +23,9 @@ pub enum PackageKind {
     /// A folder of its own (a workspace, or a `file:` dependency's folder),
     /// with its `package.json`.
     Folder { package_json: Arc<Value> },
+    /// Shipped inside the tarball of the package it is nested in (its
+    /// bundler): placed with the bundler's files.
+    Bundled,
 }
 
 /// One package of the final tree.
@@ -39,6 +42,9 @@ pub struct ResolvedPackage {
     /// False for optional packages this platform can't run (and what only they need):
     /// npm keeps them in the lockfile but not in `node_modules`.
     pub installable: bool,
+    /// npm's `inBundle`: in some package's bundle, the project's own
+    /// `bundleDependencies` included (those are still installed from the registry).
+    pub in_bundle: bool,
     pub kind: PackageKind,
 }
 
@@ -182,6 +188,46 @@ fn installable(
     Ok(reached)
 }
 
+/// The nodes in some package's bundle (arborist's inBundle).
+fn in_bundle(tree: &Tree) -> HashSet<NodeId> {
+    let any_bundler = tree
+        .live()
+        .any(|id| !tree.node(id).manifest.bundled_names().is_empty());
+    if !any_bundler {
+        return HashSet::new();
+    }
+    tree.live()
+        .filter(|&id| bundler(tree, id, &mut Vec::new()).is_some())
+        .collect()
+}
+
+/// arborist's Node.getBundler: inside a bundled package, listed in its
+/// parent's `bundleDependencies`, or a dependency of a package bundled by
+/// its parent. `path` (shared by the whole walk, as in arborist) stops cycles.
+fn bundler(tree: &Tree, id: NodeId, path: &mut Vec<NodeId>) -> Option<NodeId> {
+    if path.contains(&id) {
+        return None;
+    }
+    path.push(id);
+    let node = tree.node(id);
+    let parent = node.parent?;
+    if let Some(found) = bundler(tree, parent, path) {
+        return Some(found);
+    }
+    if tree
+        .node(parent)
+        .manifest
+        .bundled_names()
+        .contains(&node.name)
+    {
+        return Some(parent);
+    }
+    tree.edges_in(id)
+        .into_iter()
+        .find(|&from| bundler(tree, from, path) == Some(parent))
+        .map(|_| parent)
+}
+
 /// Computes flags, drops extraneous nodes and lists the packages in npm's order.
 pub fn finish(
     mut tree: Tree,
@@ -200,6 +246,7 @@ pub fn finish(
     }
     let flags = dep_flags(&tree);
     let installable = installable(&tree, &flags, platform)?;
+    let in_bundle = in_bundle(&tree);
     let mut packages: Vec<ResolvedPackage> = tree
         .live()
         .filter(|&id| id != ROOT)
@@ -215,6 +262,7 @@ pub fn finish(
                 dev_optional: f.dev_optional,
                 peer: f.peer,
                 installable: installable.contains(&id),
+                in_bundle: in_bundle.contains(&id),
                 kind: match (&node.top, node.link_target) {
                     (Some(folder), _) => PackageKind::Folder {
                         package_json: folder.package_json.clone(),
@@ -222,6 +270,7 @@ pub fn finish(
                     (None, Some(target)) => PackageKind::Link {
                         target: tree.path(target),
                     },
+                    (None, None) if node.bundled => PackageKind::Bundled,
                     (None, None) => PackageKind::Tarball,
                 },
             }

@@ -39,6 +39,7 @@
 
 mod actor;
 mod build;
+mod bundle;
 mod edge;
 mod error;
 mod finish;
@@ -57,6 +58,7 @@ mod warning;
 
 pub use actor::{PackagePlaced, Resolution, Resolve, ResolverActor, RESOLVER_MAILBOX};
 pub use build::{BuildOptions, TreeBuilder};
+pub use bundle::BundledPackage;
 pub use edge::{Edge, EdgeKind};
 pub use error::ResolveError;
 pub use finish::{finish, PackageKind, ResolvedPackage, ResolvedTree};

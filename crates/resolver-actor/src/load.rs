@@ -9,6 +9,7 @@ use std::sync::Arc;
 use utoo_npm_collate::compare;
 use utoo_npm_types::{validate_package_name, Manifest};
 
+use crate::bundle::BundledPackage;
 use crate::edge::{Edge, EdgeKind};
 use crate::error::ResolveError;
 use crate::local::{FolderError, LocalPackage};
@@ -22,6 +23,13 @@ pub trait ManifestSource {
         spec: &str,
         dependent: &str,
     ) -> impl Future<Output = Result<Arc<Manifest>, ResolveError>>;
+
+    /// The packages `bundler` ships under its tarball's `node_modules`,
+    /// parents first.
+    fn bundle(
+        &self,
+        bundler: &Manifest,
+    ) -> impl Future<Output = Result<Arc<Vec<BundledPackage>>, ResolveError>>;
 }
 
 /// A dependency about to be placed, with the peers that must come along.

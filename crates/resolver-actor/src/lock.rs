@@ -97,13 +97,27 @@ pub fn tree_from_lockfile(
             continue;
         };
         let manifest = Arc::new(manifest_from_entry(name, entry));
-        let edges = package_edges(&manifest, None, legacy_peer_deps);
-        let id = tree.add(parent, name, manifest, edges, ROOT_RULES);
+        let id = if entry.in_bundle && in_package_bundle(&tree, parent) {
+            tree.add_bundled(parent, name, manifest, legacy_peer_deps)
+        } else {
+            let edges = package_edges(&manifest, None, legacy_peer_deps);
+            tree.add(parent, name, manifest, edges, ROOT_RULES)
+        };
         ids.insert(path.clone(), id);
     }
     add_cycle_links(&mut tree, lock, &ids)?;
     tree.propagate_overrides();
     Ok(tree)
+}
+
+/// Whether an `inBundle` entry under `parent` came in a package's tarball:
+/// its parent is a bundler or itself bundled. Entries in the project's own
+/// bundle (under the root or a folder) are installed from the registry.
+fn in_package_bundle(tree: &Tree, parent: NodeId) -> bool {
+    let node = tree.node(parent);
+    parent != ROOT
+        && node.top.is_none()
+        && (node.bundled || !node.manifest.bundled_names().is_empty())
 }
 
 /// Links npm made inside `node_modules` to an earlier copy of a package, to
@@ -171,6 +185,9 @@ fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
         deprecated: entry.deprecated.clone(),
         has_install_script: entry.has_install_script,
         funding: entry.funding.clone(),
+        bundle_dependencies: entry.bundle_dependencies.clone(),
+        workspaces: entry.workspaces.clone(),
+        engines_as_written: entry.other.get("engines").cloned(),
         dist: Dist {
             tarball: entry.resolved.clone().unwrap_or_default(),
             integrity: entry.integrity.clone(),
@@ -199,7 +216,7 @@ pub fn lockfile_from_tree(
     );
     for package in &tree.packages {
         let entry = match &package.kind {
-            PackageKind::Tarball => entry_from_package(package),
+            PackageKind::Tarball | PackageKind::Bundled => entry_from_package(package),
             // npm puts a link's flags on the folder's entry, not the link's.
             PackageKind::Link { target } => LockEntry {
                 resolved: Some(target.clone()),
@@ -268,6 +285,14 @@ fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
         cpu: m.cpu.clone(),
         libc: m.libc.clone(),
         funding,
+        in_bundle: package.in_bundle,
+        bundle_dependencies: m.bundle_dependencies.clone(),
+        workspaces: m.workspaces.clone(),
+        other: m
+            .engines_as_written
+            .iter()
+            .map(|engines| ("engines".to_string(), engines.clone()))
+            .collect(),
         ..LockEntry::default()
     }
 }

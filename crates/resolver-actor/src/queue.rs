@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 use utoo_npm_collate::compare;
 
 use crate::edge::{Edge, EdgeKind};
-use crate::tree::{NodeId, Tree};
+use crate::tree::{NodeId, Tree, ROOT};
 
 /// Nodes waiting to be built, each at most once at a time.
 #[derive(Default)]
@@ -85,11 +85,23 @@ impl SkippedOptional {
 
 /// arborist's problemEdges: the node's edges that are missing (unless
 /// optional peers, or skipped) or not met, sorted by name.
+/// A package's bundled dependencies are never problems: they come from its
+/// tarball, whatever is there. The project's own `bundleDependencies` (and
+/// a folder's) matter only when packing, so theirs are installed as usual.
+/// Packages from a bundle are never built.
 pub(crate) fn problem_edges(tree: &Tree, id: NodeId, skipped: &SkippedOptional) -> Vec<Edge> {
-    let mut problems: Vec<Edge> = tree
-        .node(id)
+    let node = tree.node(id);
+    if node.bundled {
+        return Vec::new();
+    }
+    let bundled = match node.top {
+        None if id != ROOT => node.manifest.bundled_names(),
+        _ => Vec::new(),
+    };
+    let mut problems: Vec<Edge> = node
         .edges
         .iter()
+        .filter(|edge| !bundled.contains(&edge.name))
         .filter(|edge| match tree.edge_target_valid(id, edge) {
             None => edge.kind != EdgeKind::PeerOptional && !skipped.contains(id, &edge.name),
             Some(valid) => !valid,

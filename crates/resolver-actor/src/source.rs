@@ -11,13 +11,15 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
 use utoo_npm_types::{
-    packument_url, validate_package_name, GitSpec, Manifest, NodeVersion, Packument,
+    packument_url, validate_package_name, GitSpec, Integrity, Manifest, NodeVersion, Packument,
     PackumentError, Registries, Spec, ABBREVIATED_ACCEPT,
 };
+use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{
     read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
 
+use crate::bundle::{bundled_packages, bundled_packages_in_entry, BundledPackage};
 use crate::error::ResolveError;
 use crate::load::ManifestSource;
 use crate::pick::pick_manifest;
@@ -76,6 +78,9 @@ pub struct RegistrySourceConfig {
     pub size_limits: SizeLimits,
     /// The project's folder: `file:` tarball paths are relative to it.
     pub project_dir: PathBuf,
+    /// The package cache, where an extracted bundler shows what it bundles
+    /// without a download.
+    pub cache: Option<CacheLayout>,
 }
 
 pub struct RegistrySource {
@@ -86,6 +91,8 @@ pub struct RegistrySource {
     packuments: RefCell<HashMap<String, PackumentFuture>>,
     picks: RefCell<HashMap<(String, String), Arc<Manifest>>>,
     prefetched: RefCell<HashSet<(String, String)>>,
+    /// What each bundler's tarball (by URL) ships, read once.
+    bundles: RefCell<HashMap<String, Arc<Vec<BundledPackage>>>>,
     in_flight: Rc<Cell<u64>>,
 }
 
@@ -122,6 +129,7 @@ impl RegistrySource {
             packuments: RefCell::new(HashMap::new()),
             picks: RefCell::new(HashMap::new()),
             prefetched: RefCell::new(HashSet::new()),
+            bundles: RefCell::new(HashMap::new()),
             in_flight: Rc::new(Cell::new(0)),
         })
     }
@@ -277,6 +285,88 @@ impl RegistrySource {
             })
     }
 
+    /// Reads what `bundler`'s tarball ships: from its cache entry when the
+    /// cache has it intact, else a registry or URL tarball is downloaded
+    /// (its integrity checked), a `file:` one read from disk; a packed git
+    /// commit carries no `node_modules`.
+    async fn read_bundle(&self, bundler: &Manifest) -> Result<Vec<BundledPackage>, ResolveError> {
+        if let Some(entry) = self.cached_entry(bundler) {
+            let cached = tokio::task::spawn_blocking(move || bundled_packages_in_entry(&entry))
+                .await
+                .map_err(|_| ResolveError::Stopped)?;
+            if let Some(packages) = cached {
+                return Ok(packages);
+            }
+        }
+        let name = &bundler.name;
+        let url = self.tarball_url(bundler);
+        let failed = |source: TarballError| ResolveError::Tarball {
+            name: name.clone(),
+            location: url.clone(),
+            source,
+        };
+        let max_bytes = self.config.size_limits.tarball;
+        let bytes = if let Some(location) = url.strip_prefix("file:") {
+            let path = self.config.project_dir.join(location);
+            read_regular_file(&path, max_bytes).map_err(|err| failed(err.into()))?
+        } else if url.starts_with("http://") || url.starts_with("https://") {
+            let integrity = bundler
+                .dist
+                .lock_integrity()
+                .and_then(|sri| Integrity::parse(&sri).ok());
+            self.client
+                .get(
+                    &url,
+                    "application/octet-stream",
+                    integrity.as_ref(),
+                    max_bytes,
+                )
+                .await
+                .map_err(|err| match err {
+                    HttpError::TooLarge { url, limit } => ResolveError::TarballTooLarge {
+                        name: name.clone(),
+                        location: url,
+                        limit,
+                    },
+                    source => ResolveError::Download {
+                        name: name.clone(),
+                        source,
+                    },
+                })?
+                .to_vec()
+        } else {
+            return Ok(Vec::new());
+        };
+        tokio::task::spawn_blocking(move || bundled_packages(&bytes))
+            .await
+            .map_err(|_| ResolveError::Stopped)?
+            .map_err(failed)
+    }
+
+    /// The complete cache entry of a registry package, if the cache has one.
+    fn cached_entry(&self, manifest: &Manifest) -> Option<PathBuf> {
+        let cache = self.config.cache.as_ref()?;
+        let integrity = manifest.dist.lock_integrity()?;
+        let entry = cache.entry_dir(&manifest.name, &manifest.version, &integrity);
+        CacheLayout::is_complete(&entry).then_some(entry)
+    }
+
+    /// Where `manifest`'s tarball is: `dist.tarball`, else npm's layout on
+    /// the package's registry.
+    fn tarball_url(&self, manifest: &Manifest) -> String {
+        if !manifest.dist.tarball.is_empty() {
+            return manifest.dist.tarball.clone();
+        }
+        let name = &manifest.name;
+        let bare = name.rsplit('/').next().unwrap_or(name);
+        let registry = self.config.registry.for_package(name);
+        format!(
+            "{}/{name}/-/{bare}-{}.tgz",
+            registry.trim_end_matches('/'),
+            manifest.version
+        )
+    }
+
     /// Fetches, ahead of need, what `name@spec` and its dependencies will ask
     /// for; only registry specs (paths are relative to their dependent).
     fn prefetch(self: &Rc<Self>, name: &str, raw_spec: &str) {
@@ -299,13 +389,16 @@ impl RegistrySource {
         });
     }
 
+    /// What the package ships in its tarball is never asked for.
     fn prefetch_dependencies(self: &Rc<Self>, manifest: &Manifest) {
         let peers = (!self.config.legacy_peer_deps).then_some(&manifest.peer_dependencies);
+        let bundled = manifest.bundled_names();
         let all = manifest
             .dependencies
             .iter()
             .chain(&manifest.optional_dependencies)
-            .chain(peers.into_iter().flatten());
+            .chain(peers.into_iter().flatten())
+            .filter(|(name, _)| !bundled.contains(name));
         for (name, spec) in all {
             self.prefetch(name, spec);
         }
@@ -394,6 +487,16 @@ impl ManifestSource for Rc<RegistrySource> {
         self.prefetched.borrow_mut().insert(key);
         self.prefetch_dependencies(&manifest);
         Ok(manifest)
+    }
+
+    async fn bundle(&self, bundler: &Manifest) -> Result<Arc<Vec<BundledPackage>>, ResolveError> {
+        let url = self.tarball_url(bundler);
+        if let Some(known) = self.bundles.borrow().get(&url) {
+            return Ok(known.clone());
+        }
+        let packages = Arc::new(self.read_bundle(bundler).await?);
+        self.bundles.borrow_mut().insert(url, packages.clone());
+        Ok(packages)
     }
 }
 

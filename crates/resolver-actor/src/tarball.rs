@@ -29,6 +29,8 @@ pub enum TarballError {
     BadVersion(String),
     #[error("it has no package.json")]
     NoManifest,
+    #[error("{0} is too large to be a package.json")]
+    ManifestTooLarge(String),
 }
 
 /// The manifest in a `.tgz`, with `dist` set to `resolved` and the

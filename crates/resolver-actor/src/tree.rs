@@ -59,6 +59,9 @@ pub struct Node {
     pub fs_parent: Option<NodeId>,
     /// The override rules in force for its dependencies.
     pub overrides: RuleId,
+    /// Shipped inside its bundler's tarball (arborist's inDepBundle): placed
+    /// with the bundler's files, never fetched, never built.
+    pub bundled: bool,
 }
 
 impl Node {
@@ -74,6 +77,7 @@ impl Node {
             top: None,
             fs_parent: None,
             overrides: ROOT_RULES,
+            bundled: false,
         }
     }
 
@@ -171,6 +175,38 @@ impl Tree {
             overrides,
             ..Node::new(name, manifest, Some(parent), edges)
         })
+    }
+
+    /// Adds `parent/node_modules/<name>` as a package shipped inside its
+    /// bundler's tarball, replacing whatever was there.
+    pub fn add_bundled(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        manifest: Arc<Manifest>,
+        legacy_peer_deps: bool,
+    ) -> NodeId {
+        if let Some(old) = self.node(parent).children.get(name).copied() {
+            self.remove(old);
+        }
+        let edges = package_edges(&manifest, None, legacy_peer_deps);
+        self.push(Node {
+            bundled: true,
+            ..Node::new(name, manifest, Some(parent), edges)
+        })
+    }
+
+    /// Whether `id` is a package that bundles dependencies whose bundle is
+    /// not in the tree yet (placed from the registry, or read from a
+    /// lockfile that lacks it).
+    pub(crate) fn needs_bundle(&self, id: NodeId) -> bool {
+        let node = self.node(id);
+        id != ROOT
+            && node.top.is_none()
+            && node.link_target.is_none()
+            && !node.bundled
+            && !node.manifest.bundled_names().is_empty()
+            && !node.children.values().any(|&kid| self.node(kid).bundled)
     }
 
     /// Gives the nodes of a tree read from a lockfile the override rules of
@@ -277,7 +313,21 @@ impl Tree {
         edges: Vec<Edge>,
         overrides: RuleId,
     ) -> NodeId {
-        let kids = match self.node(parent).children.get(name).copied() {
+        let old = self.node(parent).children.get(name).copied();
+        if let Some(old) = old {
+            // The old package's bundle goes with it: the newcomer brings its own.
+            let bundle: Vec<NodeId> = self
+                .node(old)
+                .children
+                .values()
+                .copied()
+                .filter(|&kid| self.node(kid).bundled)
+                .collect();
+            for kid in bundle {
+                self.remove(kid);
+            }
+        }
+        let kids = match old {
             Some(old) => std::mem::take(&mut self.node_mut(old).children),
             None => BTreeMap::new(),
         };
@@ -430,5 +480,31 @@ impl Tree {
     /// `name@version` of the node's package.
     pub fn name_at_version(&self, id: NodeId) -> String {
         format!("{}@{}", self.node(id).name, self.node(id).version())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(name: &str, version: &str) -> Arc<Manifest> {
+        Arc::new(Manifest {
+            name: name.into(),
+            version: version.into(),
+            ..Manifest::default()
+        })
+    }
+
+    #[test]
+    fn a_replaced_bundler_takes_its_bundle_with_it() {
+        let mut tree = Tree::new(manifest("root", "1.0.0"), Vec::new(), Overrides::default());
+        let old = tree.add(ROOT, "b", manifest("b", "1.0.0"), Vec::new(), ROOT_RULES);
+        let bundled = tree.add_bundled(old, "in", manifest("in", "9.0.0"), false);
+        let nested = tree.add(old, "x", manifest("x", "1.0.0"), Vec::new(), ROOT_RULES);
+        let placed = tree.replace(ROOT, "b", manifest("b", "2.0.0"), Vec::new(), ROOT_RULES);
+        assert!(tree.node(bundled).removed);
+        assert_eq!(tree.resolve(placed, "in"), None);
+        assert_eq!(tree.resolve(placed, "x"), Some(nested));
+        assert!(!tree.node(nested).removed);
     }
 }

@@ -19,6 +19,13 @@ pub enum Warning {
         name: String,
         spec: String,
     },
+    /// Dependencies a package lists in `bundleDependencies` but its tarball
+    /// lacks: npm installs nothing for them, and neither does utoo.
+    BundleMissing {
+        /// `name@version` of the bundler.
+        package: String,
+        names: Vec<String>,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -35,6 +42,12 @@ impl fmt::Display for Warning {
             } => write!(
                 f,
                 "could not place {package} for {dependent} ({name} {spec}): conflicting peer dependency"
+            ),
+            Warning::BundleMissing { package, names } => write!(
+                f,
+                "{package} bundles {} but its tarball lacks {}: not installed, as npm does",
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
             ),
         }
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use utoo_npm_types::{Manifest, Packument, Platform, Spec};
 use utoo_resolver_actor::{
-    finish, pick_manifest, project_tree, BuildOptions, ManifestSource, PackageKind, Project,
-    ResolveError, TreeBuilder,
+    finish, pick_manifest, project_tree, BuildOptions, BundledPackage, ManifestSource, PackageKind,
+    Project, ResolveError, TreeBuilder,
 };
 
 #[derive(Default)]
@@ -88,6 +88,11 @@ impl ManifestSource for Memory {
         pick_manifest(&packument, &spec_parsed, None)
             .map(|m| Arc::new(m.manifest()))
             .ok_or_else(not_found)
+    }
+
+    /// These fixtures have no tarballs, so nothing is bundled.
+    async fn bundle(&self, _bundler: &Manifest) -> Result<Arc<Vec<BundledPackage>>, ResolveError> {
+        Ok(Arc::new(Vec::new()))
     }
 }
 
@@ -403,6 +408,7 @@ fn workspaces_and_file_folders_are_linked_as_npm_does() {
                 PackageKind::Tarball => String::new(),
                 PackageKind::Link { target } => format!(" -> {target}"),
                 PackageKind::Folder { .. } => " (folder)".to_string(),
+                PackageKind::Bundled => " (bundled)".to_string(),
             };
             let dev = if p.dev { " dev" } else { "" };
             format!("{}@{}{kind}{dev}", p.path, p.manifest.version)

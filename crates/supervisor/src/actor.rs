@@ -245,7 +245,12 @@ impl Supervisor {
         if !transaction.bins_need_linking {
             return self.commit(ctx);
         }
-        let requests = transaction::bin_requests(&run.request, placed, &transaction.links);
+        let requests = transaction::bin_requests(
+            &run.request,
+            placed,
+            &transaction.links,
+            &transaction.bundled,
+        );
         let recipient = self.actors.link_bins.clone();
         let work = async move {
             for (package, request) in requests {
@@ -279,6 +284,7 @@ impl Supervisor {
         let request = Arc::clone(&run.request);
         let placed = run.pipeline.placed_packages().to_vec();
         let any_skipped = run.pipeline.any_skipped();
+        let bundled = transaction.bundled.clone();
         let write = tokio::task::spawn_blocking(move || {
             transaction::commit(&request, transaction, &placed, any_skipped)
         });
@@ -292,6 +298,8 @@ impl Supervisor {
                 Err(_) => Err(InstallError::ActorStopped("supervisor")),
             };
             let mut report = run.pipeline.take_report();
+            let with_bundlers = transaction::bundled_placed(&bundled, &report.placed);
+            report.placed.extend(with_bundlers);
             report.packuments_requested = run.report.packuments_requested;
             report.locked = run.report.locked;
             report.removed = run.report.removed;

@@ -69,7 +69,8 @@ pub struct InstallReport {
     pub clone_strategy: Option<Strategy>,
     pub lockfile_written: bool,
     pub warnings: Vec<String>,
-    /// Packages placed by this install (not those already in place).
+    /// Packages placed by this install (not those already in place), with
+    /// the bundled packages that came in their tarballs.
     pub placed: Vec<PlacedPackage>,
 }
 

@@ -64,12 +64,27 @@ impl PlannedLink {
     }
 }
 
+/// A package shipped inside another's tarball: it arrives with its
+/// bundler's files, and needs only its bins linked.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedBundled {
+    pub path: String,
+    /// The install path of the package whose tarball holds it.
+    pub bundler: String,
+    pub name: String,
+    pub version: String,
+    pub bins: BTreeMap<String, String>,
+    pub optional: bool,
+    pub has_install_script: bool,
+}
+
 /// Everything to put in place.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Plan {
     /// Parents before the packages nested in them.
     pub packages: Vec<PlannedPackage>,
     pub links: Vec<PlannedLink>,
+    pub bundled: Vec<PlannedBundled>,
 }
 
 /// What identifies one tarball in the cache, and where to get it.
@@ -166,10 +181,35 @@ pub(crate) fn plan(
                 version: p.manifest.version.clone(),
                 bins: p.manifest.bin.clone(),
             }),
+            PackageKind::Bundled => plan.bundled.push(PlannedBundled {
+                path: p.path.clone(),
+                bundler: bundler_of(tree, &p.path),
+                name: p.name.clone(),
+                version: p.manifest.version.clone(),
+                bins: p.manifest.bin.clone(),
+                optional: p.optional,
+                has_install_script: p.manifest.has_install_script,
+            }),
             PackageKind::Folder { .. } => {}
         }
     }
     plan
+}
+
+/// The nearest package above `path` that is not itself bundled.
+fn bundler_of(tree: &ResolvedTree, path: &str) -> String {
+    let mut at = path;
+    while let Some(parent) = parent_path(at) {
+        let bundled = tree
+            .packages
+            .iter()
+            .any(|p| p.path == parent && p.kind == PackageKind::Bundled);
+        if !bundled {
+            return parent.to_string();
+        }
+        at = parent;
+    }
+    at.to_string()
 }
 
 /// Packages whose `engines.node` the running Node.js doesn't satisfy

@@ -14,12 +14,14 @@ use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{lockfile_from_tree, Resolution};
 use utoo_telemetry::span;
 
-use crate::messages::{Install, InstallError};
+use crate::messages::{Install, InstallError, PlacedPackage};
 use crate::node_modules::{
     hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, remove_any, Placement,
     HIDDEN_LOCKFILE,
 };
-use crate::plan::{engine_mismatches, parent_path, plan, PlannedLink, PlannedPackage};
+use crate::plan::{
+    engine_mismatches, parent_path, plan, PlannedBundled, PlannedLink, PlannedPackage,
+};
 
 /// What resolution decided, checked, with `node_modules` made ready for it.
 pub(crate) struct Prepared {
@@ -47,6 +49,8 @@ pub(crate) struct Transaction {
     /// inside package folders (breaking dependency cycles) once all
     /// packages are.
     pub links: Vec<PlannedLink>,
+    /// Packages that arrive inside their bundler's folder.
+    pub bundled: Vec<PlannedBundled>,
     /// False when `node_modules` was already as planned: its bins are too.
     pub bins_need_linking: bool,
     /// True when the hidden lockfile on disk already records the plan.
@@ -85,6 +89,7 @@ pub(crate) fn prepare(
             new_lockfile: text,
             installed_lock: None,
             links: Vec::new(),
+            bundled: Vec::new(),
             bins_need_linking: true,
             hidden_lockfile_current: false,
         },
@@ -124,7 +129,12 @@ pub(crate) fn prepare(
         remove_node_modules(request)?;
     }
     let _check = tracing::info_span!(span::CHECK_NODE_MODULES).entered();
-    let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
+    let expected_hidden = hidden_lockfile(
+        &lockfile,
+        &planned.packages,
+        &planned.links,
+        &planned.bundled,
+    );
     // A link inside a package's folder goes in once that package is placed.
     let outer_links: Vec<PlannedLink> = planned
         .links
@@ -146,6 +156,7 @@ pub(crate) fn prepare(
         &node_modules,
         planned.packages,
         &planned.links,
+        &planned.bundled,
         &expected_hidden,
     )
     .map_err(io_error)?;
@@ -161,6 +172,7 @@ pub(crate) fn prepare(
     prepared.removed = removed;
     prepared.warnings = warnings;
     prepared.transaction.links = planned.links;
+    prepared.transaction.bundled = planned.bundled;
     prepared.transaction.bins_need_linking = changed || links_changed;
     prepared.transaction.hidden_lockfile_current = hidden_current;
     prepared.transaction.installed_lock = Some((lockfile, expected_hidden));
@@ -205,14 +217,55 @@ pub(crate) fn link_links_inside_packages(
     })
 }
 
+/// The bundled packages whose bundler is in place.
+fn bundled_in_place<'a>(
+    bundled: &'a [PlannedBundled],
+    placed: &[PlannedPackage],
+) -> Vec<&'a PlannedBundled> {
+    let placed: HashSet<&str> = placed.iter().map(|p| p.path.as_str()).collect();
+    bundled
+        .iter()
+        .filter(|b| placed.contains(b.bundler.as_str()))
+        .collect()
+}
+
+/// The bundled packages that came with a bundler this install placed: as
+/// npm rebuilds a bundle, their install scripts run like the bundler's.
+pub(crate) fn bundled_placed(
+    bundled: &[PlannedBundled],
+    placed: &[PlacedPackage],
+) -> Vec<PlacedPackage> {
+    let placed: HashSet<&str> = placed.iter().map(|p| p.path.as_str()).collect();
+    bundled
+        .iter()
+        .filter(|b| placed.contains(b.bundler.as_str()))
+        .map(|b| PlacedPackage {
+            path: b.path.clone(),
+            name: b.name.clone(),
+            version: b.version.clone(),
+            optional: b.optional,
+            has_install_script: b.has_install_script,
+        })
+        .collect()
+}
+
 /// One `LinkBins` per package with bins, labelled `name@version`; the
 /// first package (in install-path order) to claim a name in a `.bin`
-/// folder keeps it.
+/// folder keeps it. Bundled packages' bins go into the `.bin` of the
+/// `node_modules` they are in, as npm links them.
 pub(crate) fn bin_requests(
     request: &Install,
     placed: &[PlannedPackage],
     links: &[PlannedLink],
+    bundled: &[PlannedBundled],
 ) -> Vec<(String, LinkBins)> {
+    let bundled = bundled_in_place(bundled, placed).into_iter().map(|b| {
+        (
+            b.path.as_str(),
+            format!("{}@{}", b.name, b.version),
+            &b.bins,
+        )
+    });
     let mut with_bins: Vec<(&str, String, &BTreeMap<String, String>)> = placed
         .iter()
         .map(|p| {
@@ -229,6 +282,7 @@ pub(crate) fn bin_requests(
                 &l.bins,
             )
         }))
+        .chain(bundled)
         .filter(|(_, _, bins)| !bins.is_empty())
         .collect();
     with_bins.sort_by(|a, b| utoo_npm_collate::compare(a.0, b.0));
@@ -290,6 +344,11 @@ pub(crate) fn commit(
                 .iter()
                 .map(|p| p.path.as_str())
                 .chain(transaction.links.iter().map(|l| l.path.as_str()))
+                .chain(
+                    bundled_in_place(&transaction.bundled, placed)
+                        .into_iter()
+                        .map(|b| b.path.as_str()),
+                )
                 .collect();
             installed
                 .packages

@@ -69,6 +69,9 @@ pub struct VersionFixture {
     pub(crate) scripts: BTreeMap<String, String>,
     pub(crate) files: BTreeMap<String, Bytes>,
     pub(crate) dist_tags: Vec<String>,
+    pub(crate) bundle_dependencies: Vec<String>,
+    /// Packages packed inside the tarball, under `node_modules/<name>/`.
+    pub(crate) bundled: Vec<VersionFixture>,
     pub(crate) raw_tarball: Option<Bytes>,
     pub(crate) tarball_url: Option<String>,
 }
@@ -92,6 +95,8 @@ impl VersionFixture {
             scripts: BTreeMap::new(),
             files: BTreeMap::new(),
             dist_tags: Vec::new(),
+            bundle_dependencies: Vec::new(),
+            bundled: Vec::new(),
             raw_tarball: None,
             tarball_url: None,
         }
@@ -167,6 +172,22 @@ impl VersionFixture {
     /// path (`index.js`, a bin file, even `package.json`).
     pub fn file(mut self, path: &str, content: impl Into<Bytes>) -> Self {
         self.files.insert(path.to_owned(), content.into());
+        self
+    }
+
+    /// Lists `name` in `bundleDependencies`; what the tarball holds for it
+    /// comes from [`VersionFixture::bundled`] (or nothing, to mimic a
+    /// package whose bundle lacks it).
+    pub fn bundle(mut self, name: &str) -> Self {
+        self.bundle_dependencies.push(name.to_owned());
+        self
+    }
+
+    /// Packs `package` inside this version's tarball, at
+    /// `node_modules/<its name>/`, with the files it would have on its own
+    /// (its own bundled packages included). It is not published.
+    pub fn bundled(mut self, package: VersionFixture) -> Self {
+        self.bundled.push(package);
         self
     }
 

@@ -59,6 +59,7 @@
 //! | `file(path=content, …)` | extra file under `package/`; replaces a generated one with the same path |
 //! | `deprecated(message)`, `license(id)` | one argument each; the license defaults to `MIT` |
 //! | `latest`, `tag(name, …)` | dist-tags; `latest` defaults to the highest release |
+//! | `bundle(name, …)` | `bundleDependencies`; the builder's [`VersionFixture::bundled`] packs a package inside the tarball |
 //!
 //! Arguments are separated by `,` and end at the matching `)`; bare text is
 //! trimmed and may contain balanced parentheses (`console.log(1)`). Text with

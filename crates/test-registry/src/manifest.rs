@@ -41,6 +41,11 @@ pub(crate) fn package_json(fixture: &VersionFixture) -> Map<String, Value> {
     insert_list(&mut manifest, "os", &fixture.os);
     insert_list(&mut manifest, "cpu", &fixture.cpu);
     insert_map(&mut manifest, "engines", &fixture.engines);
+    insert_list(
+        &mut manifest,
+        "bundleDependencies",
+        &fixture.bundle_dependencies,
+    );
     manifest
 }
 

@@ -90,9 +90,10 @@ enum Attribute {
     File,
     Tag,
     Latest,
+    Bundle,
 }
 
-const ATTRIBUTES: [(&str, Attribute); 15] = [
+const ATTRIBUTES: [(&str, Attribute); 16] = [
     ("deps", Attribute::Deps),
     ("optional", Attribute::Optional),
     ("peer", Attribute::Peer),
@@ -108,6 +109,7 @@ const ATTRIBUTES: [(&str, Attribute); 15] = [
     ("file", Attribute::File),
     ("tag", Attribute::Tag),
     ("latest", Attribute::Latest),
+    ("bundle", Attribute::Bundle),
 ];
 
 fn attribute_names() -> String {
@@ -144,7 +146,8 @@ impl Attribute {
             | Self::Dev
             | Self::Os
             | Self::Cpu
-            | Self::Tag => Shape::List,
+            | Self::Tag
+            | Self::Bundle => Shape::List,
             Self::Bin | Self::Engines | Self::Script | Self::File => Shape::KeyValues,
             Self::Deprecated | Self::License => Shape::One,
         }
@@ -346,6 +349,7 @@ fn apply(
             Attribute::Os => Ok(fixture.os(&argument.value)),
             Attribute::Cpu => Ok(fixture.cpu(&argument.value)),
             Attribute::Tag => Ok(fixture.tag(&argument.value)),
+            Attribute::Bundle => Ok(fixture.bundle(&argument.value)),
             Attribute::Deprecated => Ok(fixture.deprecated(&argument.value)),
             Attribute::License => Ok(fixture.license(&argument.value)),
             Attribute::Bin => {
@@ -465,6 +469,12 @@ mod tests {
     }
 
     #[test]
+    fn bundle_lists_bundle_dependencies_in_order() {
+        let fixture = parse_one("a@1.0.0 deps(z, b) bundle(z, b)");
+        assert_eq!(fixture.bundle_dependencies, ["z", "b"]);
+    }
+
+    #[test]
     fn quoted_empty_string_is_an_argument() {
         assert_eq!(
             parse_one(r#"a@1.0.0 deprecated("")"#).deprecated.as_deref(),
@@ -572,7 +582,7 @@ mod tests {
         assert_eq!(
             error_of("a@1.0.0 need(x)").to_string(),
             "fixture line 1: unknown attribute `need`; expected one of deps, optional, peer, \
-             peer-optional, dev, bin, os, cpu, engines, deprecated, license, script, file, tag, latest"
+             peer-optional, dev, bin, os, cpu, engines, deprecated, license, script, file, tag, latest, bundle"
         );
     }
 }

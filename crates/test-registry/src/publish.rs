@@ -118,50 +118,77 @@ fn tarball_bytes(fixture: &VersionFixture) -> Result<Vec<u8>, StartError> {
         })
 }
 
-/// Generated entries first, then the fixture's files replacing any of them
-/// with the same path; written sorted by path for stable bytes.
+/// The package's files, written sorted by path for stable bytes.
 fn package_tarball(fixture: &VersionFixture) -> Tarball {
-    let mut files: BTreeMap<String, Bytes> = BTreeMap::new();
+    package_files(fixture)
+        .into_iter()
+        .fold(Tarball::new(), |tarball, (path, file)| {
+            let entry_path = format!("package/{path}");
+            if file.executable {
+                tarball.executable(&entry_path, file.content)
+            } else {
+                tarball.file(&entry_path, file.content)
+            }
+        })
+}
+
+struct PackedFile {
+    content: Bytes,
+    executable: bool,
+}
+
+/// Generated entries first, then the fixture's files replacing any of them
+/// with the same path, then bundled packages under `node_modules/`.
+fn package_files(fixture: &VersionFixture) -> BTreeMap<String, PackedFile> {
+    let mut files: BTreeMap<String, PackedFile> = BTreeMap::new();
+    let mut add = |path: String, content: Bytes, executable: bool| {
+        files.insert(
+            path,
+            PackedFile {
+                content,
+                executable,
+            },
+        );
+    };
     let manifest = Value::Object(package_json(fixture));
-    files.insert("package.json".to_owned(), manifest.to_string().into());
-    files.insert(
+    add(
+        "package.json".to_owned(),
+        manifest.to_string().into(),
+        false,
+    );
+    add(
         "index.js".to_owned(),
         format!(
             "module.exports = {{ name: \"{}\", version: \"{}\" }};\n",
             fixture.name, fixture.version
         )
         .into(),
+        false,
     );
-    let bin_paths: Vec<String> = fixture
-        .bin
-        .iter()
-        .map(|(command, path)| {
-            let path = normalize_package_path(path);
-            files.insert(
-                path.clone(),
-                format!(
-                    "#!/usr/bin/env node\nconsole.log(\"{}@{} {command}\");\n",
-                    fixture.name, fixture.version
-                )
-                .into(),
-            );
-            path
-        })
-        .collect();
-    for (path, content) in &fixture.files {
-        files.insert(normalize_package_path(path), content.clone());
+    for (command, path) in &fixture.bin {
+        let stub = format!(
+            "#!/usr/bin/env node\nconsole.log(\"{}@{} {command}\");\n",
+            fixture.name, fixture.version
+        );
+        add(normalize_package_path(path), stub.into(), true);
     }
-
+    for (path, content) in &fixture.files {
+        let path = normalize_package_path(path);
+        let executable = files.get(&path).is_some_and(|file| file.executable);
+        files.insert(
+            path,
+            PackedFile {
+                content: content.clone(),
+                executable,
+            },
+        );
+    }
+    for package in &fixture.bundled {
+        for (path, file) in package_files(package) {
+            files.insert(format!("node_modules/{}/{path}", package.name), file);
+        }
+    }
     files
-        .into_iter()
-        .fold(Tarball::new(), |tarball, (path, content)| {
-            let entry_path = format!("package/{path}");
-            if bin_paths.contains(&path) {
-                tarball.executable(&entry_path, content)
-            } else {
-                tarball.file(&entry_path, content)
-            }
-        })
 }
 
 fn normalize_package_path(path: &str) -> String {
@@ -229,6 +256,35 @@ mod tests {
         let manifest: Value = serde_json::from_str(&entries["package/package.json"].1).unwrap();
         assert_eq!(manifest["dependencies"]["bb"], "^1");
         assert_eq!(manifest["bin"]["aa"], "./bin/cli.js");
+    }
+
+    #[test]
+    fn bundled_packages_are_packed_under_node_modules() {
+        let inner = VersionFixture::new("in", "9.0.0")
+            .bin("in", "cli.js")
+            .bundled(VersionFixture::new("deep", "1.0.0"));
+        let fixtures = Fixtures::new().version("aa", "1.0.0", |v| {
+            v.dep("in", "^9").bundle("in").bundled(inner)
+        });
+        let publication = publish(&fixtures, "http://h/").unwrap();
+        let entries = unpack(&document(&publication, "/aa/-/aa-1.0.0.tgz").body);
+        let paths: Vec<&str> = entries.keys().map(String::as_str).collect();
+        assert_eq!(
+            paths,
+            [
+                "package/index.js",
+                "package/node_modules/in/cli.js",
+                "package/node_modules/in/index.js",
+                "package/node_modules/in/node_modules/deep/index.js",
+                "package/node_modules/in/node_modules/deep/package.json",
+                "package/node_modules/in/package.json",
+                "package/package.json"
+            ]
+        );
+        assert_eq!(entries["package/node_modules/in/cli.js"].0, 0o755);
+        let manifest: Value = serde_json::from_str(&entries["package/package.json"].1).unwrap();
+        assert_eq!(manifest["bundleDependencies"], json!(["in"]));
+        assert!(publication.documents.iter().all(|(path, _)| path != "/in"));
     }
 
     #[test]

@@ -45,7 +45,11 @@ fn prune_dedupable(tree: &mut Tree, id: NodeId) {
     }
 }
 
+/// Never a package from a bundle: the bundler ships it as it is.
 fn can_dedupe(tree: &Tree, id: NodeId) -> bool {
+    if tree.node(id).bundled {
+        return false;
+    }
     let Some(parent) = tree.node(id).parent else {
         return false;
     };
@@ -72,5 +76,60 @@ fn can_dedupe(tree: &Tree, id: NodeId) -> bool {
     ) {
         (Ok(other), Ok(this)) => other > this,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use utoo_npm_types::Manifest;
+
+    use super::*;
+    use crate::edge::{Edge, EdgeKind};
+    use crate::overrides::{Overrides, ROOT_RULES};
+
+    fn manifest(name: &str, version: &str, deps: &[(&str, &str)]) -> Arc<Manifest> {
+        Arc::new(Manifest {
+            name: name.into(),
+            version: version.into(),
+            dependencies: deps
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+            ..Manifest::default()
+        })
+    }
+
+    #[test]
+    fn a_bundled_copy_is_never_deduped() {
+        let root_edges = vec![
+            Edge::new("b", "1", EdgeKind::Prod),
+            Edge::new("x", "^1", EdgeKind::Prod),
+        ];
+        let mut tree = Tree::new(
+            manifest("root", "1.0.0", &[]),
+            root_edges,
+            Overrides::default(),
+        );
+        let bundler = tree.add(
+            ROOT,
+            "b",
+            manifest("b", "1.0.0", &[]),
+            Vec::new(),
+            ROOT_RULES,
+        );
+        let inner = manifest("in", "1.0.0", &[("x", "^1")]);
+        tree.add_bundled(bundler, "in", inner, false);
+        let bundled_x = tree.add_bundled(bundler, "x", manifest("x", "1.0.0", &[]), false);
+        let placed = tree.add(
+            ROOT,
+            "x",
+            manifest("x", "1.5.0", &[]),
+            Vec::new(),
+            ROOT_RULES,
+        );
+        dedupe_below(&mut tree, ROOT, "x", placed);
+        assert!(!tree.node(bundled_x).removed);
     }
 }
