@@ -64,7 +64,7 @@ pub use error::ResolveError;
 pub use finish::{finish, PackageKind, ResolvedPackage, ResolvedTree};
 pub use load::ManifestSource;
 pub use local::{find_workspaces, FolderError, LocalPackage, WorkspaceError};
-pub use lock::{lockfile_from_tree, project_tree, tree_from_lockfile};
+pub use lock::{lockfile_from_tree, manifest_from_entry, project_tree, tree_from_lockfile};
 pub use overrides::{OverrideError, Overrides};
 pub use pick::pick_manifest;
 pub use project::Project;

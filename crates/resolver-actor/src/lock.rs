@@ -154,7 +154,8 @@ fn validate_lock_path(path: &str, name: &str) -> Result<(), ResolveError> {
     })
 }
 
-fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
+/// The manifest a lockfile entry describes, for the package in folder `folder_name`.
+pub fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
     Manifest {
         name: entry
             .name

@@ -10,14 +10,14 @@ use tokio::sync::oneshot;
 use utoo_clone_actor::{ClonePackage, LinkBins};
 use utoo_extract_actor::Extract;
 use utoo_fetch_actor::FetchTarball;
-use utoo_npm_types::Platform;
+use utoo_npm_types::{Manifest, Platform};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{PackagePlaced, Resolution, Resolve};
 use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError, InstallReport, StageError};
 use crate::pipeline::{Command, Gauges, Limits, Pipeline};
-use crate::plan::{download_for, Download, PlannedPackage};
+use crate::plan::{download_for, locked_downloads, Download, PlannedPackage};
 use crate::transaction::{self, Prepared, Transaction};
 
 /// The actors a supervisor drives, as recipients so that tools (and tests)
@@ -352,6 +352,7 @@ impl Handler<Install> for Supervisor {
             resolve_span: Some(tracing::info_span!(span::RESOLVE)),
         });
         let sent = self.actors.resolver.send(resolve);
+        self.want_locked_downloads(ctx);
         ctx.spawn(sent.into_actor(self).map(|reply, act, ctx| match reply {
             Ok(Ok(resolution)) => act.resolved(resolution, ctx),
             Ok(Err(error)) => act.fail(error.into()),
@@ -365,11 +366,31 @@ impl Handler<Install> for Supervisor {
     }
 }
 
-impl Handler<PackagePlaced> for Supervisor {
-    type Result = ();
+impl Supervisor {
+    /// Into an empty `node_modules`, a lockfile's packages are all to be
+    /// placed: their downloads start now, while resolution checks the
+    /// lockfile, rather than when it ends. One the resolution then drops
+    /// is counted as an unused download.
+    fn want_locked_downloads(&mut self, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_ref() else {
+            return;
+        };
+        let request = Arc::clone(&run.request);
+        let Some((lock, _)) = &request.lockfile else {
+            return;
+        };
+        let into_empty = request.clean || !request.project_dir.join("node_modules").exists();
+        if request.lockfile_only || !into_empty {
+            return;
+        }
+        for manifest in locked_downloads(lock, request.omit) {
+            self.want_placed(&manifest);
+        }
+        self.dispatch(ctx);
+    }
 
-    fn handle(&mut self, msg: PackagePlaced, ctx: &mut Context<Self>) {
-        let manifest = &msg.manifest;
+    /// Makes sure the cache will hold a package the resolution placed.
+    fn want_placed(&mut self, manifest: &Manifest) {
         // Packages this platform can't run are locked but never downloaded.
         if !self
             .platform
@@ -386,6 +407,14 @@ impl Handler<PackagePlaced> for Supervisor {
         }
         let cached = download.complete_entry(&self.cache);
         run.pipeline.want(download, cached);
+    }
+}
+
+impl Handler<PackagePlaced> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PackagePlaced, ctx: &mut Context<Self>) {
+        self.want_placed(&msg.manifest);
         self.dispatch(ctx);
     }
 }

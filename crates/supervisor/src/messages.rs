@@ -66,6 +66,9 @@ pub struct InstallReport {
     pub max_extract_backlog: usize,
     /// The most tarball requests ever in flight at once.
     pub max_downloads_in_flight: usize,
+    /// Tarballs downloaded before resolution ended (as a lockfile or a
+    /// first placement promised) that the final tree does not use.
+    pub unused_downloads: usize,
     pub clone_strategy: Option<Strategy>,
     pub lockfile_written: bool,
     pub warnings: Vec<String>,

@@ -111,6 +111,8 @@ pub struct Pipeline {
     body_permits: BodyPermits,
     /// The permits of the tarballs in the backlog, by cache key.
     held_permits: HashMap<String, BodyPermit>,
+    /// Cache keys downloaded before resolution ended: some may turn out unneeded.
+    fetched_early: HashSet<String>,
     /// Packages to clone; `None` until resolution ends.
     clone_queue: Option<CloneQueue>,
     clones_in_flight: usize,
@@ -136,6 +138,7 @@ impl Pipeline {
             extract_backlog: 0,
             body_permits: BodyPermits::new(limits.max_extract_backlog()),
             held_permits: HashMap::new(),
+            fetched_early: HashSet::new(),
             clone_queue: None,
             clones_in_flight: 0,
             damaged: HashSet::new(),
@@ -179,6 +182,19 @@ impl Pipeline {
         kept: Vec<PlannedPackage>,
         to_place: Vec<PlannedPackage>,
     ) -> Result<(), InstallError> {
+        let needed: HashSet<&str> = to_place.iter().map(|p| p.download.cache_key()).collect();
+        self.fetch_queue.retain(|download| {
+            let keep = needed.contains(download.cache_key());
+            if !keep {
+                self.entries.remove(download.cache_key());
+            }
+            keep
+        });
+        self.report.unused_downloads = self
+            .fetched_early
+            .iter()
+            .filter(|key| !needed.contains(key.as_str()))
+            .count();
         let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
         self.placed.extend(kept);
         for package in to_place {
@@ -344,6 +360,9 @@ impl Pipeline {
                 break;
             };
             self.downloads_in_flight += 1;
+            if self.clone_queue.is_none() {
+                self.fetched_early.insert(download.cache_key().to_string());
+            }
             self.report.max_downloads_in_flight = self
                 .report
                 .max_downloads_in_flight

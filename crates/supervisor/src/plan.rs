@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use nodejs_semver::{Range, Version};
-use utoo_npm_types::{NodeVersion, Registries};
+use utoo_lockfile::Lockfile;
+use utoo_npm_types::{validate_package_name, Manifest, NodeVersion, Registries};
 use utoo_package_cache::CacheLayout;
-use utoo_resolver_actor::{PackageKind, ResolvedPackage, ResolvedTree};
+use utoo_resolver_actor::{manifest_from_entry, PackageKind, ResolvedPackage, ResolvedTree};
 
 use crate::messages::Omit;
 
@@ -141,6 +142,26 @@ pub(crate) fn download_for(
         url,
         integrity: manifest.dist.lock_integrity(),
     }
+}
+
+/// The packages of `lock` that an install into an empty `node_modules`
+/// downloads: those inside a `node_modules`, with a valid name, neither
+/// links nor bundled (they come in their bundler's tarball) nor omitted.
+pub(crate) fn locked_downloads(lock: &Lockfile, omit: Omit) -> impl Iterator<Item = Manifest> + '_ {
+    lock.packages.iter().filter_map(move |(path, entry)| {
+        let (_, folder) = path.rsplit_once("node_modules/")?;
+        let omitted = (omit.dev && entry.dev)
+            || (omit.optional && entry.optional)
+            || (omit.peer && entry.peer)
+            || (omit.dev && omit.optional && entry.dev_optional);
+        let downloaded = !entry.link && !entry.in_bundle && entry.version.is_some();
+        if omitted || !downloaded || validate_package_name(folder).is_err() {
+            return None;
+        }
+        let manifest = manifest_from_entry(folder, entry);
+        validate_package_name(&manifest.name).ok()?;
+        Some(manifest)
+    })
 }
 
 /// npm's omit rules: `devOptional` packages go only when both dev and optional are omitted.

@@ -1,0 +1,129 @@
+//! Into an empty `node_modules`, a lockfile's downloads start while the
+//! resolution still checks it, and a download the resolution then drops is
+//! counted, not placed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde_json::{json, Value};
+use tracing_subscriber::prelude::*;
+use utoo_clone_actor::{CloneActor, SharedStrategy};
+use utoo_extract_actor::ExtractActor;
+use utoo_fetch_actor::FetchActor;
+use utoo_install_trace::{Recorder, RecordingHandle};
+use utoo_lockfile::Lockfile;
+use utoo_npm_types::{NodeVersion, Platform, Registries};
+use utoo_package_cache::CacheLayout;
+use utoo_registry_client::{ClientConfig, RegistryClient};
+use utoo_resolver_actor::{Project, ResolverActor};
+use utoo_supervisor::{Actors, Install, InstallReport, Limits, Omit, Supervisor};
+use utoo_test_registry::{Fixtures, NetworkShape, TestRegistry};
+
+async fn install(
+    registry: &TestRegistry,
+    project_dir: &Path,
+    cache: &CacheLayout,
+    package_json: Value,
+) -> (InstallReport, RecordingHandle) {
+    let (recorder, recording) = Recorder::new();
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder));
+    let lock_path = project_dir.join("package-lock.json");
+    let lockfile = std::fs::read_to_string(&lock_path).ok().map(|text| {
+        let lock = Lockfile::parse(&text, &lock_path).unwrap();
+        (Arc::new(lock), text)
+    });
+    let client = RegistryClient::new(&ClientConfig::default()).unwrap();
+    let extract = {
+        let cache = cache.clone();
+        SyncArbiter::start(2, move || ExtractActor::new(cache.clone()))
+    };
+    let clone = SyncArbiter::start(2, || CloneActor::new(SharedStrategy::default()));
+    let actors = Actors {
+        resolver: ResolverActor::new(client.clone(), 16).start().recipient(),
+        fetch: FetchActor::new(client, 16).start().recipient(),
+        extract: extract.recipient(),
+        clone: clone.clone().recipient(),
+        link_bins: clone.recipient(),
+    };
+    let limits = Limits {
+        extract_capacity: 2,
+        clone_capacity: 2,
+        network_concurrency: 16,
+    };
+    let supervisor = Supervisor::new(actors, cache.clone(), limits).start();
+    let report = supervisor
+        .send(Install {
+            project_dir: project_dir.to_path_buf(),
+            package_json_text: package_json.to_string(),
+            project: Project::from_package_json(&package_json, "app"),
+            package_json,
+            lockfile,
+            registry: Registries::new(registry.url()),
+            node_version: NodeVersion::unknown(),
+            platform: Platform::current(),
+            legacy_peer_deps: false,
+            lockfile_only: false,
+            frozen_lockfile: false,
+            engine_strict: false,
+            clean: false,
+            package_lock: true,
+            omit: Omit::default(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    (report, recording)
+}
+
+/// When the span named `name` whose `field` is `value` started and ended, in µs.
+fn span_time(recording: &RecordingHandle, name: &str, field: Option<(&str, &str)>) -> (u64, u64) {
+    let span = recording
+        .snapshot()
+        .spans
+        .into_iter()
+        .find(|s| {
+            s.name == name
+                && field.is_none_or(|(key, value)| s.fields.get(key) == Some(&json!(value)))
+        })
+        .unwrap_or_else(|| panic!("no {name} span"));
+    (span.start_us, span.start_us + span.duration_us)
+}
+
+#[actix::test]
+async fn a_lockfiles_downloads_start_before_resolution_ends_and_unused_ones_are_counted() {
+    let fixtures = Fixtures::parse("aa@1.0.0\naa@2.0.0\nbb@1.0.0").unwrap();
+    // Each response starts 300 ms after its request.
+    let shape = NetworkShape {
+        latency: Duration::from_millis(300),
+        bytes_per_second: None,
+    };
+    let registry = TestRegistry::start_shaped(fixtures, shape).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let project_dir = scratch.path().join("app");
+    std::fs::create_dir_all(&project_dir).unwrap();
+    let first_cache = CacheLayout::new(scratch.path().join("first-cache"));
+    let old = json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0"}});
+    let (report, _) = install(&registry, &project_dir, &first_cache, old).await;
+    assert_eq!(report.unused_downloads, 0);
+
+    // The lockfile still has aa@1.0.0, but package.json now wants aa@2: the
+    // resolution asks for aa's packument (300 ms) and drops the locked aa.
+    std::fs::remove_dir_all(project_dir.join("node_modules")).unwrap();
+    let cache = CacheLayout::new(scratch.path().join("cache"));
+    let new = json!({"name": "app", "dependencies": {"aa": "2.0.0", "bb": "1.0.0"}});
+    let (report, recording) = install(&registry, &project_dir, &cache, new).await;
+
+    assert_eq!(report.unused_downloads, 1, "the locked aa@1.0.0");
+    assert!(project_dir.join("node_modules/aa/package.json").is_file());
+    let installed = std::fs::read_to_string(project_dir.join("node_modules/aa/package.json")).unwrap();
+    assert!(installed.contains("\"2.0.0\""), "{installed}");
+    let (_, resolved_at) = span_time(&recording, "resolve", None);
+    let (bb_fetch_started, _) = span_time(&recording, "fetch", Some(("package", "bb@1.0.0")));
+    assert!(
+        bb_fetch_started < resolved_at,
+        "bb's download started at {bb_fetch_started} µs, resolution ended at {resolved_at} µs"
+    );
+}
