@@ -6,7 +6,8 @@
 //! as that is known, without being read further. A `file://` URL (a `file:`
 //! tarball dependency) is read from disk, a regular file only, under the same
 //! limit, and verified the same way; a git URL (`git+...#<commit>`) is packed
-//! from that commit.
+//! from that commit, prepared first when the request allows it and the
+//! actor has a [`Preparer`].
 //!
 //! ```no_run
 //! use actix::Actor;
@@ -23,6 +24,7 @@
 //!             version: "7.0.0".into(),
 //!             url: "https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz".into(),
 //!             integrity: None,
+//!             prepare: false,
 //!         })
 //!         .await
 //!         .unwrap()
@@ -39,6 +41,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 use thiserror::Error;
+use utoo_git::Preparer;
 use utoo_npm_types::{Integrity, IntegrityError};
 use utoo_registry_client::{
     format_size, read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
@@ -56,6 +59,9 @@ pub struct FetchTarball {
     pub url: String,
     /// The SRI string from the lockfile or packument; `None` skips verification, as npm does.
     pub integrity: Option<String>,
+    /// For a git dependency: run its `prepare` script before packing it
+    /// (the package is trusted, and scripts aren't ignored).
+    pub prepare: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +136,7 @@ pub struct FetchActor {
     client: RegistryClient,
     slots: Arc<Slots>,
     max_tarball_bytes: u64,
+    preparer: Option<Arc<Preparer>>,
 }
 
 impl FetchActor {
@@ -138,7 +145,15 @@ impl FetchActor {
             client,
             slots: Slots::new(max_in_flight),
             max_tarball_bytes: SizeLimits::default().tarball,
+            preparer: None,
         }
+    }
+
+    /// Prepares git dependencies with `preparer` when a request allows it;
+    /// without one they are packed unprepared.
+    pub fn with_git_preparer(mut self, preparer: Preparer) -> FetchActor {
+        self.preparer = Some(Arc::new(preparer));
+        self
     }
 
     /// Refuses tarballs of more than `bytes`, downloaded or on disk.
@@ -162,6 +177,7 @@ impl Handler<FetchTarball> for FetchActor {
     fn handle(&mut self, msg: FetchTarball, ctx: &mut Context<Self>) -> Self::Result {
         let client = self.client.clone();
         let max_bytes = self.max_tarball_bytes;
+        let preparer = self.preparer.clone().filter(|_| msg.prepare);
         let (slot, all_taken) = self.slots.take();
         if all_taken {
             ctx.wait(Arc::clone(&self.slots).free_one().into_actor(self));
@@ -180,7 +196,7 @@ impl Handler<FetchTarball> for FetchActor {
             let span =
                 tracing::info_span!(span::FETCH, package = %package, bytes = tracing::field::Empty);
             let bytes = if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
-                fetch_git(&msg).await?
+                fetch_git(&msg, preparer).await?
             } else if let Some(path) = msg.url.strip_prefix("file://") {
                 fetch_local(&msg, PathBuf::from(path), integrity, max_bytes).await?
             } else {
@@ -216,10 +232,13 @@ fn too_large(msg: &FetchTarball, url: String, limit: u64) -> FetchError {
     }
 }
 
-/// A git dependency, packed from its commit.
-async fn fetch_git(msg: &FetchTarball) -> Result<Bytes, FetchError> {
+/// A git dependency, packed from its commit (prepared with `preparer`).
+async fn fetch_git(
+    msg: &FetchTarball,
+    preparer: Option<Arc<Preparer>>,
+) -> Result<Bytes, FetchError> {
     let url = msg.url.clone();
-    let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url))
+    let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url, preparer.as_deref()))
         .await
         .map_err(|_| FetchError::Stopped)?;
     packed.map(Bytes::from).map_err(|source| FetchError::Git {

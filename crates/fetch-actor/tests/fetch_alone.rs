@@ -56,6 +56,7 @@ fn fetch(
         version: version.to_string(),
         url: registry.tarball_url(name, version),
         integrity: integrity.map(str::to_string),
+        prepare: false,
     }
 }
 
@@ -338,6 +339,7 @@ async fn local_tarballs_are_regular_files_within_the_limit() {
         version: "1.0.0".into(),
         url: format!("file://{}", path.display()),
         integrity: None,
+        prepare: false,
     };
 
     let err = send(&actor, local(std::path::Path::new("/dev/zero")))

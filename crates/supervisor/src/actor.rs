@@ -131,6 +131,7 @@ impl Supervisor {
             version: download.version.clone(),
             url: download.url.clone(),
             integrity: download.integrity.clone(),
+            prepare: download.prepare,
         };
         let sent = self.actors.fetch.send(request);
         ctx.spawn(
@@ -370,8 +371,14 @@ impl Handler<PackagePlaced> for Supervisor {
         let Some(run) = self.run.as_mut() else {
             return;
         };
-        let download = download_for(&run.request.registry, &run.request.project_dir, manifest);
-        if run.pipeline.knows(download.cache_key()) {
+        let request = &run.request;
+        let download = download_for(
+            &request.registry,
+            &request.project_dir,
+            &request.prepare_git,
+            manifest,
+        );
+        if run.pipeline.knows(&download.cache_key()) {
             return;
         }
         let cached = download.complete_entry(&self.cache);

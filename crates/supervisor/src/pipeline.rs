@@ -250,6 +250,7 @@ impl Pipeline {
             version: package.version.clone(),
             optional: package.optional,
             has_install_script: package.has_install_script,
+            git_unprepared: package.download.is_git() && !package.download.prepare,
         });
         self.report.clone_strategy = self.report.clone_strategy.or(stats.strategy);
         let entries = &self.entries;

@@ -110,6 +110,7 @@ pub(crate) fn prepare(
         &resolution.tree,
         &request.registry,
         &request.project_dir,
+        &request.prepare_git,
         request.omit,
     );
     if let Some(unsafe_path) = planned

@@ -151,6 +151,7 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             clean: false,
             package_lock: true,
             omit: Omit::default(),
+            prepare_git: Default::default(),
         })
         .await
         .unwrap()
