@@ -235,7 +235,11 @@ fn an_untrusted_git_dependency_is_packed_unprepared_with_a_warning() {
             && err.contains("--allow-scripts=g"),
         "{err}"
     );
-    assert_eq!(project.registry.tarball_requests(), 0, "builder not installed");
+    assert_eq!(
+        project.registry.tarball_requests(),
+        0,
+        "builder not installed"
+    );
 
     // Trusting it later packs it again, prepared: the unprepared copy in
     // the cache doesn't stand in for it.

@@ -52,11 +52,12 @@ pub enum GitError {
         #[source]
         source: std::io::Error,
     },
+    /// Boxed: a failed install or script carries its output.
     #[error("preparing {repository}")]
     Prepare {
         repository: String,
         #[source]
-        source: PrepareError,
+        source: Box<PrepareError>,
     },
     #[error("listing the files to pack from {repository}")]
     Packlist {
@@ -207,7 +208,7 @@ pub fn pack(resolved: &str, preparer: Option<&Preparer>) -> Result<Vec<u8>, GitE
         let redacted = redact_userinfo(resolved);
         prepare::prepare(&dir, &redacted, preparer).map_err(|source| GitError::Prepare {
             repository: shown(),
-            source,
+            source: Box::new(source),
         })?;
     }
     let files = utoo_npm_packlist::packlist(&dir).map_err(|source| GitError::Packlist {

@@ -36,29 +36,36 @@ const ALWAYS: [&str; 13] = [
 pub(crate) fn package_rules(dir: &Path, manifest: &Value) -> PackageRules {
     let mut strict: Vec<String> = ALWAYS.iter().map(|rule| rule.to_string()).collect();
     let mut required = Vec::new();
-    let files = manifest.get("files").and_then(Value::as_array).map(|files| {
-        let mut ignores = vec!["*".to_string()];
-        for file in files.iter().filter_map(Value::as_str) {
-            let mut file = file.strip_prefix('.').filter(|f| f.starts_with('/')).unwrap_or(file).to_string();
-            if file.ends_with("/*") {
-                file.push('*');
-            }
-            let inverse = format!("!{file}");
-            match kind(dir, &file) {
-                Kind::File => {
-                    strict.insert(0, inverse);
-                    required.push(file.strip_prefix('/').unwrap_or(&file).to_string());
+    let files = manifest
+        .get("files")
+        .and_then(Value::as_array)
+        .map(|files| {
+            let mut ignores = vec!["*".to_string()];
+            for file in files.iter().filter_map(Value::as_str) {
+                let mut file = file
+                    .strip_prefix('.')
+                    .filter(|f| f.starts_with('/'))
+                    .unwrap_or(file)
+                    .to_string();
+                if file.ends_with("/*") {
+                    file.push('*');
                 }
-                Kind::Folder => {
-                    ignores.push(inverse.clone());
-                    ignores.push(format!("{inverse}/**"));
+                let inverse = format!("!{file}");
+                match kind(dir, &file) {
+                    Kind::File => {
+                        strict.insert(0, inverse);
+                        required.push(file.strip_prefix('/').unwrap_or(&file).to_string());
+                    }
+                    Kind::Folder => {
+                        ignores.push(inverse.clone());
+                        ignores.push(format!("{inverse}/**"));
+                    }
+                    Kind::Other => {}
+                    Kind::Missing => ignores.push(inverse),
                 }
-                Kind::Other => {}
-                Kind::Missing => ignores.push(inverse),
             }
-        }
-        ignores
-    });
+            ignores
+        });
     let string = |key: &str| manifest.get(key).and_then(Value::as_str);
     if let Some(browser) = string("browser") {
         strict.push(format!("!/{browser}"));

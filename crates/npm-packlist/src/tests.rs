@@ -41,7 +41,12 @@ fn without_rules_everything_but_the_always_excluded() {
     ]);
     assert_eq!(
         list(dir.path()),
-        ["index.js", "lib/x.js", "package.json", "sub/node_modules/c.js"]
+        [
+            "index.js",
+            "lib/x.js",
+            "package.json",
+            "sub/node_modules/c.js"
+        ]
     );
 }
 
@@ -100,7 +105,12 @@ fn npmignore_overrides_gitignore_in_its_folder_and_nests() {
     ]);
     assert_eq!(
         list(dir.path()),
-        ["dist/out.js", "package.json", "sub/keep.js", "sub/only-root.txt"]
+        [
+            "dist/out.js",
+            "package.json",
+            "sub/keep.js",
+            "sub/only-root.txt"
+        ]
     );
 }
 
@@ -115,10 +125,7 @@ fn gitignore_applies_without_npmignore_and_negations_include_again() {
         ("src/build/y.js", ""),
         ("src/z.js", ""),
     ]);
-    assert_eq!(
-        list(dir.path()),
-        ["keep.log", "package.json", "src/z.js"]
-    );
+    assert_eq!(list(dir.path()), ["keep.log", "package.json", "src/z.js"]);
 }
 
 #[cfg(unix)]
@@ -137,5 +144,8 @@ fn symbolic_links_are_never_packed() {
 fn a_broken_package_json_names_the_file() {
     let dir = tree(&[("package.json", "{")]);
     let error = packlist(dir.path()).unwrap_err().to_string();
-    assert!(error.contains("package.json") && error.contains("not valid JSON"), "{error}");
+    assert!(
+        error.contains("package.json") && error.contains("not valid JSON"),
+        "{error}"
+    );
 }

@@ -92,7 +92,11 @@ impl Download {
         match &self.integrity {
             Some(integrity) => Cow::Borrowed(integrity.as_str()),
             None if self.is_git() => {
-                let how = if self.prepare { "prepared" } else { "unprepared" };
+                let how = if self.prepare {
+                    "prepared"
+                } else {
+                    "unprepared"
+                };
                 Cow::Owned(format!("{} packed {how}", self.url))
             }
             None => Cow::Borrowed(&self.url),
