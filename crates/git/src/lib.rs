@@ -311,4 +311,64 @@ mod tests {
         let err = pack(&format!("{url}#{}", "0".repeat(40)), None).unwrap_err();
         assert!(err.to_string().contains("checkout"), "{err}");
     }
+
+    fn tarball_files(tarball: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
+        let mut files: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// A repository whose package has a `prepare` script that would write `built.txt`.
+    fn preparable() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &["init", "-q", "-b", "main"]);
+        let manifest =
+            r#"{"name":"g","version":"1.0.0","scripts":{"prepare":"echo built > built.txt"}}"#;
+        std::fs::write(dir.path().join("package.json"), manifest).unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "node_modules\n").unwrap();
+        run(dir.path(), &["add", "."]);
+        run(dir.path(), &["commit", "-qm", "g"]);
+        let url = format!("git+file://{}", dir.path().display());
+        let commit = resolve_commit(&spec(&url)).unwrap();
+        (dir, format!("{url}#{commit}"))
+    }
+
+    fn preparer(program: &str, preparing: Vec<String>) -> Preparer {
+        Preparer {
+            program: program.into(),
+            args: Vec::new(),
+            preparing,
+        }
+    }
+
+    #[test]
+    fn prepare_installs_then_runs_the_script_and_a_failed_install_names_the_repository() {
+        let (_repo, resolved) = preparable();
+        let tarball = pack(&resolved, Some(&preparer("true", Vec::new()))).unwrap();
+        assert_eq!(
+            tarball_files(&tarball),
+            ["package/built.txt", "package/package.json"]
+        );
+        let err = pack(&resolved, Some(&preparer("false", Vec::new()))).unwrap_err();
+        assert!(matches!(err, GitError::Prepare { .. }), "{err}");
+        let causes = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            causes.contains("preparing git+file://")
+                && causes.contains("installing its dependencies failed"),
+            "{causes}"
+        );
+    }
+
+    #[test]
+    fn a_commit_already_being_prepared_up_the_chain_is_packed_unprepared() {
+        let (_repo, resolved) = preparable();
+        // `false` would fail the install: it is never run, nor is `prepare`.
+        let tarball = pack(&resolved, Some(&preparer("false", vec![resolved.clone()]))).unwrap();
+        assert_eq!(tarball_files(&tarball), ["package/package.json"]);
+    }
 }
