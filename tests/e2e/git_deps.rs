@@ -264,3 +264,31 @@ fn ignore_scripts_packs_a_trusted_git_dependency_unprepared_and_quietly() {
     );
     assert!(!stderr(&output).contains("warn:"), "{}", describe(&output));
 }
+
+#[test]
+fn a_failing_prepare_fails_the_install_naming_the_dependency() {
+    let project = Project::new(BUILDER, json!({}));
+    let url = repository(
+        &project,
+        &[(
+            "package.json",
+            r#"{"name":"g","version":"1.0.0","scripts":{"prepare":"echo no compiler >&2; exit 4"}}"#,
+        )],
+    );
+    project.write_package_json(&json!({
+        "dependencies": {"g": url},
+        "trustedDependencies": ["g"],
+    }));
+    let output = project.utoo(&["install"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("g@1.0.0")
+            && err.contains(&format!("preparing {url}"))
+            && err.contains("`prepare` script")
+            && err.contains("no compiler"),
+        "{err}"
+    );
+    assert!(!project.dir().join("package-lock.json").exists());
+    assert!(!project.dir().join("node_modules/g").exists());
+}
