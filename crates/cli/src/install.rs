@@ -414,23 +414,25 @@ fn git_preparer(registry: &str, cache_root: &Path) -> anyhow::Result<Preparer> {
 }
 
 /// Warnings for the git dependencies placed without running their
-/// `prepare` script because they are not trusted.
+/// `prepare` script because they are not trusted (by their package name,
+/// which is what trust is checked against).
 fn unprepared_git_dependencies(project_dir: &Path, report: &InstallReport) -> Vec<String> {
+    let manifest = |path: &str| -> Option<Value> {
+        let text = std::fs::read_to_string(project_dir.join(path).join("package.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
     report
         .placed
         .iter()
         .filter(|p| p.git_unprepared)
-        .filter(|p| {
-            let manifest = std::fs::read_to_string(project_dir.join(&p.path).join("package.json"));
-            let manifest: Option<Value> = manifest.ok().and_then(|t| serde_json::from_str(&t).ok());
-            manifest.is_some_and(|m| m.get("scripts").and_then(|s| s.get("prepare")).is_some())
-        })
-        .map(|p| {
-            format!(
+        .filter_map(|p| {
+            let manifest = manifest(&p.path)?;
+            manifest.get("scripts")?.get("prepare")?;
+            let name = manifest.get("name")?.as_str()?;
+            Some(format!(
                 "{name}@{version}: the prepare script of this git dependency was not run because it is not trusted; to run it, list {name:?} in package.json \"trustedDependencies\" or pass --allow-scripts={name}",
-                name = p.name,
                 version = p.version,
-            )
+            ))
         })
         .collect()
 }
