@@ -241,9 +241,8 @@ fn an_untrusted_git_dependency_is_packed_unprepared_with_a_warning() {
         "builder not installed"
     );
 
-    // Trusting it later packs it again, prepared: the unprepared copy in
-    // the cache doesn't stand in for it.
-    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    // Trusting it later packs it again, prepared: neither the unprepared
+    // copy in the cache nor the one in node_modules stands in for it.
     project.install(&["--allow-scripts=g"]);
     assert_eq!(files_under(&g), ["dist/built.js", "package.json"]);
 }
