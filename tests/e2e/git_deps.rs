@@ -215,9 +215,17 @@ fn a_trusted_git_dependency_is_prepared_with_its_dev_dependencies() {
         fs::read_to_string(g.join("dist/built.js")).unwrap(),
         "module.exports = \"prepared\";\n"
     );
-    // The dev dependency was installed only to build g.
+    // The dev dependency was installed only to build g; the lockfile is
+    // npm 11's for the same registry and repository, file set included.
     assert!(!project.dir().join("node_modules/builder").exists());
-    assert_eq!(project.locked(), ["g@1.0.0"]);
+    let commit = git(&project.dir().join("../repo"), &["rev-parse", "HEAD"]);
+    assert_eq!(
+        project.lockfile()["packages"],
+        json!({
+            "": {"dependencies": {"g": url}},
+            "node_modules/g": {"version": "1.0.0", "resolved": format!("{url}#{commit}")},
+        })
+    );
 }
 
 #[test]
