@@ -53,9 +53,13 @@ pub enum PrepareError {
     Script(ScriptError),
 }
 
-/// The `package.json` in `dir`, if there is one.
+/// The `package.json` in `dir`, if there is one (a regular file: a link
+/// is never packed, so it isn't the package's manifest).
 fn read_manifest(dir: &Path) -> Result<Option<Value>, PrepareError> {
     let path = dir.join("package.json");
+    if !std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
+        return Ok(None);
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),

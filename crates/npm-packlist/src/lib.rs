@@ -10,7 +10,8 @@
 //!   editor swap files and the ignore files themselves;
 //! - always included: `package.json`, readme, license/licence and copying
 //!   files at the root, and the `main`, `browser` and `bin` files;
-//! - only regular files and folders: symbolic links are never packed.
+//! - only regular files and folders: symbolic links are never packed, and
+//!   an ignore file that is a link is not read (ignore-walk follows it).
 //!
 //! Bundled dependencies (`bundleDependencies`) and workspaces are not
 //! gathered.

@@ -140,6 +140,17 @@ fn symbolic_links_are_never_packed() {
     assert_eq!(list(dir.path()), ["package.json", "real.js"]);
 }
 
+#[cfg(unix)]
+#[test]
+fn ignore_files_that_are_links_are_not_read() {
+    let dir = tree(&[
+        ("package.json", r#"{"name":"a","version":"1.0.0"}"#),
+        ("real.js", ""),
+    ]);
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join(".npmignore")).unwrap();
+    assert_eq!(list(dir.path()), ["package.json", "real.js"]);
+}
+
 #[test]
 fn a_broken_package_json_names_the_file() {
     let dir = tree(&[("package.json", "{")]);

@@ -169,10 +169,16 @@ impl<'p> Walker<'p> {
 
     fn read_ignore_file(&mut self, source: Source, name: &str) -> Result<(), PacklistError> {
         let path = self.dir.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|source| PacklistError::Read {
+        let failed = |source| PacklistError::Read {
             path: path.clone(),
             source,
-        })?;
+        };
+        // Unlike ignore-walk, a link is not followed: `.npmignore` pointing
+        // at `/dev/zero` in a git dependency would never finish reading.
+        if !std::fs::symlink_metadata(&path).map_err(failed)?.is_file() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&path).map_err(failed)?;
         if source != Source::PackageJson {
             self.rules.push((source, parse_rules(&text)));
             return Ok(());
