@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use utoo_clone_actor::{CloneActor, SharedStrategy};
 use utoo_extract_actor::ExtractActor;
 use utoo_fetch_actor::FetchActor;
+use utoo_git::{Preparer, PREPARING_VAR};
 use utoo_install_trace::Fields;
 use utoo_lifecycle_scripts::{
     run_dependency_scripts, run_project_scripts, run_workspace_scripts, trusted_names, Dependency,
@@ -141,6 +142,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         .or_else(|| config.get("registry").map(str::to_string))
         .unwrap_or_else(|| NPM_REGISTRY.to_string());
     check_registry_url(&registry)?;
+    let registry_url = registry.clone();
     let registry = config
         .scoped_registries()
         .into_iter()
@@ -243,6 +245,13 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         optional: args.omit.contains(&OmitKind::Optional),
         peer: args.omit.contains(&OmitKind::Peer),
     };
+    let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
+    // A git dependency's `prepare` runs under the same trust as install scripts.
+    let prepare_git = match ignore_scripts || args.lockfile_only {
+        true => Default::default(),
+        false => trusted_names(&package_json, &args.allow_scripts),
+    };
+    let preparer = git_preparer(&registry_url, &cache_root)?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let limits = Limits {
         extract_capacity: args.extract_capacity.unwrap_or((2 * cores).max(4)).max(1),
@@ -271,12 +280,21 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         omit,
         clean: args.clean,
         package_lock,
+        prepare_git,
     };
     let outcome = if !install.clean && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
         let cache = CacheLayout::new(cache_root);
-        run_actors(install, cache, limits, packuments_in_flight, http, sizes)
+        run_actors(
+            install,
+            cache,
+            limits,
+            packuments_in_flight,
+            http,
+            sizes,
+            preparer,
+        )
     };
     let trace_limits = Fields::from([
         (
@@ -302,7 +320,10 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     for (dir, text) in &saves {
         edit::save(dir, text)?;
     }
-    let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
+    if !ignore_scripts {
+        let unprepared = unprepared_git_dependencies(&project_dir, &report);
+        report.warnings.extend(unprepared);
+    }
     let skipped_scripts = match args.lockfile_only || ignore_scripts {
         true => Vec::new(),
         false => run_scripts(
@@ -373,6 +394,64 @@ fn run_scripts(
     }
     run_project_scripts(project_dir, package_json)?;
     Ok(outcome.skipped)
+}
+
+/// How git dependencies are prepared: this `utoo` installs their
+/// dependencies (dev ones included, no scripts) with the same registry and
+/// cache; the git dependencies the installs above this one are preparing
+/// come from [`PREPARING_VAR`].
+fn git_preparer(registry: &str, cache_root: &Path) -> anyhow::Result<Preparer> {
+    let program = std::env::current_exe().context("finding the utoo program")?;
+    // The nested install runs in another folder.
+    let cache_root = std::path::absolute(cache_root)
+        .with_context(|| format!("resolving the cache folder {}", cache_root.display()))?;
+    let args = [
+        "install",
+        "--ignore-scripts",
+        "--silent",
+        "--registry",
+        registry,
+        "--cache-dir",
+    ]
+    .iter()
+    .map(|arg| arg.to_string())
+    .chain([cache_root.display().to_string()])
+    .collect();
+    let preparing = std::env::var(PREPARING_VAR)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(Preparer {
+        program,
+        args,
+        preparing,
+    })
+}
+
+/// Warnings for the git dependencies placed without running their
+/// `prepare` script because they are not trusted (by their package name,
+/// which is what trust is checked against).
+fn unprepared_git_dependencies(project_dir: &Path, report: &InstallReport) -> Vec<String> {
+    let manifest = |path: &str| -> Option<Value> {
+        let text = std::fs::read_to_string(project_dir.join(path).join("package.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    report
+        .placed
+        .iter()
+        .filter(|p| p.git_unprepared)
+        .filter_map(|p| {
+            let manifest = manifest(&p.path)?;
+            manifest.get("scripts")?.get("prepare")?;
+            let name = manifest.get("name")?.as_str()?;
+            Some(format!(
+                "{name}@{version}: the prepare script of this git dependency was not run because it is not trusted; to run it, list {name:?} in package.json \"trustedDependencies\" or pass --allow-scripts={name}",
+                version = p.version,
+            ))
+        })
+        .collect()
 }
 
 /// The project whose workspaces include `dir`, and `dir`'s location in it.
@@ -505,6 +584,7 @@ fn run_actors(
     packuments_in_flight: usize,
     http: ClientConfig,
     sizes: SizeLimits,
+    preparer: Preparer,
 ) -> anyhow::Result<InstallReport> {
     let system = actix::System::new();
     let outcome = system.block_on(async move {
@@ -521,6 +601,7 @@ fn run_actors(
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
             FetchActor::new(fetch_client, limits.network_concurrency)
                 .with_max_tarball_bytes(sizes.tarball)
+                .with_git_preparer(preparer)
         });
         // --max-package-size bounds both the tarball and what it unpacks to.
         let extract = {

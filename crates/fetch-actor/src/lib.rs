@@ -8,7 +8,8 @@
 //! in flight and the bodies in memory are bounded separately. A `file://` URL (a `file:`
 //! tarball dependency) is read from disk, a regular file only, under the same
 //! limit, and verified the same way; a git URL (`git+...#<commit>`) is packed
-//! from that commit.
+//! from that commit, prepared first when the request allows it and the
+//! actor has a [`Preparer`].
 //!
 //! ```no_run
 //! use actix::Actor;
@@ -26,6 +27,7 @@
 //!             url: "https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz".into(),
 //!             integrity: None,
 //!             body_permits: None,
+//!             prepare: false,
 //!         })
 //!         .await
 //!         .unwrap()
@@ -43,6 +45,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 use thiserror::Error;
+use utoo_git::Preparer;
 use utoo_npm_types::{Integrity, IntegrityError};
 use utoo_registry_client::{
     format_size, read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
@@ -64,6 +67,9 @@ pub struct FetchTarball {
     /// When set, the body is read only once a permit is free, and the
     /// permit comes back with the tarball.
     pub body_permits: Option<BodyPermits>,
+    /// For a git dependency: run its `prepare` script before packing it
+    /// (the package is trusted, and scripts aren't ignored).
+    pub prepare: bool,
 }
 
 #[derive(Debug)]
@@ -140,6 +146,7 @@ pub struct FetchActor {
     client: RegistryClient,
     slots: Arc<Slots>,
     max_tarball_bytes: u64,
+    preparer: Option<Arc<Preparer>>,
 }
 
 impl FetchActor {
@@ -148,7 +155,15 @@ impl FetchActor {
             client,
             slots: Slots::new(max_in_flight),
             max_tarball_bytes: SizeLimits::default().tarball,
+            preparer: None,
         }
+    }
+
+    /// Prepares git dependencies with `preparer` when a request allows it;
+    /// without one they are packed unprepared.
+    pub fn with_git_preparer(mut self, preparer: Preparer) -> FetchActor {
+        self.preparer = Some(Arc::new(preparer));
+        self
     }
 
     /// Refuses tarballs of more than `bytes`, downloaded or on disk.
@@ -172,6 +187,7 @@ impl Handler<FetchTarball> for FetchActor {
     fn handle(&mut self, msg: FetchTarball, ctx: &mut Context<Self>) -> Self::Result {
         let client = self.client.clone();
         let max_bytes = self.max_tarball_bytes;
+        let preparer = self.preparer.clone().filter(|_| msg.prepare);
         let (slot, all_taken) = self.slots.take();
         if all_taken {
             ctx.wait(Arc::clone(&self.slots).free_one().into_actor(self));
@@ -203,7 +219,7 @@ impl Handler<FetchTarball> for FetchActor {
             };
             let (bytes, permit) = if msg.url.starts_with("git+") || msg.url.starts_with("git://") {
                 let permit = wait_for_permit().await?;
-                (fetch_git(&msg).await?, permit)
+                (fetch_git(&msg, preparer).await?, permit)
             } else if let Some(path) = msg.url.strip_prefix("file://") {
                 let permit = wait_for_permit().await?;
                 let bytes = fetch_local(&msg, PathBuf::from(path), integrity, max_bytes).await?;
@@ -243,10 +259,13 @@ fn too_large(msg: &FetchTarball, url: String, limit: u64) -> FetchError {
     }
 }
 
-/// A git dependency, packed from its commit.
-async fn fetch_git(msg: &FetchTarball) -> Result<Bytes, FetchError> {
+/// A git dependency, packed from its commit (prepared with `preparer`).
+async fn fetch_git(
+    msg: &FetchTarball,
+    preparer: Option<Arc<Preparer>>,
+) -> Result<Bytes, FetchError> {
     let url = msg.url.clone();
-    let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url))
+    let packed = tokio::task::spawn_blocking(move || utoo_git::pack(&url, preparer.as_deref()))
         .await
         .map_err(|_| FetchError::Stopped)?;
     packed.map(Bytes::from).map_err(|source| FetchError::Git {

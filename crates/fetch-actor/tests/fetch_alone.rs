@@ -57,6 +57,7 @@ fn fetch(
         url: registry.tarball_url(name, version),
         integrity: integrity.map(str::to_string),
         body_permits: None,
+        prepare: false,
     }
 }
 
@@ -340,6 +341,7 @@ async fn local_tarballs_are_regular_files_within_the_limit() {
         url: format!("file://{}", path.display()),
         integrity: None,
         body_permits: None,
+        prepare: false,
     };
 
     let err = send(&actor, local(std::path::Path::new("/dev/zero")))

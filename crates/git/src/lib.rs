@@ -1,6 +1,8 @@
 //! Git dependencies, with the `git` program: a branch, tag, commit or
 //! `semver:` range resolved to a full commit (`git ls-remote`), and a commit
-//! packed as a package tarball (`git archive`), which is how npm caches them.
+//! packed as npm packs it: checked out, prepared (with a [`Preparer`]: its
+//! dependencies installed and its `prepare` script run) and packed with
+//! npm-packlist's rules (crate `utoo-npm-packlist`).
 //!
 //! ```no_run
 //! use utoo_npm_types::Spec;
@@ -9,16 +11,22 @@
 //!     unreachable!()
 //! };
 //! let commit = utoo_git::resolve_commit(&spec).unwrap();
-//! let tarball = utoo_git::pack(&spec.resolved(&commit)).unwrap();
+//! let tarball = utoo_git::pack(&spec.resolved(&commit), None).unwrap();
 //! println!("{commit}: {} bytes", tarball.len());
 //! ```
+
+mod prepare;
+mod tarball;
 
 use std::path::Path;
 use std::process::Command;
 
 use nodejs_semver::Version;
 use thiserror::Error;
+use utoo_npm_packlist::PacklistError;
 use utoo_npm_types::{is_full_commit, redact_userinfo, GitReference, GitSpec};
+
+pub use prepare::{PrepareError, Preparer, PREPARING_VAR};
 
 #[derive(Debug, Error)]
 pub enum GitError {
@@ -38,6 +46,31 @@ pub enum GitError {
     NoSuchReference { repository: String, wanted: String },
     #[error("{resolved} does not name a commit (expected <repository>#<commit>)")]
     NotResolved { resolved: String },
+    #[error("creating a scratch folder for {repository}")]
+    Scratch {
+        repository: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Boxed: a failed install or script carries its output.
+    #[error("preparing {repository}")]
+    Prepare {
+        repository: String,
+        #[source]
+        source: Box<PrepareError>,
+    },
+    #[error("listing the files to pack from {repository}")]
+    Packlist {
+        repository: String,
+        #[source]
+        source: PacklistError,
+    },
+    #[error("packing {repository}")]
+    Tarball {
+        repository: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The URL `git` clones from. npm records GitHub and other hosts as
@@ -142,9 +175,10 @@ pub fn resolve_commit(spec: &GitSpec) -> Result<String, GitError> {
     }
 }
 
-/// The commit `resolved` names (`<repository>#<commit>`), packed as a
-/// gzipped tarball with everything under `package/`, as npm packs packages.
-pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
+/// The commit `resolved` names (`<repository>#<commit>`), checked out,
+/// prepared when `preparer` is given, and packed as a gzipped tarball with
+/// the files npm would pack under `package/`.
+pub fn pack(resolved: &str, preparer: Option<&Preparer>) -> Result<Vec<u8>, GitError> {
     // Only a full commit: anything else could be read by git as an option.
     let (repository, commit) = resolved
         .rsplit_once('#')
@@ -152,23 +186,39 @@ pub fn pack(resolved: &str) -> Result<Vec<u8>, GitError> {
         .ok_or_else(|| GitError::NotResolved {
             resolved: redact_userinfo(resolved),
         })?;
-    let scratch = tempfile::tempdir().map_err(|source| GitError::Spawn {
-        repository: redact_userinfo(repository),
+    let shown = || redact_userinfo(repository);
+    let scratch = tempfile::tempdir().map_err(|source| GitError::Scratch {
+        repository: shown(),
         source,
     })?;
-    let clone = scratch.path().join("repository");
-    let clone_arg = clone.to_string_lossy();
+    let dir = scratch.path().join("package");
+    let dir_arg = dir.to_string_lossy();
     let url = clone_url(repository);
     git(
-        &["clone", "--quiet", "--bare", "--", &url, &clone_arg],
+        &["clone", "--quiet", "--no-checkout", "--", &url, &dir_arg],
         None,
         repository,
     )?;
     git(
-        &["archive", "--format=tar.gz", "--prefix=package/", commit],
-        Some(&clone),
+        &["checkout", "--quiet", commit, "--"],
+        Some(&dir),
         repository,
-    )
+    )?;
+    if let Some(preparer) = preparer {
+        let redacted = redact_userinfo(resolved);
+        prepare::prepare(&dir, &redacted, preparer).map_err(|source| GitError::Prepare {
+            repository: shown(),
+            source: Box::new(source),
+        })?;
+    }
+    let files = utoo_npm_packlist::packlist(&dir).map_err(|source| GitError::Packlist {
+        repository: shown(),
+        source,
+    })?;
+    tarball::write(&dir, &files).map_err(|source| GitError::Tarball {
+        repository: shown(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -243,9 +293,9 @@ mod tests {
         let err = resolve_commit(&spec(&format!("{url}#semver:^3"))).unwrap_err();
         assert!(err.to_string().contains("tag matching"), "{err}");
 
-        let tarball = pack(&format!("{url}#{one}")).unwrap();
+        let tarball = pack(&format!("{url}#{one}"), None).unwrap();
         assert_eq!(&tarball[..2], &[0x1f, 0x8b], "gzip");
-        let err = pack(&format!("{url}#--output=/tmp/x")).unwrap_err();
+        let err = pack(&format!("{url}#--output=/tmp/x"), None).unwrap_err();
         assert!(matches!(err, GitError::NotResolved { .. }), "{err}");
         // In a clone whose origin works, an option-like URL would run its
         // --upload-pack command; after `--` it is only a bad repository.
@@ -258,7 +308,67 @@ mod tests {
         assert!(ls_remote(evil, Some(clone.path())).is_err());
         assert!(!clone.path().join("pwned").exists());
         assert!(!dir.path().join("pwned").exists());
-        let err = pack(&format!("{url}#{}", "0".repeat(40))).unwrap_err();
-        assert!(err.to_string().contains("archive"), "{err}");
+        let err = pack(&format!("{url}#{}", "0".repeat(40)), None).unwrap_err();
+        assert!(err.to_string().contains("checkout"), "{err}");
+    }
+
+    fn tarball_files(tarball: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
+        let mut files: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// A repository whose package has a `prepare` script that would write `built.txt`.
+    fn preparable() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &["init", "-q", "-b", "main"]);
+        let manifest =
+            r#"{"name":"g","version":"1.0.0","scripts":{"prepare":"echo built > built.txt"}}"#;
+        std::fs::write(dir.path().join("package.json"), manifest).unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "node_modules\n").unwrap();
+        run(dir.path(), &["add", "."]);
+        run(dir.path(), &["commit", "-qm", "g"]);
+        let url = format!("git+file://{}", dir.path().display());
+        let commit = resolve_commit(&spec(&url)).unwrap();
+        (dir, format!("{url}#{commit}"))
+    }
+
+    fn preparer(program: &str, preparing: Vec<String>) -> Preparer {
+        Preparer {
+            program: program.into(),
+            args: Vec::new(),
+            preparing,
+        }
+    }
+
+    #[test]
+    fn prepare_installs_then_runs_the_script_and_a_failed_install_names_the_repository() {
+        let (_repo, resolved) = preparable();
+        let tarball = pack(&resolved, Some(&preparer("true", Vec::new()))).unwrap();
+        assert_eq!(
+            tarball_files(&tarball),
+            ["package/built.txt", "package/package.json"]
+        );
+        let err = pack(&resolved, Some(&preparer("false", Vec::new()))).unwrap_err();
+        assert!(matches!(err, GitError::Prepare { .. }), "{err}");
+        let causes = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            causes.contains("preparing git+file://")
+                && causes.contains("installing its dependencies failed"),
+            "{causes}"
+        );
+    }
+
+    #[test]
+    fn a_commit_already_being_prepared_up_the_chain_is_packed_unprepared() {
+        let (_repo, resolved) = preparable();
+        // `false` would fail the install: it is never run, nor is `prepare`.
+        let tarball = pack(&resolved, Some(&preparer("false", vec![resolved.clone()]))).unwrap();
+        assert_eq!(tarball_files(&tarball), ["package/package.json"]);
     }
 }

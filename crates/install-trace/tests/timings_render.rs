@@ -107,6 +107,7 @@ impl Package {
                 version: self.version(),
                 url: format!("http://registry/{}.tgz", self.name),
                 integrity: Some(format!("sha512-{}", self.name)),
+                prepare: false,
             },
             bins: BTreeMap::new(),
             optional: false,

@@ -157,6 +157,23 @@ pub fn run_workspace_scripts(
     Ok(())
 }
 
+/// Runs a package's `prepare` script alone in its folder, as npm does when
+/// it packs a git dependency (no `preprepare` or `postprepare`).
+pub fn run_prepare_script(dir: &Path, package_json: &Value) -> Result<(), ScriptError> {
+    let label = package_json
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("the package")
+        .to_string();
+    for script in run::project_scripts(package_json)
+        .iter()
+        .filter(|script| script.event == "prepare")
+    {
+        run::run(dir, dir, &label, package_json, script)?;
+    }
+    Ok(())
+}
+
 fn read_manifest(dir: &Path) -> Result<Value, ScriptError> {
     let path = dir.join("package.json");
     let text =

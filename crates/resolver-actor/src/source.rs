@@ -443,12 +443,13 @@ fn check_registry_tarball(name: &str, manifest: &Manifest) -> Result<(), Resolve
 }
 
 /// A git dependency's manifest: its reference resolved to a commit, and the
-/// `package.json` of that commit packed. npm records no integrity for these.
+/// `package.json` of that commit packed, unprepared (as npm reads it from
+/// the checkout). npm records no integrity for these.
 async fn git_manifest(name: &str, git: GitSpec) -> Result<Arc<Manifest>, ResolveError> {
     let packed = tokio::task::spawn_blocking(move || {
         let commit = utoo_git::resolve_commit(&git)?;
         let resolved = git.resolved(&commit);
-        utoo_git::pack(&resolved).map(|bytes| (resolved, bytes))
+        utoo_git::pack(&resolved, None).map(|bytes| (resolved, bytes))
     })
     .await
     .map_err(|_| ResolveError::Stopped)?;

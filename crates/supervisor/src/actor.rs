@@ -135,6 +135,7 @@ impl Supervisor {
             url: download.url.clone(),
             integrity: download.integrity.clone(),
             body_permits: Some(run.pipeline.body_permits().clone()),
+            prepare: download.prepare,
         };
         let sent = self.actors.fetch.send(request);
         ctx.spawn(
@@ -401,8 +402,14 @@ impl Supervisor {
         let Some(run) = self.run.as_mut() else {
             return;
         };
-        let download = download_for(&run.request.registry, &run.request.project_dir, manifest);
-        if run.pipeline.knows(download.cache_key()) {
+        let request = &run.request;
+        let download = download_for(
+            &request.registry,
+            &request.project_dir,
+            &request.prepare_git,
+            manifest,
+        );
+        if run.pipeline.knows(&download.cache_key()) {
             return;
         }
         let cached = download.complete_entry(&self.cache);

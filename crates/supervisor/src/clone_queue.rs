@@ -66,7 +66,7 @@ impl CloneQueue {
         package: PlannedPackage,
         entry: &impl Fn(&str) -> EntryStatus<'a>,
     ) -> Result<(), InstallError> {
-        match entry(package.download.cache_key()) {
+        match entry(&package.download.cache_key()) {
             EntryStatus::Ready(dir) => self.ready.push_back((package, dir.clone())),
             EntryStatus::Failed(error) => self.fail(package, error)?,
             EntryStatus::Pending => {
@@ -190,6 +190,7 @@ mod tests {
                 version: "1.0.0".into(),
                 url: String::new(),
                 integrity: Some(key.into()),
+                prepare: false,
             },
             bins: BTreeMap::new(),
             optional,

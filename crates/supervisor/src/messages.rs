@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -45,6 +46,9 @@ pub struct Install {
     pub clean: bool,
     /// Write `package-lock.json` (npm's `package-lock`; false writes none).
     pub package_lock: bool,
+    /// Git dependencies whose `prepare` script runs when they are packed
+    /// (the trusted ones; none with `--ignore-scripts`).
+    pub prepare_git: HashSet<String>,
 }
 
 /// What an install did.
@@ -86,6 +90,8 @@ pub struct PlacedPackage {
     pub version: String,
     pub optional: bool,
     pub has_install_script: bool,
+    /// A git dependency packed without running its `prepare` script.
+    pub git_unprepared: bool,
 }
 
 /// What failed in one package's life, with its cause.

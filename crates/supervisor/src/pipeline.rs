@@ -182,18 +182,21 @@ impl Pipeline {
         kept: Vec<PlannedPackage>,
         to_place: Vec<PlannedPackage>,
     ) -> Result<(), InstallError> {
-        let needed: HashSet<&str> = to_place.iter().map(|p| p.download.cache_key()).collect();
+        let needed: HashSet<String> = to_place
+            .iter()
+            .map(|p| p.download.cache_key().into_owned())
+            .collect();
         self.fetch_queue.retain(|download| {
-            let keep = needed.contains(download.cache_key());
+            let keep = needed.contains(download.cache_key().as_ref());
             if !keep {
-                self.entries.remove(download.cache_key());
+                self.entries.remove(download.cache_key().as_ref());
             }
             keep
         });
         self.report.unused_downloads = self
             .fetched_early
             .iter()
-            .filter(|key| !needed.contains(key.as_str()))
+            .filter(|key| !needed.contains(*key))
             .count();
         let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
         self.placed.extend(kept);
@@ -249,7 +252,7 @@ impl Pipeline {
         result: Result<CacheEntry, ExtractError>,
     ) -> Result<(), InstallError> {
         self.extract_backlog -= 1;
-        self.held_permits.remove(download.cache_key());
+        self.held_permits.remove(download.cache_key().as_ref());
         let state = match result {
             Ok(entry) => EntryState::Ready(entry.dir),
             Err(error) => EntryState::Failed(StageError::Extract(error).into()),
@@ -297,6 +300,7 @@ impl Pipeline {
             version: package.version.clone(),
             optional: package.optional,
             has_install_script: package.has_install_script,
+            git_unprepared: package.download.is_git() && !package.download.prepare,
         });
         self.report.clone_strategy = self.report.clone_strategy.or(stats.strategy);
         let entries = &self.entries;

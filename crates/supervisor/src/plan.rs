@@ -1,7 +1,8 @@
 //! Which packages go where: the resolved tree minus what is omitted or
 //! can't run here, each with the download it needs.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use nodejs_semver::{Range, Version};
@@ -95,16 +96,36 @@ pub struct Download {
     pub version: String,
     pub url: String,
     pub integrity: Option<String>,
+    /// A git dependency whose `prepare` script may run when it is packed.
+    pub prepare: bool,
 }
 
 impl Download {
-    pub fn cache_key(&self) -> &str {
-        self.integrity.as_deref().unwrap_or(&self.url)
+    /// The integrity; for a git dependency (which has none) its commit,
+    /// and whether it was prepared, so that an unprepared copy never
+    /// stands in for a prepared one or the other way round.
+    pub fn cache_key(&self) -> Cow<'_, str> {
+        match &self.integrity {
+            Some(integrity) => Cow::Borrowed(integrity.as_str()),
+            None if self.is_git() => {
+                let how = if self.prepare {
+                    "prepared"
+                } else {
+                    "unprepared"
+                };
+                Cow::Owned(format!("{} packed {how}", self.url))
+            }
+            None => Cow::Borrowed(&self.url),
+        }
+    }
+
+    pub fn is_git(&self) -> bool {
+        self.url.starts_with("git+") || self.url.starts_with("git://")
     }
 
     /// Its entry in `cache`, when the entry is complete.
     pub(crate) fn complete_entry(&self, cache: &CacheLayout) -> Option<PathBuf> {
-        let dir = cache.entry_dir(&self.name, &self.version, self.cache_key());
+        let dir = cache.entry_dir(&self.name, &self.version, &self.cache_key());
         CacheLayout::is_complete(&dir).then_some(dir)
     }
 }
@@ -119,10 +140,12 @@ pub fn default_tarball_url(registry: &str, name: &str, version: &str) -> String 
 }
 
 /// The download of a package; a `file:` tarball (relative to the project)
-/// becomes a `file://` URL.
+/// becomes a `file://` URL. A git dependency named in `prepare_git` is
+/// prepared when packed.
 pub(crate) fn download_for(
     registries: &Registries,
     project_dir: &Path,
+    prepare_git: &HashSet<String>,
     manifest: &utoo_npm_types::Manifest,
 ) -> Download {
     let url = if let Some(location) = manifest.dist.tarball.strip_prefix("file:") {
@@ -136,12 +159,15 @@ pub(crate) fn download_for(
     } else {
         manifest.dist.tarball.clone()
     };
-    Download {
+    let mut download = Download {
         name: manifest.name.clone(),
         version: manifest.version.clone(),
         url,
         integrity: manifest.dist.lock_integrity(),
-    }
+        prepare: false,
+    };
+    download.prepare = download.is_git() && prepare_git.contains(&manifest.name);
+    download
 }
 
 /// The packages of `lock` that an install into an empty `node_modules`
@@ -177,6 +203,7 @@ pub(crate) fn plan(
     tree: &ResolvedTree,
     registries: &Registries,
     project_dir: &Path,
+    prepare_git: &HashSet<String>,
     omit: Omit,
 ) -> Plan {
     let mut plan = Plan::default();
@@ -190,7 +217,7 @@ pub(crate) fn plan(
                 path: p.path.clone(),
                 name: p.name.clone(),
                 version: p.manifest.version.clone(),
-                download: download_for(registries, project_dir, &p.manifest),
+                download: download_for(registries, project_dir, prepare_git, &p.manifest),
                 bins: p.manifest.bin.clone(),
                 optional: p.optional,
                 has_install_script: p.manifest.has_install_script,
@@ -339,7 +366,12 @@ mod tests {
     fn file_tarballs_download_from_disk() {
         let mut manifest = utoo_npm_types::Manifest::default();
         manifest.dist.tarball = "file:vendor/t.tgz".into();
-        let download = download_for(&Registries::new("https://r/"), Path::new("/p"), &manifest);
+        let download = download_for(
+            &Registries::new("https://r/"),
+            Path::new("/p"),
+            &HashSet::new(),
+            &manifest,
+        );
         assert_eq!(download.url, "file:///p/vendor/t.tgz");
     }
 }

@@ -16,13 +16,16 @@ const STATE_FILE: &str = ".utoo-state";
 /// manifest (and the workspaces'), the lockfile and the options that change
 /// what is installed.
 pub fn fingerprint(install: &Install, lockfile_text: &str) -> String {
+    let mut prepare_git: Vec<&String> = install.prepare_git.iter().collect();
+    prepare_git.sort();
     let options = format!(
-        "{}|{:?}|{:?}|{}|{:?}",
+        "{}|{:?}|{:?}|{}|{:?}|{:?}",
         env!("CARGO_PKG_VERSION"),
         install.registry,
         install.omit,
         install.legacy_peer_deps,
-        install.platform
+        install.platform,
+        prepare_git,
     );
     let workspaces: Vec<String> = install
         .project

@@ -113,6 +113,7 @@ pub(crate) fn prepare(
         &resolution.tree,
         &request.registry,
         &request.project_dir,
+        &request.prepare_git,
         request.omit,
     );
     if let Some(unsafe_path) = planned
@@ -245,6 +246,7 @@ pub(crate) fn bundled_placed(
             version: b.version.clone(),
             optional: b.optional,
             has_install_script: b.has_install_script,
+            git_unprepared: false,
         })
         .collect()
 }

@@ -156,6 +156,7 @@ async fn install(
             clean: false,
             package_lock: true,
             omit: Omit::default(),
+            prepare_git: Default::default(),
         })
         .await
         .unwrap()

@@ -71,6 +71,7 @@ async fn install(
             clean: false,
             package_lock: true,
             omit: Omit::default(),
+            prepare_git: Default::default(),
         })
         .await
         .unwrap()
@@ -118,7 +119,8 @@ async fn a_lockfiles_downloads_start_before_resolution_ends_and_unused_ones_are_
 
     assert_eq!(report.unused_downloads, 1, "the locked aa@1.0.0");
     assert!(project_dir.join("node_modules/aa/package.json").is_file());
-    let installed = std::fs::read_to_string(project_dir.join("node_modules/aa/package.json")).unwrap();
+    let installed =
+        std::fs::read_to_string(project_dir.join("node_modules/aa/package.json")).unwrap();
     assert!(installed.contains("\"2.0.0\""), "{installed}");
     let (_, resolved_at) = span_time(&recording, "resolve", None);
     let (bb_fetch_started, _) = span_time(&recording, "fetch", Some(("package", "bb@1.0.0")));

@@ -40,6 +40,7 @@ fn package(path: &str, key: &str) -> PlannedPackage {
             version: "1.0.0".into(),
             url: format!("http://registry/{key}.tgz"),
             integrity: Some(format!("sha512-{key}")),
+            prepare: false,
         },
         bins: BTreeMap::new(),
         optional: false,
