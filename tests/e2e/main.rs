@@ -2,6 +2,7 @@
 
 mod attacks;
 mod cache;
+mod cache_commands;
 mod cli;
 mod dependency_kinds;
 mod error_text;
@@ -10,9 +11,11 @@ mod git_deps;
 mod install;
 mod local_specs;
 mod lockfile;
+mod ls_commands;
 mod npm_commands;
 mod npmrc;
 mod real_registry;
+mod run_commands;
 mod scripts;
 mod support;
 mod trace;

@@ -1,0 +1,482 @@
+//! `utoo ls`: npm 11's `npm ls` over the installed tree: the same
+//! breadth-first walk, `deduped` for a package shown before, `UNMET
+//! DEPENDENCY`, `invalid`, `extraneous`, links as `-> ./folder`, and its
+//! `--json` shape.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use nodejs_semver::{Range, Version};
+use serde_json::{json, Map, Value};
+use utoo_installed_tree::{Edge, EdgeKind, NodeId, NodeKind, Tree, ROOT};
+
+use super::project::Project;
+
+#[derive(clap::Args)]
+pub(crate) struct LsArgs {
+    /// Show only the paths to these packages (`name` or `name@range`).
+    packages: Vec<String>,
+    /// Show every level, not only the project's own dependencies.
+    #[arg(short, long)]
+    all: bool,
+    /// How many levels below the project's dependencies to show.
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+    /// Print npm's JSON instead of the tree.
+    #[arg(long)]
+    json: bool,
+    /// Leave these kinds of the project's dependencies out (repeatable).
+    #[arg(long, value_enum)]
+    omit: Vec<Omit>,
+    /// Show only these workspaces' dependencies (a name or folder; repeatable).
+    #[arg(short = 'w', long = "workspace", value_name = "NAME")]
+    workspace: Vec<String>,
+    /// Project folder (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Omit {
+    Dev,
+    Optional,
+    Peer,
+}
+
+impl Omit {
+    fn covers(self, kind: EdgeKind) -> bool {
+        match self {
+            Omit::Dev => kind == EdgeKind::Dev,
+            Omit::Optional => kind.is_optional(),
+            Omit::Peer => kind.is_peer(),
+        }
+    }
+}
+
+pub(crate) fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
+    let project = Project::find(args.prefix.clone())?;
+    let mut selected = args.workspace.clone();
+    if selected.is_empty() {
+        // As npm: typed in a workspace's folder, show that workspace.
+        selected.extend(project.current_workspace.clone());
+    }
+    let selected: Vec<String> = selected
+        .iter()
+        .map(|w| project.workspace(w).map(|w| w.location.clone()))
+        .collect::<anyhow::Result<_>>()?;
+    let tree = utoo_installed_tree::load(&project.dir, &project.workspaces)?;
+    let listing = Listing::walk(&tree, &project.dir, &args, &selected);
+    let failed = listing.problems.iter().any(|p| !p.starts_with("extraneous:"));
+    let no_match = !args.packages.is_empty() && !listing.items[0].include;
+    if args.json {
+        let mut out = listing.json(&tree, 0);
+        if let (true, Some(out)) = (failed, out.as_object_mut()) {
+            let summary = listing.problems.join("\n");
+            let error = json!({"code": "ELSPROBLEMS", "summary": summary, "detail": ""});
+            out.insert("error".into(), error);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}", listing.render());
+    }
+    if failed {
+        for problem in &listing.problems {
+            eprintln!("error: {problem}");
+        }
+    }
+    Ok(match failed || no_match {
+        true => ExitCode::FAILURE,
+        false => ExitCode::SUCCESS,
+    })
+}
+
+/// One line of the listing: a package as reached through one edge.
+struct Item {
+    /// `None` for a dependency nothing satisfies.
+    node: Option<NodeId>,
+    /// Its key in the JSON: the edge's name, or the folder name.
+    name: String,
+    pkgid: String,
+    parent: Option<usize>,
+    depth: usize,
+    include: bool,
+    /// Shown before: printed without its dependencies (npm's copy of it).
+    seen_before: bool,
+    /// `pkgid` of the dependent, for a missing dependency.
+    missing_from: Option<String>,
+    /// Its spec, for a missing dependency (only the first one keeps it in
+    /// the JSON, as npm's listing does).
+    required: Option<String>,
+    kind: Option<EdgeKind>,
+    invalid: Option<String>,
+    problems: Vec<String>,
+    children: Vec<usize>,
+}
+
+struct Listing<'a> {
+    tree: &'a Tree,
+    project_dir: &'a Path,
+    items: Vec<Item>,
+    problems: Vec<String>,
+}
+
+impl<'a> Listing<'a> {
+    fn walk(tree: &'a Tree, project_dir: &'a Path, args: &LsArgs, selected: &[String]) -> Self {
+        let mut listing = Listing {
+            tree,
+            project_dir,
+            items: Vec::new(),
+            problems: Vec::new(),
+        };
+        let depth_to_print = match args.all || !args.packages.is_empty() {
+            true => args.depth.unwrap_or(usize::MAX),
+            false => args.depth.unwrap_or(0),
+        };
+        let root = tree.root();
+        listing.items.push(Item {
+            node: Some(ROOT),
+            name: root.name.clone(),
+            pkgid: root.pkgid(),
+            parent: None,
+            depth: 0,
+            include: args.packages.is_empty(),
+            seen_before: false,
+            missing_from: None,
+            required: None,
+            kind: None,
+            invalid: None,
+            problems: Vec::new(),
+            children: Vec::new(),
+        });
+        // npm keys what it has shown by path; every missing dependency
+        // shares the one empty path.
+        let mut seen: HashSet<Option<NodeId>> = HashSet::from([Some(ROOT)]);
+        let mut invalid_of: HashMap<NodeId, String> = HashMap::new();
+        let mut queue = VecDeque::from([0]);
+        while let Some(index) = queue.pop_front() {
+            listing.visit(index, &invalid_of);
+            let item = &listing.items[index];
+            let Some(id) = item.node.filter(|_| !item.seen_before) else {
+                continue;
+            };
+            let node = &tree.nodes[id];
+            let current_depth = match node.is_workspace {
+                true => 0,
+                false => item.depth,
+            };
+            if current_depth > depth_to_print {
+                continue;
+            }
+            let edges: Vec<&Edge> = tree
+                .target(id)
+                .map(|target| tree.nodes[target].edges_out.values().collect())
+                .unwrap_or_default();
+            let mut shown_paths = HashSet::new();
+            let mut children: Vec<Item> = Vec::new();
+            for edge in edges {
+                let to_selected_workspace = edge.to.is_some_and(|to| {
+                    tree.target(to)
+                        .is_some_and(|t| selected.contains(&tree.nodes[t].location))
+                });
+                if id == ROOT && !selected.is_empty() && !to_selected_workspace {
+                    continue;
+                }
+                if current_depth == 0 && args.omit.iter().any(|o| o.covers(edge.kind)) {
+                    continue;
+                }
+                let from = tree.target(id).map_or(id, |t| t);
+                children.push(listing.item_for_edge(edge, from, &mut invalid_of));
+                shown_paths.extend(edge.to);
+            }
+            for child in node.children.values() {
+                if !shown_paths.contains(child) && tree.nodes[*child].flags.extraneous {
+                    children.push(listing.item_for_node(*child));
+                }
+            }
+            children.sort_by(|a, b| utoo_npm_collate::compare(&a.pkgid, &b.pkgid));
+            for mut child in children {
+                let key = child.node;
+                if !seen.insert(key) {
+                    child.seen_before = true;
+                    child.required = None;
+                }
+                child.include = args.packages.is_empty()
+                    || key.is_some_and(|n| args.packages.iter().any(|spec| matches(tree, n, spec)));
+                if child.seen_before {
+                    // npm's copy keeps what was known when it was made.
+                    child.invalid = child.node.and_then(|n| invalid_of.get(&n).cloned());
+                }
+                child.parent = Some(index);
+                child.depth = current_depth + 1;
+                listing.items.push(child);
+                queue.push_back(listing.items.len() - 1);
+            }
+        }
+        for index in 0..listing.items.len() {
+            if let Some(parent) = listing.items[index].parent {
+                if listing.items[index].include {
+                    listing.items[parent].children.push(index);
+                }
+            }
+        }
+        listing
+    }
+
+    fn item_for_node(&self, id: NodeId) -> Item {
+        let node = &self.tree.nodes[id];
+        Item {
+            node: Some(id),
+            name: node.name.clone(),
+            pkgid: node.pkgid(),
+            parent: None,
+            depth: 0,
+            include: false,
+            seen_before: false,
+            missing_from: None,
+            required: None,
+            kind: None,
+            invalid: None,
+            problems: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    fn item_for_edge(
+        &self,
+        edge: &Edge,
+        from: NodeId,
+        invalid_of: &mut HashMap<NodeId, String>,
+    ) -> Item {
+        let mut item = match edge.to {
+            Some(to) => self.item_for_node(to),
+            None => Item {
+                node: None,
+                name: edge.name.clone(),
+                pkgid: format!("{}@{}", edge.name, edge.spec),
+                missing_from: Some(self.tree.nodes[from].pkgid()),
+                ..self.item_for_node(ROOT)
+            },
+        };
+        item.required = Some(match edge.spec.as_str() {
+            "" => "*".to_string(),
+            spec => spec.to_string(),
+        });
+        item.kind = Some(edge.kind);
+        if let (Some(to), true) = (edge.to, edge.is_invalid()) {
+            let location = &self.tree.nodes[from].location;
+            let from = match location.is_empty() {
+                true => "the root project",
+                false => location,
+            };
+            let reason = format!("{} from {from}", json!(edge.spec));
+            invalid_of
+                .entry(to)
+                .and_modify(|all| *all = format!("{all}, {reason}"))
+                .or_insert(reason);
+        }
+        item
+    }
+
+    fn is_optional(item: &Item) -> bool {
+        item.kind.is_some_and(EdgeKind::is_optional)
+    }
+
+    fn is_extraneous(&self, item: &Item) -> bool {
+        !item.seen_before && item.node.is_some_and(|n| self.tree.nodes[n].flags.extraneous)
+    }
+
+    fn display_path(&self, id: NodeId) -> String {
+        let location = &self.tree.nodes[id].location;
+        match location.is_empty() {
+            true => self.project_dir.display().to_string(),
+            false => self.project_dir.join(location).display().to_string(),
+        }
+    }
+
+    /// npm's problems of an item, recorded when it is included.
+    fn visit(&mut self, index: usize, invalid_of: &HashMap<NodeId, String>) {
+        let item = &self.items[index];
+        let invalid = match item.seen_before {
+            true => item.invalid.clone(),
+            false => item.node.and_then(|n| invalid_of.get(&n).cloned()),
+        };
+        let mut problems = Vec::new();
+        if let (Some(from), false) = (&item.missing_from, Self::is_optional(item)) {
+            problems.push(format!("missing: {}, required by {from}", item.pkgid));
+        }
+        if let (Some(_), Some(id)) = (&invalid, item.node) {
+            problems.push(format!("invalid: {} {}", item.pkgid, self.display_path(id)));
+        }
+        if let (true, Some(id)) = (self.is_extraneous(item), item.node) {
+            problems.push(format!("extraneous: {} {}", item.pkgid, self.display_path(id)));
+        }
+        let include = item.include;
+        let parent = item.parent;
+        if include {
+            for problem in &problems {
+                if !self.problems.contains(problem) {
+                    self.problems.push(problem.clone());
+                }
+            }
+            let mut above = parent;
+            while let Some(p) = above {
+                self.items[p].include = true;
+                above = self.items[p].parent;
+            }
+        }
+        let item = &mut self.items[index];
+        item.invalid = invalid;
+        item.problems = problems;
+    }
+
+    fn label(&self, item: &Item) -> String {
+        let tree = self.tree;
+        if item.parent.is_none() {
+            return match tree.root().package.as_object().is_some_and(|p| !p.is_empty()) {
+                true => format!("{} {}", item.pkgid, self.project_dir.display()),
+                false => self.project_dir.display().to_string(),
+            };
+        }
+        let mut label = String::new();
+        if item.missing_from.is_some() {
+            label.push_str(match Self::is_optional(item) {
+                true => "UNMET OPTIONAL DEPENDENCY ",
+                false => "UNMET DEPENDENCY ",
+            });
+        }
+        label.push_str(&item.pkgid);
+        if item.seen_before && item.missing_from.is_none() {
+            label.push_str(" deduped");
+        }
+        if let Some(invalid) = &item.invalid {
+            label.push_str(&format!(" invalid: {invalid}"));
+        }
+        if self.is_extraneous(item) {
+            label.push_str(" extraneous");
+        }
+        if let Some(id) = item.node {
+            let node = &tree.nodes[id];
+            let resolved = node.resolved.as_deref().filter(|_| !item.seen_before);
+            if let Some(git) = resolved.filter(|r| is_git(r)) {
+                label.push_str(&format!(" ({git})"));
+            }
+            if let NodeKind::Link(target) = node.kind {
+                let location = target.map_or(&node.location, |t| &tree.nodes[t].location);
+                label.push_str(&format!(" -> ./{location}"));
+            }
+        }
+        label
+    }
+
+    /// The tree as npm draws it (archy, unicode), with its blank last line.
+    fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&self.label(&self.items[0]));
+        out.push('\n');
+        let children = &self.items[0].children;
+        if children.is_empty() {
+            out.push_str("└── (empty)\n");
+        }
+        self.render_children(children, "", &mut out);
+        out
+    }
+
+    fn render_children(&self, children: &[usize], prefix: &str, out: &mut String) {
+        for (position, &child) in children.iter().enumerate() {
+            let last = position + 1 == children.len();
+            let item = &self.items[child];
+            let branch = match last {
+                true => '└',
+                false => '├',
+            };
+            let more = match item.children.is_empty() {
+                true => '─',
+                false => '┬',
+            };
+            out.push_str(&format!("{prefix}{branch}─{more} {}\n", self.label(item)));
+            let inner = format!("{prefix}{} ", if last { ' ' } else { '│' });
+            self.render_children(&item.children, &inner, out);
+        }
+    }
+
+    /// npm's `--json` object for an item and what it includes.
+    fn json(&self, tree: &Tree, index: usize) -> Value {
+        let item = &self.items[index];
+        let mut out = Map::new();
+        let node = item.node.map(|n| &tree.nodes[n]);
+        if let Some(version) = node.and_then(|n| n.version()) {
+            out.insert("version".into(), json!(version));
+        }
+        let real = node.filter(|_| !item.seen_before);
+        if let Some(resolved) = real.and_then(|n| n.resolved.as_deref()) {
+            out.insert("resolved".into(), json!(resolved));
+        }
+        if real.is_some() && item.parent.is_some() {
+            out.insert("overridden".into(), json!(false));
+        }
+        if item.parent.is_none() {
+            if let Some(package) = tree.root().package.as_object().filter(|p| !p.is_empty()) {
+                let name = package.get("name").cloned().unwrap_or(json!(item.name));
+                out.insert("name".into(), name);
+            }
+        }
+        if self.is_extraneous(item) {
+            out.insert("extraneous".into(), json!(true));
+        }
+        if let Some(invalid) = &item.invalid {
+            out.insert("invalid".into(), json!(invalid));
+        }
+        if item.missing_from.is_some() && !Self::is_optional(item) {
+            if let Some(required) = &item.required {
+                out.insert("required".into(), json!(required));
+            }
+            out.insert("missing".into(), json!(true));
+        }
+        let problems = match item.parent {
+            // The project's line carries every problem shown.
+            None => &self.problems,
+            Some(_) => &item.problems,
+        };
+        if (item.include || item.parent.is_none()) && !problems.is_empty() {
+            out.insert("problems".into(), json!(problems));
+        }
+        if !item.children.is_empty() {
+            let dependencies: Map<String, Value> = item
+                .children
+                .iter()
+                .map(|&child| (self.items[child].name.clone(), self.json(tree, child)))
+                .collect();
+            out.insert("dependencies".into(), Value::Object(dependencies));
+        }
+        Value::Object(out)
+    }
+}
+
+/// npm's `node.satisfies(spec)` for the packages named on the command line.
+fn matches(tree: &Tree, id: NodeId, spec: &str) -> bool {
+    let node = &tree.nodes[id];
+    let split = spec.char_indices().skip(1).find(|(_, c)| *c == '@');
+    let (name, range) = match split {
+        Some((at, _)) => (&spec[..at], &spec[at + 1..]),
+        None => (spec, "*"),
+    };
+    if node.name != name {
+        return false;
+    }
+    if range.is_empty() || range == "*" {
+        return true;
+    }
+    let version = node.version().and_then(|v| Version::parse(v).ok());
+    match (Range::parse(range), version) {
+        (Ok(range), Some(version)) => range.satisfies(&version),
+        _ => false,
+    }
+}
+
+fn is_git(resolved: &str) -> bool {
+    ["git+", "git://", "github:", "gitlab:", "bitbucket:"]
+        .iter()
+        .any(|prefix| resolved.starts_with(prefix))
+}
