@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use crate::support::{describe, stderr, Project};
 
 /// `tool` prints its arguments, `|`-separated, so a test sees how they arrived.
-const FIXTURES: &str = r#"
+const FIXTURES: &str = r##"
     tool@1.0.0 bin(tool=cli.js) file(cli.js="#!/usr/bin/env node\nconsole.log('tool ' + process.argv.slice(2).join('|'))\n")
-"#;
+"##;
 
 fn project(scripts: Value) -> Project {
     let project = Project::new(
@@ -40,7 +40,12 @@ fn run_runs_pre_and_post_scripts_with_npms_banner_and_environment() {
          \n> app@1.0.0 posttest\n> echo post\n\npost\n"
     );
     let output = project.utoo(&["run", "test", "--ignore-scripts"]);
-    assert_eq!(stdout(&output).matches("\n> ").count(), 2, "{}", describe(&output));
+    assert_eq!(
+        stdout(&output).matches("\n> ").count(),
+        2,
+        "{}",
+        describe(&output)
+    );
     // `utoo test` is `utoo run test`.
     let output = project.utoo(&["test"]);
     assert!(stdout(&output).contains("test app@1.0.0\n") && stdout(&output).contains("post\n"));
@@ -92,7 +97,10 @@ fn run_without_a_script_lists_them_as_npm_does() {
     );
     let output = project.utoo(&["run", "--json"]);
     let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(listed, json!({"test": "jest", "build": "tsc", "pretest": "lint"}));
+    assert_eq!(
+        listed,
+        json!({"test": "jest", "build": "tsc", "pretest": "lint"})
+    );
 }
 
 #[test]
@@ -134,7 +142,8 @@ fn run_in_workspaces_by_name_by_folder_or_all_with_root_bins_on_path() {
     let output = project.utoo(&["run", "build", "-w", "wa"]);
     assert!(output.status.success(), "{}", describe(&output));
     assert!(
-        stdout(&output).ends_with("> wa@0.1.0 build\n> tool from-$npm_package_name\n\ntool from-wa\n"),
+        stdout(&output)
+            .ends_with("> wa@0.1.0 build\n> tool from-$npm_package_name\n\ntool from-wa\n"),
         "{}",
         describe(&output)
     );
@@ -150,12 +159,20 @@ fn run_in_workspaces_by_name_by_folder_or_all_with_root_bins_on_path() {
     let output = project.utoo_with(&["run", "build"], |c| {
         c.current_dir(project.dir().join("packages/wa"))
     });
-    assert!(stdout(&output).ends_with("tool from-wa\n"), "{}", describe(&output));
+    assert!(
+        stdout(&output).ends_with("tool from-wa\n"),
+        "{}",
+        describe(&output)
+    );
 
     let output = project.utoo(&["run", "nope", "--workspaces", "--if-present"]);
     assert!(output.status.success(), "{}", describe(&output));
     let output = project.utoo(&["run", "build", "-w", "nobody"]);
-    assert!(stderr(&output).contains("no workspace named \"nobody\""), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("no workspace named \"nobody\""),
+        "{}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -166,7 +183,9 @@ fn exec_runs_a_bin_of_the_project_with_its_arguments() {
     assert_eq!(stdout(&output), "tool -x|b c\n");
     // From a subfolder, the project's bins are still found (as npm: on PATH).
     fs::create_dir_all(project.dir().join("src")).unwrap();
-    let output = project.utoo_with(&["x", "tool", "sub"], |c| c.current_dir(project.dir().join("src")));
+    let output = project.utoo_with(&["x", "tool", "sub"], |c| {
+        c.current_dir(project.dir().join("src"))
+    });
     assert_eq!(stdout(&output), "tool sub\n", "{}", describe(&output));
 }
 

@@ -19,11 +19,11 @@ pub(crate) fn build(tree: &mut Tree, workspaces: &[Workspace]) {
         let mut edges = declared_edges(&tree.nodes[id]);
         if id == ROOT {
             for workspace in workspaces {
-                let spec = format!("file:{}", tree.root().path.join(&workspace.location).display());
-                edges.insert(
-                    workspace.name.clone(),
-                    (spec, EdgeKind::Workspace),
+                let spec = format!(
+                    "file:{}",
+                    tree.root().path.join(&workspace.location).display()
                 );
+                edges.insert(workspace.name.clone(), (spec, EdgeKind::Workspace));
             }
         }
         let mut resolved = BTreeMap::new();
@@ -116,9 +116,13 @@ fn is_valid(tree: &Tree, to: NodeId, name: &str, spec: &str, from: NodeId) -> bo
             Spec::Directory(folder) => link_points_at(tree, child, &from_dir.join(folder)),
             Spec::TarballFile(file) => {
                 !child.is_link()
-                    && child.resolved.as_deref().and_then(|r| r.strip_prefix("file:")).is_some_and(
-                        |resolved| same_path(&tree.root().path.join(resolved), &from_dir.join(&file)),
-                    )
+                    && child
+                        .resolved
+                        .as_deref()
+                        .and_then(|r| r.strip_prefix("file:"))
+                        .is_some_and(|resolved| {
+                            same_path(&tree.root().path.join(resolved), &from_dir.join(&file))
+                        })
             }
             Spec::TarballUrl(url) => child.resolved.as_deref() == Some(url.as_str()),
             Spec::Git(git) => {

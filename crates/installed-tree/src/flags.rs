@@ -1,4 +1,4 @@
-use crate::tree::{NodeKind, Tree, ROOT};
+use crate::tree::{EdgeKind, NodeKind, Tree, ROOT};
 
 /// npm's dependency flags (arborist's calcDepFlags): every package starts
 /// dev, optional, devOptional, peer and extraneous; walking out from the
@@ -39,11 +39,12 @@ pub(crate) fn calculate(tree: &mut Tree) {
             let flags = &mut tree.nodes[to].flags;
             let before = *flags;
             let (dev, optional, peer) = (
-                edge.kind == crate::EdgeKind::Dev,
+                edge.kind == EdgeKind::Dev,
                 edge.kind.is_optional(),
                 edge.kind.is_peer(),
             );
-            if !from.extraneous && !(peer && optional) {
+            let optional_peer = edge.kind == EdgeKind::PeerOptional;
+            if !from.extraneous && !optional_peer {
                 flags.extraneous = false;
             }
             if !from.dev && !dev {
@@ -64,7 +65,11 @@ pub(crate) fn calculate(tree: &mut Tree) {
         }
     }
     for (id, node) in tree.nodes.iter_mut().enumerate() {
-        if id != ROOT && seen[id] && node.flags.dev_optional && (node.flags.dev || node.flags.optional) {
+        if id != ROOT
+            && seen[id]
+            && node.flags.dev_optional
+            && (node.flags.dev || node.flags.optional)
+        {
             node.flags.dev_optional = false;
         }
     }

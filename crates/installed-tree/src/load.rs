@@ -95,11 +95,14 @@ fn read_manifest(dir: &Path) -> Value {
         .unwrap_or_else(|| Value::Object(Default::default()))
 }
 
-/// `location -> resolved` from npm's hidden lockfile; nothing if it is
-/// missing or broken (it is only a record of the folders).
-fn hidden_lockfile_resolved(root_dir: &Path) -> HashMap<String, String> {
+/// `location -> (version, resolved)` from npm's hidden lockfile; nothing if
+/// it is missing or broken (it is only a record of the folders).
+fn hidden_lockfile_resolved(root_dir: &Path) -> HashMap<String, (String, String)> {
     let text = fs::read_to_string(root_dir.join("node_modules/.package-lock.json"));
-    let Some(lock) = text.ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+    let Some(lock) = text
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    else {
         return HashMap::new();
     };
     lock.get("packages")
@@ -107,8 +110,9 @@ fn hidden_lockfile_resolved(root_dir: &Path) -> HashMap<String, String> {
         .into_iter()
         .flatten()
         .filter_map(|(location, entry)| {
-            let resolved = entry.get("resolved")?.as_str()?;
-            Some((location.clone(), resolved.to_string()))
+            let resolved = entry.get("resolved")?.as_str()?.to_string();
+            let version = entry.get("version")?.as_str()?.to_string();
+            Some((location.clone(), (version, resolved)))
         })
         .collect()
 }
@@ -117,7 +121,7 @@ struct Loader {
     root_dir: PathBuf,
     nodes: Vec<Node>,
     by_realpath: HashMap<PathBuf, NodeId>,
-    resolved: HashMap<String, String>,
+    resolved: HashMap<String, (String, String)>,
 }
 
 impl Loader {
@@ -153,7 +157,14 @@ impl Loader {
                 true => Value::Object(Default::default()),
                 false => read_manifest(&path),
             };
-            let resolved = self.resolved.get(&location).cloned();
+            // A record of another version than the folder holds is stale.
+            let resolved = self
+                .resolved
+                .get(&location)
+                .filter(|(version, _)| {
+                    package.get("version").and_then(Value::as_str) == Some(version)
+                })
+                .map(|(_, resolved)| resolved.clone());
             let id = self.add(Node {
                 name,
                 location,

@@ -46,7 +46,11 @@ fn demo() -> (tempfile::TempDir, Tree) {
         "node_modules/stray",
         r#"{"name":"stray","version":"3.0.0","dependencies":{"bb":"^1"}}"#,
     );
-    write(p, "node_modules/@s/x", r#"{"name":"@s/x","version":"0.1.0"}"#);
+    write(
+        p,
+        "node_modules/@s/x",
+        r#"{"name":"@s/x","version":"0.1.0"}"#,
+    );
     write(
         p,
         "packages/wa",
@@ -116,7 +120,10 @@ fn edges_resolve_like_node_and_are_checked_like_npm() {
     // The workspace resolves through its own node_modules, then the project's.
     let wa = node(&tree, "packages/wa");
     assert!(wa.edges_out["aa"].valid);
-    assert!(wa.edges_out["ee"].is_missing(), "a top node's dev dependency");
+    assert!(
+        wa.edges_out["ee"].is_missing(),
+        "a top node's dev dependency"
+    );
     assert!(!node(&tree, "node_modules/dd").edges_out.contains_key("ee"));
 }
 
@@ -129,7 +136,10 @@ fn flags_follow_calc_dep_flags() {
     assert!(flags("node_modules/dd").dev);
     assert!(!flags("node_modules/bb").dev, "also needed by aa");
     assert!(!flags("packages/wa").extraneous);
-    assert!(!flags("node_modules/@s/x").extraneous, "needed by the workspace");
+    assert!(
+        !flags("node_modules/@s/x").extraneous,
+        "needed by the workspace"
+    );
     assert!(!tree.nodes[ROOT].flags.extraneous);
 }
 

@@ -299,7 +299,11 @@ mod tests {
         assert_eq!((report.entries, report.files, report.bytes), (1, 1, 2));
         assert_eq!(report.removed.len(), 1);
         assert_eq!(report.removed[0].label, "bad@1.0.0");
-        assert!(report.removed[0].reason.contains("b.js"), "{:?}", report.removed);
+        assert!(
+            report.removed[0].reason.contains("b.js"),
+            "{:?}",
+            report.removed
+        );
         assert!(good.join("a.js").is_file());
         assert!(!bad.exists());
     }
@@ -309,7 +313,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         fs::write(root.path().join("notes.txt"), "mine").unwrap();
         let error = clean(&CacheLayout::new(root.path())).unwrap_err();
-        assert!(matches!(error, MaintenanceError::NotACache { .. }), "{error}");
+        assert!(
+            matches!(error, MaintenanceError::NotACache { .. }),
+            "{error}"
+        );
         assert!(root.path().join("notes.txt").is_file());
     }
 

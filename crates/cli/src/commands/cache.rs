@@ -28,7 +28,8 @@ enum CacheAction {
 }
 
 pub(crate) fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
-    let root = cache_dir(args.cache_dir).context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
+    let root =
+        cache_dir(args.cache_dir).context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
     let cache = CacheLayout::new(&root);
     match args.action {
         CacheAction::Verify => {

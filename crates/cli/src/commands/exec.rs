@@ -43,8 +43,13 @@ pub(crate) fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
             start.join("node_modules").join(".bin").display()
         );
     };
+    // As npm's option parser: the first `--` only ends utoo's options.
+    let mut bin_args = bin_args.to_vec();
+    if let Some(separator) = bin_args.iter().position(|a| a == "--") {
+        bin_args.remove(separator);
+    }
     let mut line = shell_quote(&found.to_string_lossy());
-    for arg in bin_args {
+    for arg in &bin_args {
         line.push(' ');
         line.push_str(&shell_quote(arg));
     }

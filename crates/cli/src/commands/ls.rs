@@ -68,7 +68,10 @@ pub(crate) fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<_>>()?;
     let tree = utoo_installed_tree::load(&project.dir, &project.workspaces)?;
     let listing = Listing::walk(&tree, &project.dir, &args, &selected);
-    let failed = listing.problems.iter().any(|p| !p.starts_with("extraneous:"));
+    let failed = listing
+        .problems
+        .iter()
+        .any(|p| !p.starts_with("extraneous:"));
     let no_match = !args.packages.is_empty() && !listing.items[0].include;
     if args.json {
         let mut out = listing.json(&tree, 0);
@@ -284,7 +287,10 @@ impl<'a> Listing<'a> {
     }
 
     fn is_extraneous(&self, item: &Item) -> bool {
-        !item.seen_before && item.node.is_some_and(|n| self.tree.nodes[n].flags.extraneous)
+        !item.seen_before
+            && item
+                .node
+                .is_some_and(|n| self.tree.nodes[n].flags.extraneous)
     }
 
     fn display_path(&self, id: NodeId) -> String {
@@ -310,7 +316,11 @@ impl<'a> Listing<'a> {
             problems.push(format!("invalid: {} {}", item.pkgid, self.display_path(id)));
         }
         if let (true, Some(id)) = (self.is_extraneous(item), item.node) {
-            problems.push(format!("extraneous: {} {}", item.pkgid, self.display_path(id)));
+            problems.push(format!(
+                "extraneous: {} {}",
+                item.pkgid,
+                self.display_path(id)
+            ));
         }
         let include = item.include;
         let parent = item.parent;
@@ -334,7 +344,12 @@ impl<'a> Listing<'a> {
     fn label(&self, item: &Item) -> String {
         let tree = self.tree;
         if item.parent.is_none() {
-            return match tree.root().package.as_object().is_some_and(|p| !p.is_empty()) {
+            return match tree
+                .root()
+                .package
+                .as_object()
+                .is_some_and(|p| !p.is_empty())
+            {
                 true => format!("{} {}", item.pkgid, self.project_dir.display()),
                 false => self.project_dir.display().to_string(),
             };

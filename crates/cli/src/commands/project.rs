@@ -64,9 +64,8 @@ impl Project {
 pub(crate) fn read_package_json(dir: &std::path::Path) -> anyhow::Result<Value> {
     let path = dir.join("package.json");
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
-        }
+        Ok(text) => serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Object(Default::default())),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

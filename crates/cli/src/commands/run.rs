@@ -316,6 +316,9 @@ mod tests {
             banner(&package_json, "build", "tsc\n", &["-p".into(), "x".into()]),
             "\n> app@1.0.0 build\n> tsc -p x\n"
         );
-        assert_eq!(banner(&json!({}), "test", "jest", &[]), "\n> test\n> jest\n");
+        assert_eq!(
+            banner(&json!({}), "test", "jest", &[]),
+            "\n> test\n> jest\n"
+        );
     }
 }

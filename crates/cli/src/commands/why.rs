@@ -31,14 +31,19 @@ pub(crate) fn run(args: WhyArgs) -> anyhow::Result<ExitCode> {
     let tree = utoo_installed_tree::load(&project.dir, &project.workspaces)?;
     let mut found: Vec<NodeId> = Vec::new();
     for wanted in &args.packages {
-        for id in find(&tree, &project, wanted) {
+        let mut matching = find(&tree, &project, wanted);
+        matching.sort_by_key(|&id| inventory_rank(&tree, id));
+        for id in matching {
             if !found.contains(&id) {
                 found.push(id);
             }
         }
     }
     if found.is_empty() {
-        bail!("no dependencies found matching {}", args.packages.join(", "));
+        bail!(
+            "no dependencies found matching {}",
+            args.packages.join(", ")
+        );
     }
     let mut explainer = Explainer {
         tree: &tree,
@@ -60,7 +65,13 @@ pub(crate) fn run(args: WhyArgs) -> anyhow::Result<ExitCode> {
                         "bundled": false, "overridden": false,
                     }),
                 };
-                fields.extend(extra.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+                fields.extend(
+                    extra
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
             }
             explanation
         })
@@ -107,10 +118,24 @@ fn find(tree: &Tree, project: &Project, wanted: &str) -> Vec<NodeId> {
     tree.by_package_name(name)
         .into_iter()
         .filter(|&id| {
-            let version = tree.nodes[id].version().and_then(|v| Version::parse(v).ok());
+            let version = tree.nodes[id]
+                .version()
+                .and_then(|v| Version::parse(v).ok());
             version.is_some_and(|v| range.satisfies(&v))
         })
         .collect()
+}
+
+/// Where arborist's inventory has a node: the folders level by level (as
+/// it reads them), then the folders links point at.
+fn inventory_rank(tree: &Tree, id: NodeId) -> (bool, usize, NodeId) {
+    let node = &tree.nodes[id];
+    let depth = node
+        .location
+        .split('/')
+        .filter(|part| *part == "node_modules")
+        .count();
+    (node.kind == NodeKind::LinkTarget, depth, id)
 }
 
 /// Builds npm's explanation objects, each node's and edge's computed once
@@ -196,9 +221,9 @@ impl Explainer<'_> {
 fn dependents_in_order(tree: &Tree, id: NodeId) -> Vec<(NodeId, String)> {
     let mut edges = tree.nodes[id].edges_in.clone();
     edges.sort_by(|(a, _), (b, _)| {
-        (*a == ROOT)
-            .cmp(&(*b == ROOT))
-            .then_with(|| utoo_npm_collate::compare(&tree.nodes[*a].location, &tree.nodes[*b].location))
+        (*a == ROOT).cmp(&(*b == ROOT)).then_with(|| {
+            utoo_npm_collate::compare(&tree.nodes[*a].location, &tree.nodes[*b].location)
+        })
     });
     edges
 }
@@ -232,7 +257,14 @@ mod text {
             field(node, "name").unwrap_or("undefined"),
             field(node, "version").unwrap_or("undefined")
         );
-        for meta in ["extraneous", "dev", "optional", "peer", "bundled", "overridden"] {
+        for meta in [
+            "extraneous",
+            "dev",
+            "optional",
+            "peer",
+            "bundled",
+            "overridden",
+        ] {
             if node.get(meta).and_then(Value::as_bool) == Some(true) {
                 out.push(' ');
                 out.push_str(meta);
@@ -259,7 +291,10 @@ mod text {
         if dependents.is_empty() {
             return String::new();
         }
-        let messages: Vec<String> = dependents.iter().map(|edge| self::edge(edge, seen)).collect();
+        let messages: Vec<String> = dependents
+            .iter()
+            .map(|edge| self::edge(edge, seen))
+            .collect();
         indent(format!("\n{}", messages.join("\n")))
     }
 
