@@ -222,12 +222,7 @@ impl Loader {
 
     fn add_link_target(&mut self, real: PathBuf) -> NodeId {
         let package = read_manifest(&real);
-        let name = package
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| real.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default();
+        let name = name_from_folder(&real);
         let inside_project = real.starts_with(&self.root_dir);
         let id = self.add(Node {
             name,
@@ -247,6 +242,24 @@ impl Loader {
         });
         self.load_children(id);
         id
+    }
+}
+
+/// A folder's name as arborist derives it: `@scope/name` inside a scope
+/// folder, else the last component.
+fn name_from_folder(path: &Path) -> String {
+    let last = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let scope = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|scope| scope.starts_with('@'));
+    match scope {
+        Some(scope) => format!("{scope}/{last}"),
+        None => last,
     }
 }
 

@@ -152,3 +152,32 @@ fn a_broken_root_package_json_is_an_error_and_a_missing_one_is_empty() {
     let error = load(dir.path(), &[]).unwrap_err();
     assert!(error.to_string().contains("package.json"), "{error}");
 }
+
+#[test]
+fn a_link_out_of_the_project_is_named_after_its_folder_and_keeps_its_own_dependencies() {
+    let base = tempfile::tempdir().unwrap();
+    let project = base.path().join("app");
+    write(
+        base.path(),
+        "app",
+        r#"{"name":"app","dependencies":{"lib":"file:../lib2"}}"#,
+    );
+    write(
+        base.path(),
+        "lib2",
+        r#"{"name":"lib","version":"0.3.0","dependencies":{"zz":"1"}}"#,
+    );
+    fs::create_dir_all(project.join("node_modules")).unwrap();
+    std::os::unix::fs::symlink("../../lib2", project.join("node_modules/lib")).unwrap();
+    let tree = load(&project, &[]).unwrap();
+    let edge = &tree.root().edges_out["lib"];
+    assert!(edge.valid, "the link points where the spec says");
+    let target = tree.target(edge.to.unwrap()).unwrap();
+    let lib = &tree.nodes[target];
+    assert_eq!(lib.location, "../lib2");
+    assert_eq!(lib.pkgid(), "lib2@npm:lib@0.3.0", "arborist's name for it");
+    assert!(
+        lib.edges_out["zz"].is_missing(),
+        "not resolved through the project"
+    );
+}

@@ -32,7 +32,8 @@ pub enum NodeKind {
 #[derive(Debug)]
 pub struct Node {
     /// The name it is installed under (its folder in `node_modules`); for
-    /// the root and link targets, their package name (else folder name).
+    /// a link target, its folder's name; for the root, its package name
+    /// (else its folder's name).
     pub name: String,
     /// Relative to the project, `/`-separated: `""` for the root,
     /// `node_modules/a/node_modules/b`, `packages/a`, `../lib`.
