@@ -18,8 +18,8 @@ pub struct Workspace {
 /// Reads the tree installed in `project_dir` from its folders, as npm's
 /// `loadActual` does, without following links out of `node_modules`
 /// folders except to load what they point at. `resolved` values come from
-/// npm's hidden lockfile (`node_modules/.package-lock.json`) when it has
-/// them.
+/// npm's hidden lockfile (`node_modules/.package-lock.json`), else
+/// `package-lock.json`, when they record the version on disk.
 pub fn load(project_dir: &Path, workspaces: &[Workspace]) -> Result<Tree, TreeError> {
     let root_dir = fs::canonicalize(project_dir).map_err(|source| TreeError::Project {
         path: project_dir.to_path_buf(),
@@ -38,7 +38,7 @@ pub fn load(project_dir: &Path, workspaces: &[Workspace]) -> Result<Tree, TreeEr
         root_dir: root_dir.clone(),
         nodes: Vec::new(),
         by_realpath: HashMap::new(),
-        resolved: hidden_lockfile_resolved(&root_dir),
+        resolved: recorded_resolved(&root_dir),
     };
     loader.add(Node {
         name,
@@ -95,10 +95,19 @@ fn read_manifest(dir: &Path) -> Value {
         .unwrap_or_else(|| Value::Object(Default::default()))
 }
 
-/// `location -> (version, resolved)` from npm's hidden lockfile; nothing if
-/// it is missing or broken (it is only a record of the folders).
-fn hidden_lockfile_resolved(root_dir: &Path) -> HashMap<String, (String, String)> {
-    let text = fs::read_to_string(root_dir.join("node_modules/.package-lock.json"));
+/// `location -> (version, resolved)` as npm's hidden lockfile records them,
+/// else `package-lock.json` (npm falls back on it too); a missing or broken
+/// file records nothing, as both are only records of the folders.
+fn recorded_resolved(root_dir: &Path) -> HashMap<String, (String, String)> {
+    let mut recorded = lockfile_resolved(&root_dir.join("package-lock.json"));
+    recorded.extend(lockfile_resolved(
+        &root_dir.join("node_modules/.package-lock.json"),
+    ));
+    recorded
+}
+
+fn lockfile_resolved(path: &Path) -> HashMap<String, (String, String)> {
+    let text = fs::read_to_string(path);
     let Some(lock) = text
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
