@@ -120,6 +120,26 @@ struct Item {
     children: Vec<usize>,
 }
 
+impl Item {
+    fn new(node: Option<NodeId>, name: String, pkgid: String) -> Item {
+        Item {
+            node,
+            name,
+            pkgid,
+            parent: None,
+            depth: 0,
+            include: false,
+            seen_before: false,
+            missing_from: None,
+            required: None,
+            kind: None,
+            invalid: None,
+            problems: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+}
+
 struct Listing<'a> {
     tree: &'a Tree,
     project_dir: &'a Path,
@@ -139,21 +159,10 @@ impl<'a> Listing<'a> {
             true => args.depth.unwrap_or(usize::MAX),
             false => args.depth.unwrap_or(0),
         };
-        let root = tree.root();
+        let root = listing.item_for_node(ROOT);
         listing.items.push(Item {
-            node: Some(ROOT),
-            name: root.name.clone(),
-            pkgid: root.pkgid(),
-            parent: None,
-            depth: 0,
             include: args.packages.is_empty(),
-            seen_before: false,
-            missing_from: None,
-            required: None,
-            kind: None,
-            invalid: None,
-            problems: Vec::new(),
-            children: Vec::new(),
+            ..root
         });
         // npm keys what it has shown by path; every missing dependency
         // shares the one empty path.
@@ -231,21 +240,7 @@ impl<'a> Listing<'a> {
 
     fn item_for_node(&self, id: NodeId) -> Item {
         let node = &self.tree.nodes[id];
-        Item {
-            node: Some(id),
-            name: node.name.clone(),
-            pkgid: node.pkgid(),
-            parent: None,
-            depth: 0,
-            include: false,
-            seen_before: false,
-            missing_from: None,
-            required: None,
-            kind: None,
-            invalid: None,
-            problems: Vec::new(),
-            children: Vec::new(),
-        }
+        Item::new(Some(id), node.name.clone(), node.pkgid())
     }
 
     fn item_for_edge(
@@ -257,11 +252,12 @@ impl<'a> Listing<'a> {
         let mut item = match edge.to {
             Some(to) => self.item_for_node(to),
             None => Item {
-                node: None,
-                name: edge.name.clone(),
-                pkgid: format!("{}@{}", edge.name, edge.spec),
                 missing_from: Some(self.tree.nodes[from].pkgid()),
-                ..self.item_for_node(ROOT)
+                ..Item::new(
+                    None,
+                    edge.name.clone(),
+                    format!("{}@{}", edge.name, edge.spec),
+                )
             },
         };
         item.required = Some(match edge.spec.as_str() {
