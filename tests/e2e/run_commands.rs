@@ -53,12 +53,18 @@ fn run_runs_pre_and_post_scripts_with_npms_banner_and_environment() {
 
 #[test]
 fn run_passes_arguments_quoted_and_finds_the_projects_bins() {
-    let project = project(json!({"build": "tool --fast"}));
+    let project = project(json!({"build": "echo $npm_lifecycle_script > script.txt; tool --fast"}));
     let output = project.utoo(&["run", "build", "--", "a", "b c", "$HOME", "it's"]);
     assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(
         stdout(&output),
-        "\n> app@1.0.0 build\n> tool --fast a b c $HOME it's\n\ntool --fast|a|b c|$HOME|it's\n"
+        "\n> app@1.0.0 build\n> echo $npm_lifecycle_script > script.txt; tool --fast a b c $HOME it's\n\n\
+         tool --fast|a|b c|$HOME|it's\n"
+    );
+    // As npm: the script's own text, without the arguments.
+    assert_eq!(
+        fs::read_to_string(project.dir().join("script.txt")).unwrap(),
+        "echo $npm_lifecycle_script > script.txt; tool --fast\n"
     );
 }
 

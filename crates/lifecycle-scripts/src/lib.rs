@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use thiserror::Error;
 
-pub use run::Script;
+pub use run::{shell_quote, Script};
 
 #[derive(Debug, Error)]
 pub enum ScriptError {
@@ -161,18 +161,20 @@ pub fn run_workspace_scripts(
 /// Runs one script of the package in `dir` (the project or a workspace) on
 /// the terminal, as `npm run` does: its output is the user's, `PATH` has
 /// the `node_modules/.bin` of `dir` and of every folder above it, and
-/// `INIT_CWD` is where the command was typed. Returns how the script exited.
+/// `INIT_CWD` is where the command was typed. `args` are appended to the
+/// command line, quoted for the shell. Returns how the script exited.
 pub fn run_in_foreground(
     init_cwd: &Path,
     dir: &Path,
     package_json: &Value,
     script: &Script,
+    args: &[String],
 ) -> Result<std::process::ExitStatus, ScriptError> {
     let label = package_json
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("the project");
-    run::run_in_foreground(init_cwd, dir, label, package_json, script)
+    run::run_in_foreground(init_cwd, dir, label, package_json, script, args)
 }
 
 fn read_manifest(dir: &Path) -> Result<Value, ScriptError> {

@@ -79,8 +79,8 @@ fn search_path(project_dir: &Path, package_dir: &Path) -> OsString {
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
-/// `sh -c <script>` in the package's folder with npm's variables; `bin_top`
-/// is the highest folder whose `node_modules/.bin` goes on `PATH`.
+/// `sh -c <script> <args>` in the package's folder with npm's variables;
+/// `bin_top` is the highest folder whose `node_modules/.bin` goes on `PATH`.
 fn command(
     bin_top: &Path,
     init_cwd: &Path,
@@ -88,6 +88,7 @@ fn command(
     manifest: &Value,
     event: &str,
     script: &str,
+    args: &[String],
 ) -> Command {
     let field = |key: &str| {
         manifest
@@ -96,10 +97,15 @@ fn command(
             .unwrap_or_default()
             .to_string()
     };
+    let mut line = script.to_string();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&shell_quote(arg));
+    }
     let mut command = Command::new("sh");
     command
         .arg("-c")
-        .arg(script)
+        .arg(line)
         .current_dir(dir)
         .env("PATH", search_path(bin_top, dir))
         .env("npm_package_name", field("name"))
@@ -126,6 +132,7 @@ pub(crate) fn run(
         manifest,
         &script.event,
         &script.command,
+        &[],
     )
     .output()
     .map_err(|source| ScriptError::Spawn {
@@ -158,6 +165,7 @@ pub(crate) fn run_in_foreground(
     label: &str,
     manifest: &Value,
     script: &Script,
+    args: &[String],
 ) -> Result<ExitStatus, ScriptError> {
     command(
         Path::new("/"),
@@ -166,6 +174,7 @@ pub(crate) fn run_in_foreground(
         manifest,
         &script.event,
         &script.command,
+        args,
     )
     .status()
     .map_err(|source| ScriptError::Spawn {
@@ -173,6 +182,17 @@ pub(crate) fn run_in_foreground(
         event: script.event.clone(),
         source,
     })
+}
+
+/// An argument as `sh` reads it back unchanged (npm's escaping for sh).
+pub fn shell_quote(arg: &str) -> String {
+    if arg.is_empty() {
+        return "''".to_string();
+    }
+    if !arg.chars().any(|c| "\t\n\r \"#$&'()*;<>?\\`|~".contains(c)) {
+        return arg.to_string();
+    }
+    format!("'{}'", arg.replace('\'', "'\\''"))
 }
 
 /// Runs `job` over `items` on `parallel` threads; results keep the items' order.
@@ -239,6 +259,15 @@ mod tests {
                 PathBuf::from("/p/node_modules/.bin"),
             ]
         );
+    }
+
+    #[test]
+    fn arguments_are_quoted_only_when_the_shell_would_change_them() {
+        assert_eq!(shell_quote("plain-arg_1.js"), "plain-arg_1.js");
+        assert_eq!(shell_quote("b c"), "'b c'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

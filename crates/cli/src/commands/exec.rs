@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use utoo_lifecycle_scripts::{run_in_foreground, Script};
+use utoo_lifecycle_scripts::{run_in_foreground, shell_quote, Script};
 
 use super::project::{read_package_json, Project};
-use super::run::{exit_code, shell_quote};
+use super::run::exit_code;
 
 #[derive(clap::Args)]
 pub(crate) struct ExecArgs {
@@ -48,11 +48,6 @@ pub(crate) fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     if let Some(separator) = bin_args.iter().position(|a| a == "--") {
         bin_args.remove(separator);
     }
-    let mut line = shell_quote(&found.to_string_lossy());
-    for arg in &bin_args {
-        line.push(' ');
-        line.push_str(&shell_quote(arg));
-    }
     let package_json = read_package_json(&project.dir)?;
     let status = run_in_foreground(
         &project.cwd,
@@ -60,8 +55,9 @@ pub(crate) fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
         &package_json,
         &Script {
             event: "npx".to_string(),
-            command: line,
+            command: shell_quote(&found.to_string_lossy()),
         },
+        &bin_args,
     )?;
     Ok(ExitCode::from(exit_code(status)))
 }

@@ -182,19 +182,12 @@ fn run_script(
     }
     for (event, command, event_args) in events {
         println!("{}", banner(package_json, &event, &command, event_args));
-        let mut line = command.clone();
-        for arg in event_args {
-            line.push(' ');
-            line.push_str(&shell_quote(arg));
-        }
         let status = run_in_foreground(
             &project.cwd,
             folder,
             package_json,
-            &Script {
-                event,
-                command: line,
-            },
+            &Script { event, command },
+            event_args,
         )?;
         if !status.success() {
             return Ok(exit_code(status));
@@ -227,17 +220,6 @@ pub(super) fn exit_code(status: std::process::ExitStatus) -> u8 {
         .or_else(|| status.signal().map(|signal| 128 + signal))
         .unwrap_or(1);
     u8::try_from(code).unwrap_or(1)
-}
-
-/// An argument as `sh` reads it back unchanged (npm's escape for sh).
-pub(super) fn shell_quote(arg: &str) -> String {
-    if arg.is_empty() {
-        return "''".to_string();
-    }
-    if !arg.chars().any(|c| "\t\n\r \"#$&'()*;<>?\\`|~".contains(c)) {
-        return arg.to_string();
-    }
-    format!("'{}'", arg.replace('\'', "'\\''"))
 }
 
 /// The scripts of each folder, as `npm run` lists them.
@@ -299,15 +281,6 @@ fn list(folders: &[PathBuf], in_workspaces: bool, as_json: bool) -> anyhow::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_are_quoted_only_when_the_shell_would_change_them() {
-        assert_eq!(shell_quote("plain-arg_1.js"), "plain-arg_1.js");
-        assert_eq!(shell_quote("b c"), "'b c'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote("$HOME"), "'$HOME'");
-        assert_eq!(shell_quote(""), "''");
-    }
 
     #[test]
     fn the_banner_is_npms() {
