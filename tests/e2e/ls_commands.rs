@@ -324,3 +324,39 @@ fn why_of_a_package_not_installed_is_an_error() {
         "error: no dependencies found matching nothere\n"
     );
 }
+
+#[test]
+fn ls_shows_a_git_dependency_with_its_commit_as_npm() {
+    let project = Project::new(FIXTURES, json!({}));
+    let repo = project.dir().join("../repo");
+    fs::create_dir_all(&repo).unwrap();
+    fs::write(
+        repo.join("package.json"),
+        r#"{"name":"g","version":"1.0.0"}"#,
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "{}", describe(&output));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "1.0.0"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    let url = format!("git+file://{}", repo.canonicalize().unwrap().display());
+    project
+        .write_package_json(&json!({"name": "gp", "version": "1.0.0", "dependencies": {"g": url}}));
+    project.install(&[]);
+    let output = project.utoo(&["ls"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        normalized(&project, &output.stdout),
+        format!("gp@1.0.0 /tmp/lsreal\n└── g@1.0.0 ({url}#{commit})\n\n")
+    );
+}
