@@ -209,3 +209,30 @@ fn exec_of_a_missing_bin_names_it_and_downloads_nothing() {
     assert_eq!(project.registry.packument_requests(), 0);
     assert_eq!(project.registry.tarball_requests(), 0);
 }
+
+#[test]
+fn an_interrupt_leaves_utoo_waiting_for_the_script_and_its_status() {
+    let project = project(json!({"slow": "sleep 1; echo finished"}));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_utoo"))
+        .args(["run", "slow"])
+        .current_dir(project.dir())
+        .env("HOME", project.home())
+        .env("UTOO_CACHE_DIR", project.cache())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Only utoo gets this one; the script runs on, and utoo waits for it.
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(
+        stdout(&output).ends_with("finished\n"),
+        "{}",
+        describe(&output)
+    );
+}

@@ -10,6 +10,8 @@ mod why;
 
 use std::process::ExitCode;
 
+use tokio::signal::unix::SignalKind;
+
 #[derive(clap::Subcommand)]
 pub(crate) enum Everyday {
     /// List installed packages as a tree (as `npm ls`); exits 1 on problems.
@@ -34,16 +36,35 @@ pub(crate) enum Everyday {
     Cache(cache::CacheArgs),
 }
 
+/// Ctrl-C reaches the whole foreground process group: the script gets it,
+/// and utoo, as npm, waits for the script and exits with its status rather
+/// than dying first. The handler (unlike an ignored signal) is not
+/// inherited: the script still gets the default action.
+fn leaving_interrupts_to_the_script(
+    run: impl FnOnce() -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let _entered = runtime.enter();
+    let _interrupts = tokio::signal::unix::signal(SignalKind::interrupt())?;
+    run()
+}
+
 /// Runs the command; its exit status is the command's (a script's own for
 /// `run` and `exec`).
 pub(crate) fn run(command: Everyday) -> ExitCode {
     let result = match command {
         Everyday::Ls(args) => ls::run(args),
         Everyday::Why(args) => why::run(args),
-        Everyday::Run(args) => run::run(args),
-        Everyday::Test(args) => run::run(args.for_script("test")),
-        Everyday::Start(args) => run::run(args.for_script("start")),
-        Everyday::Exec(args) => exec::run(args),
+        Everyday::Run(args) => leaving_interrupts_to_the_script(|| run::run(args)),
+        Everyday::Test(args) => {
+            leaving_interrupts_to_the_script(|| run::run(args.for_script("test")))
+        }
+        Everyday::Start(args) => {
+            leaving_interrupts_to_the_script(|| run::run(args.for_script("start")))
+        }
+        Everyday::Exec(args) => leaving_interrupts_to_the_script(|| exec::run(args)),
         Everyday::Cache(args) => cache::run(args),
     };
     result.unwrap_or_else(|error| {
