@@ -149,6 +149,14 @@ error: extraneous: stray@3.0.0 /tmp/lsreal/node_modules/stray
 
 "
     );
+    let output = project.utoo(&["ls", "--parseable", "cc"]);
+    assert_eq!(
+        normalized(&project, &output.stdout),
+        "/tmp/lsreal/node_modules/cc
+/tmp/lsreal/node_modules/aa/node_modules/cc
+/tmp/lsreal/packages/wa/node_modules/cc
+"
+    );
     let output = project.utoo(&["ls", "nothere"]);
     assert_eq!(output.status.code(), Some(1), "nothing matched");
     assert_eq!(

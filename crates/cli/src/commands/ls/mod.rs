@@ -29,6 +29,9 @@ pub(crate) struct LsArgs {
     /// Print npm's JSON instead of the tree.
     #[arg(long)]
     json: bool,
+    /// Print the folders of the packages shown, one a line.
+    #[arg(long, conflicts_with = "json")]
+    parseable: bool,
     /// Leave these kinds of the project's dependencies out (repeatable).
     #[arg(long, value_enum)]
     omit: Vec<Omit>,
@@ -83,6 +86,8 @@ pub(crate) fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
             out.insert("error".into(), error);
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if args.parseable {
+        println!("{}", listing.parseable());
     } else {
         println!("{}", listing.render());
     }
@@ -107,6 +112,8 @@ struct Item {
     parent: Option<usize>,
     depth: usize,
     include: bool,
+    /// It is one of the packages asked for (or nothing was asked for).
+    matched: bool,
     /// Shown before: printed without its dependencies (npm's copy of it).
     seen_before: bool,
     /// `pkgid` of the dependent, for a missing dependency.
@@ -129,6 +136,7 @@ impl Item {
             parent: None,
             depth: 0,
             include: false,
+            matched: false,
             seen_before: false,
             missing_from: None,
             required: None,
@@ -145,6 +153,8 @@ struct Listing<'a> {
     project_dir: &'a Path,
     items: Vec<Item>,
     problems: Vec<String>,
+    /// Packages in the order they were first shown.
+    first_shown: Vec<usize>,
 }
 
 impl<'a> Listing<'a> {
@@ -154,6 +164,7 @@ impl<'a> Listing<'a> {
             project_dir,
             items: Vec::new(),
             problems: Vec::new(),
+            first_shown: vec![0],
         };
         let depth_to_print = match args.all || !args.packages.is_empty() {
             true => args.depth.unwrap_or(usize::MAX),
@@ -162,6 +173,7 @@ impl<'a> Listing<'a> {
         let root = listing.item_for_node(ROOT);
         listing.items.push(Item {
             include: args.packages.is_empty(),
+            matched: args.packages.is_empty(),
             ..root
         });
         // npm keys what it has shown by path; every missing dependency
@@ -212,12 +224,14 @@ impl<'a> Listing<'a> {
             children.sort_by(|a, b| utoo_npm_collate::compare(&a.pkgid, &b.pkgid));
             for mut child in children {
                 let key = child.node;
-                if !seen.insert(key) {
+                let first_time = seen.insert(key);
+                if !first_time {
                     child.seen_before = true;
                     child.required = None;
                 }
                 child.include = args.packages.is_empty()
                     || key.is_some_and(|n| args.packages.iter().any(|spec| matches(tree, n, spec)));
+                child.matched = child.include;
                 if child.seen_before {
                     // npm's copy keeps what was known when it was made.
                     child.invalid = child.node.and_then(|n| invalid_of.get(&n).cloned());
@@ -225,7 +239,11 @@ impl<'a> Listing<'a> {
                 child.parent = Some(index);
                 child.depth = current_depth + 1;
                 listing.items.push(child);
-                queue.push_back(listing.items.len() - 1);
+                let index = listing.items.len() - 1;
+                if first_time && key.is_some() {
+                    listing.first_shown.push(index);
+                }
+                queue.push_back(index);
             }
         }
         for index in 0..listing.items.len() {

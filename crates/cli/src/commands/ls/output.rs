@@ -82,6 +82,19 @@ impl Listing<'_> {
         }
     }
 
+    /// npm's `--parseable` list: the folder of each package asked for, in
+    /// the order they were first shown.
+    pub(super) fn parseable(&self) -> String {
+        let folders: Vec<String> = self
+            .first_shown
+            .iter()
+            .map(|&index| &self.items[index])
+            .filter(|item| item.matched)
+            .filter_map(|item| item.node.map(|id| self.display_path(id)))
+            .collect();
+        folders.join("\n")
+    }
+
     /// npm's `--json` object for an item and what it includes.
     pub(super) fn json(&self, tree: &Tree, index: usize) -> Value {
         let item = &self.items[index];
