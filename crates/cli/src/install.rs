@@ -457,14 +457,14 @@ fn unprepared_git_dependencies(project_dir: &Path, report: &InstallReport) -> Ve
 /// The project whose workspaces include `dir`, and `dir`'s location in it.
 /// The project `dir` is in, as npm finds it: the nearest folder, `dir`
 /// itself or above it, with a package.json; `dir` when there is none.
-fn project_folder(dir: &Path) -> PathBuf {
+pub(crate) fn project_folder(dir: &Path) -> PathBuf {
     dir.ancestors()
         .find(|folder| folder.join("package.json").is_file())
         .unwrap_or(dir)
         .to_path_buf()
 }
 
-fn workspace_root(dir: &Path) -> Option<(PathBuf, String)> {
+pub(crate) fn workspace_root(dir: &Path) -> Option<(PathBuf, String)> {
     dir.ancestors().skip(1).find_map(|root| {
         let text = std::fs::read_to_string(root.join("package.json")).ok()?;
         let package_json: Value = serde_json::from_str(&text).ok()?;

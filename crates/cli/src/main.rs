@@ -1,5 +1,6 @@
 //! `utoo`: an npm-compatible package installer built from actors.
 
+mod commands;
 mod config;
 mod edit;
 mod install;
@@ -41,6 +42,8 @@ enum Command {
     /// Clean install from package-lock.json (as `npm ci`): node_modules is
     /// removed first, and a lockfile out of sync with package.json is an error.
     Ci(InstallArgs),
+    #[command(flatten)]
+    Everyday(commands::Everyday),
 }
 
 #[derive(clap::Args)]
@@ -154,6 +157,7 @@ pub struct InstallArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Everyday(command) => return commands::run(command),
         Command::Install(add) => {
             let edit = match add.packages.is_empty() {
                 true => Edit::None,

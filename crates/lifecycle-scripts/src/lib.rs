@@ -4,7 +4,8 @@
 //! install script) run only when the package is trusted; the project's own
 //! scripts run as npm runs them. Scripts get npm's environment
 //! (`npm_package_name`, `npm_lifecycle_event`, `PATH` with the
-//! `node_modules/.bin` folders above the package).
+//! `node_modules/.bin` folders above the package). [`run_in_foreground`]
+//! runs a script from the command line, as `npm run` and `npm exec` do.
 //!
 //! ```
 //! use utoo_lifecycle_scripts::{run_project_scripts, ScriptError};
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use thiserror::Error;
 
-pub use run::Script;
+pub use run::{shell_quote, Script};
 
 #[derive(Debug, Error)]
 pub enum ScriptError {
@@ -172,6 +173,25 @@ pub fn run_prepare_script(dir: &Path, package_json: &Value) -> Result<(), Script
         run::run(dir, dir, &label, package_json, script)?;
     }
     Ok(())
+}
+
+/// Runs one script of the package in `dir` (the project or a workspace) on
+/// the terminal, as `npm run` does: its output is the user's, `PATH` has
+/// the `node_modules/.bin` of `dir` and of every folder above it, and
+/// `INIT_CWD` is where the command was typed. `args` are appended to the
+/// command line, quoted for the shell. Returns how the script exited.
+pub fn run_in_foreground(
+    init_cwd: &Path,
+    dir: &Path,
+    package_json: &Value,
+    script: &Script,
+    args: &[String],
+) -> Result<std::process::ExitStatus, ScriptError> {
+    let label = package_json
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("the project");
+    run::run_in_foreground(init_cwd, dir, label, package_json, script, args)
 }
 
 fn read_manifest(dir: &Path) -> Result<Value, ScriptError> {

@@ -1,6 +1,6 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 use serde_json::Value;
 
@@ -79,6 +79,44 @@ fn search_path(project_dir: &Path, package_dir: &Path) -> OsString {
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
+/// `sh -c <script> <args>` in the package's folder with npm's variables;
+/// `bin_top` is the highest folder whose `node_modules/.bin` goes on `PATH`.
+fn command(
+    bin_top: &Path,
+    init_cwd: &Path,
+    dir: &Path,
+    manifest: &Value,
+    event: &str,
+    script: &str,
+    args: &[String],
+) -> Command {
+    let field = |key: &str| {
+        manifest
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut line = script.to_string();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&shell_quote(arg));
+    }
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(line)
+        .current_dir(dir)
+        .env("PATH", search_path(bin_top, dir))
+        .env("npm_package_name", field("name"))
+        .env("npm_package_version", field("version"))
+        .env("npm_package_json", dir.join("package.json"))
+        .env("npm_lifecycle_event", event)
+        .env("npm_lifecycle_script", script)
+        .env("INIT_CWD", init_cwd);
+    command
+}
+
 /// Runs one script with `sh -c` in the package's folder and npm's variables.
 pub(crate) fn run(
     project_dir: &Path,
@@ -87,30 +125,21 @@ pub(crate) fn run(
     manifest: &Value,
     script: &Script,
 ) -> Result<(), ScriptError> {
-    let field = |key: &str| {
-        manifest
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(&script.command)
-        .current_dir(dir)
-        .env("PATH", search_path(project_dir, dir))
-        .env("npm_package_name", field("name"))
-        .env("npm_package_version", field("version"))
-        .env("npm_package_json", dir.join("package.json"))
-        .env("npm_lifecycle_event", &script.event)
-        .env("npm_lifecycle_script", &script.command)
-        .env("INIT_CWD", project_dir)
-        .output()
-        .map_err(|source| ScriptError::Spawn {
-            package: label.to_string(),
-            event: script.event.clone(),
-            source,
-        })?;
+    let output = command(
+        project_dir,
+        project_dir,
+        dir,
+        manifest,
+        &script.event,
+        &script.command,
+        &[],
+    )
+    .output()
+    .map_err(|source| ScriptError::Spawn {
+        package: label.to_string(),
+        event: script.event.clone(),
+        source,
+    })?;
     if output.status.success() {
         return Ok(());
     }
@@ -125,6 +154,45 @@ pub(crate) fn run(
             String::from_utf8_lossy(&output.stderr)
         ),
     })
+}
+
+/// Runs a script on the terminal (its output is the user's), with the
+/// `node_modules/.bin` of its folder and of every folder above it on
+/// `PATH`, as `npm run` does; returns how it exited.
+pub(crate) fn run_in_foreground(
+    init_cwd: &Path,
+    dir: &Path,
+    label: &str,
+    manifest: &Value,
+    script: &Script,
+    args: &[String],
+) -> Result<ExitStatus, ScriptError> {
+    command(
+        Path::new("/"),
+        init_cwd,
+        dir,
+        manifest,
+        &script.event,
+        &script.command,
+        args,
+    )
+    .status()
+    .map_err(|source| ScriptError::Spawn {
+        package: label.to_string(),
+        event: script.event.clone(),
+        source,
+    })
+}
+
+/// An argument as `sh` reads it back unchanged (npm's escaping for sh).
+pub fn shell_quote(arg: &str) -> String {
+    if arg.is_empty() {
+        return "''".to_string();
+    }
+    if !arg.chars().any(|c| "\t\n\r \"#$&'()*;<>?\\`|~".contains(c)) {
+        return arg.to_string();
+    }
+    format!("'{}'", arg.replace('\'', "'\\''"))
 }
 
 /// Runs `job` over `items` on `parallel` threads; results keep the items' order.
@@ -191,6 +259,15 @@ mod tests {
                 PathBuf::from("/p/node_modules/.bin"),
             ]
         );
+    }
+
+    #[test]
+    fn arguments_are_quoted_only_when_the_shell_would_change_them() {
+        assert_eq!(shell_quote("plain-arg_1.js"), "plain-arg_1.js");
+        assert_eq!(shell_quote("b c"), "'b c'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! lists what to link without listing folders, and lets whoever links a file
 //! check that it is still as extracted ([`SealedIndex::check`]): a file that
 //! is missing, changed size or was written after the index is [`Damage`].
+//! [`verify`] checks every entry and removes broken ones; [`clean`] empties
+//! the cache once it is sure the folder is one.
 //!
 //! ```
 //! use std::fs;
@@ -29,6 +31,8 @@
 
 mod index;
 mod layout;
+mod maintenance;
 
 pub use index::{Damage, EntryIndex, FileFacts, IndexError, IndexedFile, SealedIndex, INDEX_FILE};
 pub use layout::CacheLayout;
+pub use maintenance::{clean, verify, BrokenEntry, CleanReport, MaintenanceError, VerifyReport};
