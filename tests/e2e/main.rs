@@ -12,6 +12,8 @@ mod local_specs;
 mod lockfile;
 mod npm_commands;
 mod npmrc;
+mod offline;
+mod outdated_update;
 mod real_registry;
 mod scripts;
 mod support;

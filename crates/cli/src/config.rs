@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use utoo_package_cache::PackumentPolicy;
 use utoo_registry_client::ProxyConfig;
 
 /// `key=value` lines of one `.npmrc` (comments and blank lines skipped).
@@ -184,6 +185,30 @@ impl NpmConfig {
                 .map(str::to_string)
                 .collect(),
         })
+    }
+}
+
+/// The command line's cache flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CacheFlags {
+    pub(crate) offline: bool,
+    pub(crate) prefer_offline: bool,
+    pub(crate) prefer_online: bool,
+}
+
+/// npm's `offline`, `prefer-offline` and `prefer-online`, from the flags
+/// or the settings; as in npm-registry-fetch, `offline` wins over
+/// `prefer-offline`, which wins over `prefer-online` (the default here: a
+/// cached packument is always revalidated). A `--prefer-online` typed on
+/// the command line also overrides a `prefer-offline` setting.
+pub(crate) fn packument_policy(config: &NpmConfig, flags: CacheFlags) -> PackumentPolicy {
+    let prefer_offline_setting = config.flag("prefer-offline") && !flags.prefer_online;
+    if flags.offline || config.flag("offline") {
+        PackumentPolicy::CachedOnly
+    } else if flags.prefer_offline || prefer_offline_setting {
+        PackumentPolicy::PreferCached
+    } else {
+        PackumentPolicy::Revalidate
     }
 }
 

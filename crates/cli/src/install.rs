@@ -17,7 +17,7 @@ use utoo_lifecycle_scripts::{
 };
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
-use utoo_package_cache::CacheLayout;
+use utoo_package_cache::{CacheLayout, PackumentPolicy};
 use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
 use utoo_resolver_actor::{LocalPackage, Project, ResolverActor};
 use utoo_supervisor::{
@@ -25,7 +25,8 @@ use utoo_supervisor::{
     Supervisor,
 };
 
-use crate::config::{cache_dir, NpmConfig};
+use crate::config::{cache_dir, packument_policy, CacheFlags, NpmConfig};
+use crate::commands::update;
 use crate::edit::{self, SaveTo};
 use crate::observe::{self, Observe};
 use crate::{InstallArgs, OmitKind};
@@ -44,6 +45,12 @@ pub(crate) enum Edit {
         exact: bool,
     },
     Remove(Vec<String>),
+    /// `update`: these packages (all when empty) re-resolved within their
+    /// ranges; with `save`, package.json's ranges follow.
+    Update { names: Vec<String>, save: bool },
+    /// `update --latest`: these dependencies (all when empty) saved as
+    /// `install <name>@latest` saves them.
+    Latest(Vec<String>),
 }
 
 /// A package.json edited by `install <spec>` or `uninstall`.
@@ -100,6 +107,15 @@ fn apply_edit(
                 eprintln!("warn: {} not listed in package.json", names.join(", "));
             }
         }
+        Edit::Update { save: false, .. } => return Ok(None),
+        Edit::Update { names, save: true } => {
+            if !update::save_wanted(package_json, &names, settings)? {
+                return Ok(None);
+            }
+        }
+        Edit::Latest(names) => {
+            resolve_with = update::save_latest(package_json, &names, settings)?;
+        }
     }
     Ok(Some(Edited {
         text: edit::format_like(text, package_json)?,
@@ -109,6 +125,10 @@ fn apply_edit(
 
 pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let started = Instant::now();
+    let updating = match &edit {
+        Edit::Update { names, .. } => Some(names.clone()),
+        _ => None,
+    };
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
         None => {
@@ -147,7 +167,19 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         });
     let cache_root = cache_dir(args.cache_dir.clone())
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
-    let http = http_config(&config);
+    let policy = packument_policy(
+        &config,
+        CacheFlags {
+            offline: args.offline,
+            prefer_offline: args.prefer_offline,
+            prefer_online: args.prefer_online,
+        },
+    );
+    let http = ClientConfig {
+        offline: policy == PackumentPolicy::CachedOnly,
+        ..http_config(&config)
+    };
+    let cache = CacheLayout::new(cache_root);
     let sizes = SizeLimits {
         packument: args.max_packument_size.saturating_mul(1 << 20),
         tarball: args.max_package_size.saturating_mul(1 << 20),
@@ -160,6 +192,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let save_settings = edit::SaveSettings {
         registries: &registry,
         http: &http,
+        packuments: (cache.packuments(), policy),
         max_packument_bytes: sizes.packument,
         prefix: save_prefix,
     };
@@ -230,6 +263,12 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         true => read_lockfile(&project_dir)?,
         false => None,
     };
+    let lockfile = match &updating {
+        Some(names) => lockfile.and_then(|(lock, text)| {
+            update::prune_lockfile(&lock, names).map(|pruned| (Arc::new(pruned), text))
+        }),
+        None => lockfile,
+    };
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
             "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
@@ -263,10 +302,10 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         clean: args.clean,
         package_lock,
     };
-    let outcome = if !install.clean && nothing_changed(&install) {
+    let outcome = if !install.clean && updating.is_none() && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
-        run_actors(install, CacheLayout::new(cache_root), limits, http, sizes)
+        run_actors(install, cache, policy, limits, http, sizes)
     };
     let trace_limits = Fields::from([
         (
@@ -368,14 +407,14 @@ fn run_scripts(
 /// The project whose workspaces include `dir`, and `dir`'s location in it.
 /// The project `dir` is in, as npm finds it: the nearest folder, `dir`
 /// itself or above it, with a package.json; `dir` when there is none.
-fn project_folder(dir: &Path) -> PathBuf {
+pub(crate) fn project_folder(dir: &Path) -> PathBuf {
     dir.ancestors()
         .find(|folder| folder.join("package.json").is_file())
         .unwrap_or(dir)
         .to_path_buf()
 }
 
-fn workspace_root(dir: &Path) -> Option<(PathBuf, String)> {
+pub(crate) fn workspace_root(dir: &Path) -> Option<(PathBuf, String)> {
     dir.ancestors().skip(1).find_map(|root| {
         let text = std::fs::read_to_string(root.join("package.json")).ok()?;
         let package_json: Value = serde_json::from_str(&text).ok()?;
@@ -427,7 +466,7 @@ pub(crate) struct Interrupted;
 /// npm's network settings: `fetch-timeout` (per request, ms), `fetch-retries`
 /// (retries after the first attempt), `fetch-retry-mintimeout` and
 /// `fetch-retry-maxtimeout` (backoff bounds, ms), and the TLS and proxy keys.
-fn http_config(config: &NpmConfig) -> ClientConfig {
+pub(crate) fn http_config(config: &NpmConfig) -> ClientConfig {
     let defaults = ClientConfig::default();
     let millis = |key: &str| {
         config
@@ -491,6 +530,7 @@ fn packages(count: usize) -> String {
 fn run_actors(
     install: Install,
     cache: CacheLayout,
+    policy: PackumentPolicy,
     limits: Limits,
     http: ClientConfig,
     sizes: SizeLimits,
@@ -500,8 +540,11 @@ fn run_actors(
         // The resolver and the fetch actor each get a thread of their own:
         // their work overlaps, and traces show one track per actor.
         let resolver_client = RegistryClient::new(&http)?;
+        let packuments = cache.packuments();
         let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT).with_size_limits(sizes)
+            ResolverActor::new(resolver_client, MAX_PACKUMENTS_IN_FLIGHT)
+                .with_size_limits(sizes)
+                .with_packument_cache(packuments, policy)
         });
         let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
@@ -538,7 +581,7 @@ fn run_actors(
     outcome
 }
 
-fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
+pub(crate) fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
     let path = project_dir.join("package.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -567,7 +610,7 @@ fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
 
 /// A registry must be an http(s) URL: said at once, rather than after
 /// retries fail on every request.
-fn check_registry_url(registry: &str) -> anyhow::Result<()> {
+pub(crate) fn check_registry_url(registry: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(registry).ok();
     let usable = parsed
         .as_ref()
@@ -633,7 +676,7 @@ fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Arc<Lockfile>, St
 }
 
 /// The running Node.js version, for `engines.node` checks; `None` without Node.js.
-fn node_version() -> Option<String> {
+pub(crate) fn node_version() -> Option<String> {
     let output = Command::new("node").arg("--version").output().ok()?;
     output
         .status

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use utoo_lockfile::Lockfile;
 use utoo_npm_types::{Manifest, Platform, Registries};
+use utoo_package_cache::{PackumentCache, PackumentPolicy};
 use utoo_registry_client::{RegistryClient, SizeLimits};
 
 use crate::build::{BuildOptions, TreeBuilder};
@@ -50,6 +51,7 @@ pub struct ResolverActor {
     client: RegistryClient,
     max_in_flight: usize,
     size_limits: SizeLimits,
+    packument_cache: Option<(PackumentCache, PackumentPolicy)>,
 }
 
 /// Resolve requests waiting while one resolution runs; further senders wait.
@@ -61,7 +63,18 @@ impl ResolverActor {
             client,
             max_in_flight,
             size_limits: SizeLimits::default(),
+            packument_cache: None,
         }
+    }
+
+    /// Keeps packuments in `cache` between resolutions, used as `policy` says.
+    pub fn with_packument_cache(
+        mut self,
+        cache: PackumentCache,
+        policy: PackumentPolicy,
+    ) -> ResolverActor {
+        self.packument_cache = Some((cache, policy));
+        self
     }
 
     /// Refuses packuments and tarballs (read for their manifest) larger than these.
@@ -94,6 +107,7 @@ impl Handler<Resolve> for ResolverActor {
                 max_in_flight: self.max_in_flight,
                 size_limits: self.size_limits,
                 project_dir: msg.project.dir.clone(),
+                packument_cache: self.packument_cache.clone(),
             },
         );
         AtomicResponse::new(Box::pin(resolve(msg, source).into_actor(self)))
@@ -128,7 +142,8 @@ async fn resolve(
             break;
         }
     }
-    let (tree, warnings) = builder.into_parts();
+    let (tree, mut warnings) = builder.into_parts();
+    warnings.extend(source.finish_cache_writes().await);
     let tree = finish(tree, &msg.platform, warnings)?;
     Ok(Resolution {
         tree,

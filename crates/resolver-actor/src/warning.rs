@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use utoo_package_cache::PackumentCacheError;
+
 use crate::error::{ResolveError, WithCauses};
 
 #[derive(Debug)]
@@ -19,6 +21,9 @@ pub enum Warning {
         name: String,
         spec: String,
     },
+    /// A cached packument that couldn't be used (then it was fetched
+    /// again) or written.
+    PackumentCache(PackumentCacheError),
 }
 
 impl fmt::Display for Warning {
@@ -36,6 +41,18 @@ impl fmt::Display for Warning {
                 f,
                 "could not place {package} for {dependent} ({name} {spec}): conflicting peer dependency"
             ),
+            Warning::PackumentCache(error) => {
+                write!(f, "{error}")?;
+                let mut cause = std::error::Error::source(error);
+                while let Some(inner) = cause {
+                    write!(f, ": {inner}")?;
+                    cause = inner.source();
+                }
+                if !matches!(error, PackumentCacheError::Write { .. }) {
+                    write!(f, "; fetched it from the registry again")?;
+                }
+                Ok(())
+            }
         }
     }
 }
