@@ -129,7 +129,8 @@ fn prefer_offline_uses_cached_packuments_without_asking() {
 fn offline_installs_from_a_warm_cache_with_the_registry_stopped() {
     let mut project = project();
     project.install(&[]);
-    // The registry goes away: its port is closed.
+    // The registry goes away: its port is closed (utoo is still pointed at it).
+    let url = project.registry.url();
     drop(std::mem::replace(&mut project.registry, registry("")));
 
     for (args, env) in [
@@ -138,9 +139,12 @@ fn offline_installs_from_a_warm_cache_with_the_registry_stopped() {
     ] {
         forget_lockfile(&project);
         fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
-        let output = project.utoo_with(args, |c| match env {
-            Some((key, value)) => c.env(key, value),
-            None => c,
+        let output = project.utoo_with(args, |c| {
+            c.env("npm_config_registry", &url);
+            match env {
+                Some((key, value)) => c.env(key, value),
+                None => c,
+            }
         });
         assert!(output.status.success(), "{args:?}: {}", describe(&output));
         assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
@@ -148,7 +152,7 @@ fn offline_installs_from_a_warm_cache_with_the_registry_stopped() {
     }
     // A lockfile needs no packument at all.
     fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
-    let output = project.utoo(&["ci", "--offline"]);
+    let output = project.utoo_with(&["ci", "--offline"], |c| c.env("npm_config_registry", &url));
     assert!(output.status.success(), "{}", describe(&output));
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
 }

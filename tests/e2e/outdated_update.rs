@@ -268,3 +268,37 @@ impl Project {
         assert!(output.status.success(), "{args:?}: {}", describe(&output));
     }
 }
+
+#[test]
+fn outdated_names_workspace_dependents_as_npm_does() {
+    let mut project = Project::new(
+        BEFORE,
+        json!({"name": "root", "workspaces": ["packages/*"]}),
+    );
+    let member = project.dir().join("packages/folder-a");
+    fs::create_dir_all(&member).unwrap();
+    fs::write(
+        member.join("package.json"),
+        r#"{"name":"wsa","version":"0.1.0","dependencies":{"dd":"^1.0.0"}}"#,
+    )
+    .unwrap();
+    project.install(&[]);
+    project
+        .registry
+        .republish(&Fixtures::parse(AFTER).unwrap())
+        .unwrap();
+    // npm shows a workspace by its folder's name, and its package name
+    // when that differs.
+    let output = project.utoo(&["outdated"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(
+        stdout(&output),
+        "\
+Package  Current  Wanted  Latest  Location         Depended by
+dd         1.0.0   1.2.0   1.2.0  node_modules/dd  folder-a@npm:wsa@0.1.0
+"
+    );
+    let output = project.utoo(&["outdated", "--json"]);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["dd"]["dependent"], "folder-a");
+}

@@ -68,13 +68,12 @@ pub(crate) struct AddedSpec {
 impl SaveSettings<'_> {
     /// Loads packuments from the registry and the cache as the resolver does.
     pub(crate) fn loader(&self) -> anyhow::Result<PackumentLoader> {
-        let (cache, policy) = self.packuments.clone();
         Ok(PackumentLoader::new(
             RegistryClient::new(self.http)?,
             self.registries.clone(),
             self.max_packument_bytes,
         )
-        .with_cache(cache, policy))
+        .with_cache(self.packuments.clone(), self.policy))
     }
 }
 
@@ -92,7 +91,8 @@ pub(crate) struct SaveSettings<'a> {
     pub registries: &'a Registries,
     pub http: &'a ClientConfig,
     /// The packument cache and how it is used.
-    pub packuments: (PackumentCache, PackumentPolicy),
+    pub packuments: &'a PackumentCache,
+    pub policy: PackumentPolicy,
     pub max_packument_bytes: u64,
     /// npm's `save-prefix` (`^` unless set), or nothing with `save-exact`.
     pub prefix: &'a str,

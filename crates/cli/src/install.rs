@@ -180,6 +180,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         ..http_config(&config)
     };
     let cache = CacheLayout::new(cache_root);
+    let packument_cache = cache.packuments();
     let sizes = SizeLimits {
         packument: args.max_packument_size.saturating_mul(1 << 20),
         tarball: args.max_package_size.saturating_mul(1 << 20),
@@ -192,7 +193,8 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let save_settings = edit::SaveSettings {
         registries: &registry,
         http: &http,
-        packuments: (cache.packuments(), policy),
+        packuments: &packument_cache,
+        policy,
         max_packument_bytes: sizes.packument,
         prefix: save_prefix,
     };

@@ -140,16 +140,9 @@ fn encode(url: &str, validators: &CachedValidators, body: &[u8]) -> Vec<u8> {
 }
 
 fn decode(bytes: &[u8], url: &str) -> Result<CachedPackument, &'static str> {
-    let mut rest = bytes;
-    let mut field = || -> Result<&[u8], &'static str> {
-        let end = rest
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or("truncated header")?;
-        let (value, after) = rest.split_at(end);
-        rest = &after[1..];
-        Ok(value)
-    };
+    // Five header fields, then the body (which may hold anything).
+    let mut parts = bytes.splitn(6, |&b| b == 0);
+    let mut field = || parts.next().ok_or("truncated header");
     if field()? != FORMAT {
         return Err("not a utoo packument file");
     }
@@ -165,7 +158,8 @@ fn decode(bytes: &[u8], url: &str) -> Result<CachedPackument, &'static str> {
     let length: usize = text(field()?)?
         .and_then(|n| n.parse().ok())
         .ok_or("no body length")?;
-    if rest.len() != length {
+    let body = field()?;
+    if body.len() != length {
         return Err("truncated body");
     }
     Ok(CachedPackument {
@@ -173,7 +167,7 @@ fn decode(bytes: &[u8], url: &str) -> Result<CachedPackument, &'static str> {
             etag,
             last_modified,
         },
-        body: rest.to_vec(),
+        body: body.to_vec(),
     })
 }
 

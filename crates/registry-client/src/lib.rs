@@ -185,11 +185,6 @@ impl Validators {
             last_modified: header(LAST_MODIFIED),
         }
     }
-
-    /// Whether a conditional request can be made with these.
-    pub fn is_empty(&self) -> bool {
-        self.etag.is_none() && self.last_modified.is_none()
-    }
 }
 
 /// The answer to a GET, conditional or not.
@@ -370,7 +365,8 @@ impl RegistryClient {
 
     /// GETs `url` unless the copy identified by `known` is still current:
     /// a conditional request (`If-None-Match`, `If-Modified-Since`) that a
-    /// `304 Not Modified` answers without a body.
+    /// `304 Not Modified` answers without a body. With empty validators it
+    /// is a plain GET; either way the answer's validators come back.
     pub async fn get_unless_current(
         &self,
         url: &str,

@@ -17,6 +17,10 @@ use utoo_package_cache::{
 };
 use utoo_registry_client::{HttpError, RegistryClient, Revalidation, Validators};
 
+/// A cached packument and its validators; `Ok(None)` when there is none,
+/// `Err` when the file can't be used.
+type CachedRead = Result<Option<(CachedValidators, Packument)>, PackumentCacheError>;
+
 /// Loads packuments of one registry setup, through the cache when given one.
 #[derive(Debug, Clone)]
 pub struct PackumentLoader {
@@ -119,21 +123,11 @@ impl PackumentLoader {
             url: url.clone(),
             source,
         };
-        let answer = match validators.is_empty() {
-            true => self
-                .client
-                .get(&url, ABBREVIATED_ACCEPT, None, self.max_bytes)
-                .await
-                .map(|body| Revalidation::Modified {
-                    body,
-                    validators: Validators::default(),
-                }),
-            false => {
-                self.client
-                    .get_unless_current(&url, ABBREVIATED_ACCEPT, &validators, self.max_bytes)
-                    .await
-            }
-        };
+        // Without validators the request is a plain GET; the answer's are kept.
+        let answer = self
+            .client
+            .get_unless_current(&url, ABBREVIATED_ACCEPT, &validators, self.max_bytes)
+            .await;
         let (body, validators) = match (answer.map_err(http)?, known) {
             (Revalidation::NotModified, Some((_, packument))) => {
                 return Ok(Loaded {
@@ -186,8 +180,7 @@ impl PackumentLoader {
         &self,
         name: &str,
         url: &str,
-    ) -> Result<Result<Option<(CachedValidators, Packument)>, PackumentCacheError>, PackumentLoadError>
-    {
+    ) -> Result<CachedRead, PackumentLoadError> {
         let Some(cache) = self.cache.clone() else {
             return Ok(Ok(None));
         };
