@@ -59,10 +59,10 @@ fn a_cached_packument_is_revalidated_and_a_304_sends_no_body() {
         ["/aa", "/bb"]
     );
     assert!(
-        conditional
-            .iter()
-            .all(|(_, etag, since)| etag.as_deref().is_some_and(|e| e.starts_with('"'))
-                && since.as_deref().is_some_and(|d| d.ends_with(" GMT"))),
+        conditional.iter().all(|(_, etag, since)| etag
+            .as_deref()
+            .is_some_and(|e| e.starts_with('"'))
+            && since.as_deref().is_some_and(|d| d.ends_with(" GMT"))),
         "{conditional:?}"
     );
     assert_eq!(sorted(project.registry.not_modified_log()), ["/aa", "/bb"]);
@@ -98,7 +98,10 @@ fn prefer_offline_uses_cached_packuments_without_asking() {
     project.install(&["--prefer-offline"]);
     // Only the packument the cache lacks is requested; the cached aa is
     // used as it is, though the registry has a newer version.
-    assert_eq!(project.registry.request_log(), ["/cc", "/cc/-/cc-1.0.0.tgz"]);
+    assert_eq!(
+        project.registry.request_log(),
+        ["/cc", "/cc/-/cc-1.0.0.tgz"]
+    );
     assert_eq!(project.locked(), ["aa@1.0.0", "bb@1.0.0", "cc@1.0.0"]);
 
     // The same from .npmrc and from the environment.

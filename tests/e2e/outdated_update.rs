@@ -224,8 +224,14 @@ fn update_save_writes_the_new_ranges_as_npm_does() {
         ["aa@1.1.0", "bb@1.0.1", "dd@1.2.0", "ee@3.0.0"]
     );
     // The lockfile's root entry follows package.json.
-    assert_eq!(project.lockfile()["packages"][""]["devDependencies"]["dd"], "^1.2.0");
-    assert_eq!(project.lockfile()["packages"][""]["dependencies"]["aa"], "^1.1.0");
+    assert_eq!(
+        project.lockfile()["packages"][""]["devDependencies"]["dd"],
+        "^1.2.0"
+    );
+    assert_eq!(
+        project.lockfile()["packages"][""]["dependencies"]["aa"],
+        "^1.1.0"
+    );
 }
 
 #[test]

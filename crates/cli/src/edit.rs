@@ -6,11 +6,9 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 use serde_json::{Map, Value};
 use utoo_lockfile::JsonFormat;
-use utoo_npm_types::{
-    validate_package_name, Registries, Spec,
-};
-use utoo_registry_client::{ClientConfig, HttpError, RegistryClient};
+use utoo_npm_types::{validate_package_name, Registries, Spec};
 use utoo_package_cache::{PackumentCache, PackumentPolicy};
+use utoo_registry_client::{ClientConfig, HttpError, RegistryClient};
 use utoo_resolver_actor::{pick_manifest, PackumentLoadError, PackumentLoader};
 
 use crate::packuments;

@@ -25,8 +25,8 @@ use utoo_supervisor::{
     Supervisor,
 };
 
-use crate::config::{cache_dir, packument_policy, CacheFlags, NpmConfig};
 use crate::commands::update;
+use crate::config::{cache_dir, packument_policy, CacheFlags, NpmConfig};
 use crate::edit::{self, SaveTo};
 use crate::observe::{self, Observe};
 use crate::{InstallArgs, OmitKind};
@@ -47,7 +47,10 @@ pub(crate) enum Edit {
     Remove(Vec<String>),
     /// `update`: these packages (all when empty) re-resolved within their
     /// ranges; with `save`, package.json's ranges follow.
-    Update { names: Vec<String>, save: bool },
+    Update {
+        names: Vec<String>,
+        save: bool,
+    },
     /// `update --latest`: these dependencies (all when empty) saved as
     /// `install <name>@latest` saves them.
     Latest(Vec<String>),

@@ -164,7 +164,10 @@ mod tests {
         assert_eq!(again.name, "p");
         assert_eq!(again.dist_tags, p.dist_tags);
         assert_eq!(again.to_compact_json(), p.to_compact_json());
-        assert_eq!(again.version("1.10.0").unwrap().manifest().bin["p"], "cli.js");
+        assert_eq!(
+            again.version("1.10.0").unwrap().manifest().bin["p"],
+            "cli.js"
+        );
         assert!(again.versions[0].deprecated);
     }
 }

@@ -55,7 +55,10 @@ pub enum PackumentCacheError {
         source: io::Error,
     },
     #[error("the cached packument {} is damaged ({problem})", path.display())]
-    Damaged { path: PathBuf, problem: &'static str },
+    Damaged {
+        path: PathBuf,
+        problem: &'static str,
+    },
     #[error("can't write the cached packument {}", path.display())]
     Write {
         path: PathBuf,
@@ -92,7 +95,11 @@ impl PackumentCache {
     }
 
     /// The cached packument of `name` from `url`; `None` when there is none.
-    pub fn read(&self, name: &str, url: &str) -> Result<Option<CachedPackument>, PackumentCacheError> {
+    pub fn read(
+        &self,
+        name: &str,
+        url: &str,
+    ) -> Result<Option<CachedPackument>, PackumentCacheError> {
         let path = self.path(name, url);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -133,7 +140,13 @@ fn encode(url: &str, validators: &CachedValidators, body: &[u8]) -> Vec<u8> {
     field(FORMAT);
     field(url.as_bytes());
     field(validators.etag.as_deref().unwrap_or_default().as_bytes());
-    field(validators.last_modified.as_deref().unwrap_or_default().as_bytes());
+    field(
+        validators
+            .last_modified
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     field(body.len().to_string().as_bytes());
     out.extend_from_slice(body);
     out
@@ -191,11 +204,15 @@ mod tests {
             etag: Some("\"abc\"".into()),
             last_modified: None,
         };
-        cache.write("@s/a", URL, &validators, b"{\"a\":\"\\u0000\"}").unwrap();
+        cache
+            .write("@s/a", URL, &validators, b"{\"a\":\"\\u0000\"}")
+            .unwrap();
         let read = cache.read("@s/a", URL).unwrap().unwrap();
         assert_eq!(read.validators, validators);
         assert_eq!(read.body, b"{\"a\":\"\\u0000\"}");
-        assert!(cache.path("@s/a", URL).starts_with(cache.dir().join("@s/a")));
+        assert!(cache
+            .path("@s/a", URL)
+            .starts_with(cache.dir().join("@s/a")));
         assert_eq!(cache.read("@s/a", "http://other/@s%2fa").unwrap(), None);
     }
 
@@ -226,6 +243,8 @@ mod tests {
         let (_dir, cache) = cache();
         let path = cache.path("../../etc", URL);
         assert!(path.starts_with(cache.dir()), "{path:?}");
-        assert!(!path.components().any(|c| c == std::path::Component::ParentDir));
+        assert!(!path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir));
     }
 }

@@ -12,9 +12,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 use utoo_npm_types::{packument_url, Packument, PackumentError, Registries, ABBREVIATED_ACCEPT};
-use utoo_package_cache::{
-    CachedValidators, PackumentCache, PackumentCacheError, PackumentPolicy,
-};
+use utoo_package_cache::{CachedValidators, PackumentCache, PackumentCacheError, PackumentPolicy};
 use utoo_registry_client::{HttpError, RegistryClient, Revalidation, Validators};
 
 /// A cached packument and its validators; `Ok(None)` when there is none,
@@ -176,11 +174,7 @@ impl PackumentLoader {
 
     /// The cached packument and its validators: `Ok(None)` when there is
     /// none, `Err` when the file can't be used (then it is fetched again).
-    async fn read_cached(
-        &self,
-        name: &str,
-        url: &str,
-    ) -> Result<CachedRead, PackumentLoadError> {
+    async fn read_cached(&self, name: &str, url: &str) -> Result<CachedRead, PackumentLoadError> {
         let Some(cache) = self.cache.clone() else {
             return Ok(Ok(None));
         };

@@ -20,9 +20,9 @@ use utoo_registry_client::{
 use crate::error::ResolveError;
 use crate::load::ManifestSource;
 use crate::packuments::{PackumentLoadError, PackumentLoader};
-use crate::warning::Warning;
 use crate::pick::pick_manifest;
 use crate::tarball::{manifest_from_tarball, TarballError};
+use crate::warning::Warning;
 
 /// A packument, or why it could not be had, handed to every pick that waits
 /// on it; each turns a failure into a [`ResolveError`] naming its own dependent.

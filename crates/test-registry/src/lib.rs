@@ -118,9 +118,9 @@ mod shape;
 mod stats;
 mod store;
 mod tarball;
-mod validators;
 #[cfg(feature = "tls")]
 mod tls;
+mod validators;
 
 pub use fault::{Fault, PathMatch};
 pub use fixture::{FixtureError, Fixtures, VersionFixture};

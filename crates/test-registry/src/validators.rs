@@ -16,7 +16,8 @@ pub(crate) struct Validators {
 impl Validators {
     pub(crate) fn of(body: &[u8]) -> Validators {
         let digest = Sha256::digest(body);
-        let seconds_of_day = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 86_400;
+        let seconds_of_day =
+            u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 86_400;
         Validators {
             etag: format!("\"{}\"", hex::encode(&digest[..8])),
             last_modified: format!(

@@ -120,7 +120,11 @@ pub(crate) struct ActualTree {
 
 impl ActualTree {
     /// `workspaces`: `(location, package.json)` of each member.
-    pub(crate) fn load(dir: &Path, package_json: &Value, workspaces: &[(String, &Value)]) -> ActualTree {
+    pub(crate) fn load(
+        dir: &Path,
+        package_json: &Value,
+        workspaces: &[(String, &Value)],
+    ) -> ActualTree {
         let root_name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -218,7 +222,9 @@ fn add_package(dir: &Path, location: &str, nodes: &mut Vec<Node>) {
         return;
     };
     // As arborist, a package is named by its folder (an alias's own name).
-    let folder_name = location.rsplit_once("node_modules/").map_or(location, |(_, n)| n);
+    let folder_name = location
+        .rsplit_once("node_modules/")
+        .map_or(location, |(_, n)| n);
     nodes.push(Node {
         location: location.to_string(),
         name: folder_name.to_string(),

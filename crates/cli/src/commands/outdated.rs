@@ -76,8 +76,8 @@ pub(crate) fn run(session: &Session, options: &OutdatedOptions) -> anyhow::Resul
     let loader = session.loader()?;
     let names: Vec<String> = registry_names.into_iter().collect();
     let loaded = packuments::load_all(&loader, &names)?;
-    let node = crate::install::node_version()
-        .and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
+    let node =
+        crate::install::node_version().and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
     let mut rows = Vec::new();
     for (edge, raw_spec, spec, registry_name, target) in checks {
         let index = names.binary_search(&registry_name).unwrap_or_default();
@@ -158,7 +158,10 @@ fn selected_edges(tree: &ActualTree, options: &OutdatedOptions) -> BTreeSet<Edge
         }
         return edges;
     }
-    let tops = tree.nodes.iter().take_while(|n| n.location.is_empty() || n.is_workspace);
+    let tops = tree
+        .nodes
+        .iter()
+        .take_while(|n| n.location.is_empty() || n.is_workspace);
     let count = match options.all {
         true => tree.nodes.len(),
         false => tops.count(),
@@ -193,7 +196,13 @@ fn table(rows: &[Outdated]) -> String {
         ]);
     }
     let widths: Vec<usize> = (0..6)
-        .map(|column| cells.iter().map(|row| row[column].chars().count()).max().unwrap_or(0))
+        .map(|column| {
+            cells
+                .iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let lines: Vec<String> = cells
         .iter()

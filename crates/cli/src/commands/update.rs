@@ -84,8 +84,8 @@ pub(crate) fn save_wanted(
         .collect();
     let loader = settings.loader()?;
     let loaded = packuments::load_all(&loader, &targets)?;
-    let node = crate::install::node_version()
-        .and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
+    let node =
+        crate::install::node_version().and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
     let mut changed = false;
     for (name, raw, spec) in &specs {
         let target = spec.registry_name(name);
@@ -120,7 +120,10 @@ fn new_spec(
     let version = pick_manifest(packument, spec, node)?.version.to_string();
     let prefixed = format!("{prefix}{version}");
     let (inner_raw, inner) = match spec {
-        Spec::Alias { name, spec } => (raw.rsplit_once('@').map_or(raw, |(_, r)| r), (name, spec.as_ref())),
+        Spec::Alias { name, spec } => (
+            raw.rsplit_once('@').map_or(raw, |(_, r)| r),
+            (name, spec.as_ref()),
+        ),
         _ => (raw, (&packument.name, spec)),
     };
     let keeps_range = match inner.1 {
