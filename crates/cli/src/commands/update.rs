@@ -17,13 +17,17 @@ use utoo_resolver_actor::pick_manifest;
 use crate::edit::{self, SaveSettings};
 use crate::packuments;
 
-/// The fields `update` looks at, as npm's save does.
+/// The fields `update --save` writes, as npm's save does.
 const FIELDS: [&str; 4] = [
     "dependencies",
     "devDependencies",
     "optionalDependencies",
     "peerDependencies",
 ];
+
+/// `--latest` leaves peer ranges alone: they are what the project promises
+/// its own dependents, not what it installs.
+const INSTALLED_FIELDS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
 
 /// The lockfile without the entries of `names` (none left when `names`
 /// is empty: everything is resolved afresh).
@@ -41,9 +45,13 @@ pub(crate) fn prune_lockfile(lock: &Lockfile, names: &[String]) -> Option<Lockfi
 
 /// The project's registry dependencies that `names` select (all when empty):
 /// `(name, spec)` from every dependency field.
-fn direct_registry_deps(package_json: &Value, names: &[String]) -> Vec<(String, String)> {
+fn direct_registry_deps(
+    package_json: &Value,
+    fields: &[&str],
+    names: &[String],
+) -> Vec<(String, String)> {
     let mut found = BTreeSet::new();
-    for field in FIELDS {
+    for field in fields {
         let Some(deps) = package_json[field].as_object() else {
             continue;
         };
@@ -70,7 +78,7 @@ pub(crate) fn save_wanted(
     names: &[String],
     settings: &SaveSettings<'_>,
 ) -> anyhow::Result<bool> {
-    let deps = direct_registry_deps(package_json, names);
+    let deps = direct_registry_deps(package_json, &FIELDS, names);
     let specs: Vec<(String, String, Spec)> = deps
         .into_iter()
         .filter(|(_, spec)| !edit::is_exact_version(spec))
@@ -119,26 +127,27 @@ fn new_spec(
 ) -> Option<String> {
     let version = pick_manifest(packument, spec, node)?.version.to_string();
     let prefixed = format!("{prefix}{version}");
-    let (inner_raw, inner) = match spec {
+    let (range_raw, range_spec, alias_of) = match spec {
         Spec::Alias { name, spec } => (
-            raw.rsplit_once('@').map_or(raw, |(_, r)| r),
-            (name, spec.as_ref()),
+            raw.rsplit_once('@').map_or(raw, |(_, range)| range),
+            spec.as_ref(),
+            Some(name),
         ),
-        _ => (raw, (&packument.name, spec)),
+        _ => (raw, spec, None),
     };
-    let keeps_range = match inner.1 {
-        Spec::Range(range) if inner_raw.trim() != "*" => Range::parse(&prefixed)
+    let keeps_range = match range_spec {
+        Spec::Range(range) if range_raw.trim() != "*" => Range::parse(&prefixed)
             .map(|wider| !range.allows_all(&wider))
             .unwrap_or(true),
         _ => false,
     };
-    let range = match keeps_range {
-        true => inner_raw.to_string(),
+    let saved = match keeps_range {
+        true => range_raw.to_string(),
         false => prefixed,
     };
-    Some(match spec {
-        Spec::Alias { .. } => format!("npm:{}@{range}", inner.0),
-        _ => range,
+    Some(match alias_of {
+        Some(real) => format!("npm:{real}@{saved}"),
+        None => saved,
     })
 }
 
@@ -150,7 +159,7 @@ pub(crate) fn save_latest(
     settings: &SaveSettings<'_>,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let mut resolve_with = Vec::new();
-    for (name, raw) in direct_registry_deps(package_json, names) {
+    for (name, raw) in direct_registry_deps(package_json, &INSTALLED_FIELDS, names) {
         let latest = match Spec::parse(&name, &raw) {
             Ok(Spec::Alias { name: real, .. }) => format!("npm:{real}@latest"),
             _ => "latest".to_string(),
@@ -159,7 +168,7 @@ pub(crate) fn save_latest(
         if added.resolved_as != added.saved {
             resolve_with.push((name.clone(), added.resolved_as));
         }
-        for field in FIELDS {
+        for field in INSTALLED_FIELDS {
             if let Some(Value::Object(deps)) = package_json.get_mut(field) {
                 if let Some(old) = deps.get_mut(&name) {
                     *old = Value::String(added.saved.clone());
