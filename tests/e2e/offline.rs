@@ -240,3 +240,20 @@ fn a_damaged_cached_packument_is_fetched_again_with_a_warning() {
         assert_eq!(fs::read(&file).unwrap(), whole, "{problem}");
     }
 }
+
+#[test]
+fn offline_refuses_git_dependencies_that_need_resolving() {
+    let project = Project::new(
+        FIXTURES,
+        json!({"dependencies": {"gg": "github:someone/gg#main"}}),
+    );
+    let output = project.utoo(&["install", "--offline"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains(
+            "gg: the git dependency github:someone/gg#main can't be resolved with --offline"
+        ),
+        "{}",
+        describe(&output)
+    );
+}

@@ -241,6 +241,39 @@ mod tests {
         assert_eq!(values["legacy-peer-deps"], "true");
     }
 
+    #[test]
+    fn offline_beats_prefer_offline_which_beats_prefer_online() {
+        use PackumentPolicy::*;
+        let flags = |offline, prefer_offline, prefer_online| CacheFlags {
+            offline,
+            prefer_offline,
+            prefer_online,
+        };
+        let none = flags(false, false, false);
+        assert_eq!(packument_policy(&config(&[]), none), Revalidate);
+        assert_eq!(
+            packument_policy(&config(&[]), flags(true, true, true)),
+            CachedOnly
+        );
+        assert_eq!(
+            packument_policy(&config(&[]), flags(false, true, true)),
+            PreferCached
+        );
+        let offline = config(&[("offline", "true"), ("prefer-offline", "true")]);
+        assert_eq!(packument_policy(&offline, none), CachedOnly);
+        let prefer_offline = config(&[("prefer-offline", "true"), ("prefer-online", "true")]);
+        assert_eq!(packument_policy(&prefer_offline, none), PreferCached);
+        // Only a command-line --prefer-online overrides the setting.
+        assert_eq!(
+            packument_policy(&prefer_offline, flags(false, false, true)),
+            Revalidate
+        );
+        assert_eq!(
+            packument_policy(&config(&[("offline", "false")]), none),
+            Revalidate
+        );
+    }
+
     fn config(pairs: &[(&str, &str)]) -> NpmConfig {
         let layer = pairs
             .iter()
