@@ -118,6 +118,21 @@ bb         1.0.0   1.0.1   1.0.1  node_modules/bb  aa
         serde_json::to_string_pretty(&expected).unwrap() + "\n"
     );
 
+    let output = project.utoo(&["outdated", "--parseable", "--all"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let at = |name: &str| node_modules.join(name).display().to_string();
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "{}:aa@1.1.0:aa@1.0.0:aa@2.0.0:project\n\
+             {}:bb@1.0.1:bb@1.0.0:bb@1.0.1:aa\n\
+             {}:dd@1.2.0:dd@1.0.0:dd@1.2.0:project\n",
+            at("aa"),
+            at("bb"),
+            at("dd")
+        )
+    );
+
     // Nothing outdated: no output, exit status 0; the JSON form prints `{}`.
     let output = project.utoo(&["outdated", "ee"]);
     assert!(output.status.success(), "{}", describe(&output));

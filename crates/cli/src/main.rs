@@ -62,6 +62,9 @@ struct OutdatedArgs {
     /// Print npm's JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Print npm's colon-separated lines instead of the table.
+    #[arg(long, short = 'p', conflicts_with = "json")]
+    parseable: bool,
     /// Check the dependencies of every installed package too.
     #[arg(long)]
     all: bool,
@@ -229,6 +232,7 @@ fn main() -> ExitCode {
             let options = commands::outdated::OutdatedOptions {
                 names: args.packages,
                 json: args.json,
+                parseable: args.parseable,
                 all: args.all,
             };
             match commands::session::Session::open(&args.registry)

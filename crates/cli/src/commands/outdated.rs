@@ -1,4 +1,4 @@
-//! `utoo outdated [<pkg>...] [--json] [--all]`, as npm 11's `outdated`:
+//! `utoo outdated [<pkg>...] [--json | --parseable] [--all]`, as npm 11's `outdated`:
 //! for each dependency, the version installed, the newest its range
 //! allows (wanted) and the `latest` tag, read from `node_modules` and the
 //! registry. Exit status 1 when something is outdated.
@@ -41,6 +41,7 @@ struct Outdated {
 pub(crate) struct OutdatedOptions {
     pub(crate) names: Vec<String>,
     pub(crate) json: bool,
+    pub(crate) parseable: bool,
     pub(crate) all: bool,
 }
 
@@ -123,10 +124,14 @@ pub(crate) fn run(session: &Session, options: &OutdatedOptions) -> anyhow::Resul
         utoo_npm_collate::compare(&a.name, &b.name)
             .then_with(|| utoo_npm_collate::compare(&a.dependent, &b.dependent))
     });
-    match options.json {
-        true => println!("{}", serde_json::to_string_pretty(&json(&rows))?),
-        false if rows.is_empty() => {}
-        false => println!("{}", table(&rows)),
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&json(&rows))?);
+    } else if !rows.is_empty() {
+        let text = match options.parseable {
+            true => parseable(&rows),
+            false => table(&rows),
+        };
+        println!("{text}");
     }
     Ok(!rows.is_empty())
 }
@@ -216,6 +221,30 @@ fn table(rows: &[Outdated]) -> String {
                 })
                 .collect();
             padded.join("  ").trim_end().to_string()
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// npm's `--parseable`: `<path>:<name>@<wanted>:<name>@<current>:<name>@<latest>:<dependent>`,
+/// with `MISSING` for a package not installed (and no path).
+fn parseable(rows: &[Outdated]) -> String {
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let current = match &row.current {
+                Some(current) => format!("{}@{current}", row.name),
+                None => "MISSING".to_string(),
+            };
+            format!(
+                "{}:{}@{}:{current}:{}@{}:{}",
+                row.path.as_deref().unwrap_or_default(),
+                row.name,
+                row.wanted,
+                row.name,
+                row.latest,
+                row.dependent
+            )
         })
         .collect();
     lines.join("\n")
