@@ -323,3 +323,19 @@ dd         1.0.0   1.2.0   1.2.0  node_modules/dd  folder-a@npm:wsa@0.1.0
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["dd"]["dependent"], "folder-a");
 }
+
+#[test]
+fn outdated_offline_names_the_packument_it_lacks() {
+    let project = project();
+    fs::remove_dir_all(project.cache().join("packuments")).unwrap();
+    let output = project.utoo(&["outdated", "--offline"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        stderr(&output).starts_with("error: checking whether aa is outdated: ")
+            && stderr(&output)
+                .contains("aa is not cached, and the cache alone may be used (--offline)"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(stdout(&output), "");
+}

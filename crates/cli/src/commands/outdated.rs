@@ -3,9 +3,8 @@
 //! allows (wanted) and the `latest` tag, read from `node_modules` and the
 //! registry. Exit status 1 when something is outdated.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::bail;
 use nodejs_semver::Version;
 use serde_json::{Map, Value};
 use utoo_npm_types::Spec;
@@ -76,20 +75,27 @@ pub(crate) fn run(session: &Session, options: &OutdatedOptions) -> anyhow::Resul
     }
     let loader = session.loader()?;
     let names: Vec<String> = registry_names.into_iter().collect();
-    let loaded = packuments::load_all(&loader, &names)?;
+    let loaded: BTreeMap<String, _> = names
+        .iter()
+        .cloned()
+        .zip(packuments::load_all(&loader, &names)?)
+        .collect();
     let node =
         crate::install::node_version().and_then(|v| Version::parse(v.trim_start_matches('v')).ok());
     let mut rows = Vec::new();
     for (edge, raw_spec, spec, registry_name, target) in checks {
-        let index = names.binary_search(&registry_name).unwrap_or_default();
-        let packument = match &loaded[index] {
-            Ok(packument) => packument,
+        let packument = match loaded.get(&registry_name) {
+            None => continue,
+            Some(Ok(packument)) => packument,
             // As npm: a package the registry doesn't have is skipped.
-            Err(PackumentLoadError::Http {
+            Some(Err(PackumentLoadError::Http {
                 source: HttpError::NotFound { .. },
                 ..
-            }) => continue,
-            Err(error) => bail!("{registry_name}: {}", with_causes(error)),
+            })) => continue,
+            Some(Err(error)) => {
+                return Err(anyhow::Error::new(error.clone())
+                    .context(format!("checking whether {registry_name} is outdated")))
+            }
         };
         let star = Spec::parse(&registry_name, "*")?;
         let (Some(wanted), Some(latest)) = (
@@ -275,15 +281,4 @@ fn json(rows: &[Outdated]) -> Value {
         }
     }
     Value::Object(out)
-}
-
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }
