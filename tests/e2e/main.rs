@@ -15,6 +15,8 @@ mod lockfile;
 mod ls_commands;
 mod npm_commands;
 mod npmrc;
+mod offline;
+mod outdated_update;
 mod real_registry;
 mod run_commands;
 mod scripts;

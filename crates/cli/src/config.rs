@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use utoo_package_cache::PackumentPolicy;
 use utoo_registry_client::ProxyConfig;
 
 /// `key=value` lines of one `.npmrc` (comments and blank lines skipped).
@@ -187,6 +188,30 @@ impl NpmConfig {
     }
 }
 
+/// The command line's cache flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CacheFlags {
+    pub(crate) offline: bool,
+    pub(crate) prefer_offline: bool,
+    pub(crate) prefer_online: bool,
+}
+
+/// npm's `offline`, `prefer-offline` and `prefer-online`, from the flags
+/// or the settings; as in npm-registry-fetch, `offline` wins over
+/// `prefer-offline`, which wins over `prefer-online` (the default here: a
+/// cached packument is always revalidated). A `--prefer-online` typed on
+/// the command line also overrides a `prefer-offline` setting.
+pub(crate) fn packument_policy(config: &NpmConfig, flags: CacheFlags) -> PackumentPolicy {
+    let prefer_offline_setting = config.flag("prefer-offline") && !flags.prefer_online;
+    if flags.offline || config.flag("offline") {
+        PackumentPolicy::CachedOnly
+    } else if flags.prefer_offline || prefer_offline_setting {
+        PackumentPolicy::PreferCached
+    } else {
+        PackumentPolicy::Revalidate
+    }
+}
+
 pub(crate) fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
@@ -214,6 +239,39 @@ mod tests {
         let values = read_npmrc(&rc);
         assert_eq!(values["registry"], "http://r.example/");
         assert_eq!(values["legacy-peer-deps"], "true");
+    }
+
+    #[test]
+    fn offline_beats_prefer_offline_which_beats_prefer_online() {
+        use PackumentPolicy::*;
+        let flags = |offline, prefer_offline, prefer_online| CacheFlags {
+            offline,
+            prefer_offline,
+            prefer_online,
+        };
+        let none = flags(false, false, false);
+        assert_eq!(packument_policy(&config(&[]), none), Revalidate);
+        assert_eq!(
+            packument_policy(&config(&[]), flags(true, true, true)),
+            CachedOnly
+        );
+        assert_eq!(
+            packument_policy(&config(&[]), flags(false, true, true)),
+            PreferCached
+        );
+        let offline = config(&[("offline", "true"), ("prefer-offline", "true")]);
+        assert_eq!(packument_policy(&offline, none), CachedOnly);
+        let prefer_offline = config(&[("prefer-offline", "true"), ("prefer-online", "true")]);
+        assert_eq!(packument_policy(&prefer_offline, none), PreferCached);
+        // Only a command-line --prefer-online overrides the setting.
+        assert_eq!(
+            packument_policy(&prefer_offline, flags(false, false, true)),
+            Revalidate
+        );
+        assert_eq!(
+            packument_policy(&config(&[("offline", "false")]), none),
+            Revalidate
+        );
     }
 
     fn config(pairs: &[(&str, &str)]) -> NpmConfig {

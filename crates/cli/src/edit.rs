@@ -6,11 +6,12 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 use serde_json::{Map, Value};
 use utoo_lockfile::JsonFormat;
-use utoo_npm_types::{
-    packument_url, validate_package_name, Packument, Registries, Spec, ABBREVIATED_ACCEPT,
-};
+use utoo_npm_types::{validate_package_name, Registries, Spec};
+use utoo_package_cache::{PackumentCache, PackumentPolicy};
 use utoo_registry_client::{ClientConfig, HttpError, RegistryClient};
-use utoo_resolver_actor::pick_manifest;
+use utoo_resolver_actor::{pick_manifest, PackumentLoadError, PackumentLoader};
+
+use crate::packuments;
 
 /// Where `add` saves a dependency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,18 @@ pub(crate) struct AddedSpec {
     pub resolved_as: String,
 }
 
+impl SaveSettings<'_> {
+    /// Loads packuments from the registry and the cache as the resolver does.
+    pub(crate) fn loader(&self) -> anyhow::Result<PackumentLoader> {
+        Ok(PackumentLoader::new(
+            RegistryClient::new(self.http)?,
+            self.registries.clone(),
+            self.max_packument_bytes,
+        )
+        .with_cache(self.packuments.clone(), self.policy))
+    }
+}
+
 impl AddedSpec {
     fn as_typed(raw: &str) -> AddedSpec {
         AddedSpec {
@@ -75,9 +88,14 @@ impl AddedSpec {
 pub(crate) struct SaveSettings<'a> {
     pub registries: &'a Registries,
     pub http: &'a ClientConfig,
+    /// The packument cache and how it is used.
+    pub packuments: &'a PackumentCache,
+    pub policy: PackumentPolicy,
     pub max_packument_bytes: u64,
     /// npm's `save-prefix` (`^` unless set), or nothing with `save-exact`.
     pub prefix: &'a str,
+    /// The cache folder, where the Node.js version is remembered.
+    pub cache_root: &'a Path,
 }
 
 /// What npm writes into package.json for `name@spec`: a range as typed, else
@@ -87,12 +105,7 @@ pub(crate) fn spec_to_save(
     spec: Option<&str>,
     settings: &SaveSettings<'_>,
 ) -> anyhow::Result<AddedSpec> {
-    let SaveSettings {
-        registries,
-        http,
-        max_packument_bytes,
-        prefix,
-    } = *settings;
+    let prefix = settings.prefix;
     let exact = prefix.is_empty();
     let raw = spec.unwrap_or("latest");
     let parsed = Spec::parse(name, raw)?;
@@ -108,26 +121,24 @@ pub(crate) fn spec_to_save(
     if is_plain_range && !exact {
         return Ok(AddedSpec::as_typed(raw));
     }
-    let url = packument_url(registries.for_package(&target), &target);
-    let client = RegistryClient::new(http)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let body = match runtime.block_on(client.get(
-        &url,
-        ABBREVIATED_ACCEPT,
-        None,
-        max_packument_bytes,
-    )) {
-        Ok(body) => body,
-        Err(HttpError::NotFound { .. }) => {
+    let loader = settings.loader()?;
+    let url = loader.url(&target);
+    let loaded = packuments::load_all(&loader, std::slice::from_ref(&target))?.pop();
+    let packument = match loaded.context("no packument loaded")? {
+        Ok(packument) => packument,
+        Err(PackumentLoadError::Http {
+            source: HttpError::NotFound { .. },
+            ..
+        }) => {
             bail!("package {target} not found in the registry ({url} returned 404): check its name")
+        }
+        Err(PackumentLoadError::NotCached { .. }) => {
+            bail!("{target} is not in the cache, and --offline fetches nothing: install once online (or with --prefer-offline) to cache it")
         }
         Err(error) => {
             return Err(error).with_context(|| format!("fetching the packument of {target}"))
         }
     };
-    let packument = Packument::from_slice(&body).with_context(|| format!("reading {url}"))?;
     let Some(picked) = pick_manifest(&packument, &parsed, None) else {
         bail!("no version of {target} matches {raw:?}");
     };
@@ -141,7 +152,7 @@ pub(crate) fn spec_to_save(
     })
 }
 
-fn is_exact_version(raw: &str) -> bool {
+pub(crate) fn is_exact_version(raw: &str) -> bool {
     nodejs_semver::Version::parse(raw.trim().trim_start_matches('=').trim_start_matches('v'))
         .is_ok()
 }

@@ -17,7 +17,7 @@ use utoo_lifecycle_scripts::{
 };
 use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{NodeVersion, Platform, Registries, NPM_REGISTRY};
-use utoo_package_cache::CacheLayout;
+use utoo_package_cache::{CacheLayout, PackumentPolicy};
 use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
 use utoo_resolver_actor::{LocalPackage, Project, ResolverActor};
 use utoo_supervisor::{
@@ -25,7 +25,8 @@ use utoo_supervisor::{
     Supervisor,
 };
 
-use crate::config::{cache_dir, NpmConfig};
+use crate::commands::update;
+use crate::config::{cache_dir, packument_policy, CacheFlags, NpmConfig};
 use crate::edit::{self, SaveTo};
 use crate::node;
 use crate::observe::{self, Observe};
@@ -47,6 +48,15 @@ pub(crate) enum Edit {
         exact: bool,
     },
     Remove(Vec<String>),
+    /// `update`: these packages (all when empty) re-resolved within their
+    /// ranges; with `save`, package.json's ranges follow.
+    Update {
+        names: Vec<String>,
+        save: bool,
+    },
+    /// `update --latest`: these dependencies (all when empty) saved as
+    /// `install <name>@latest` saves them.
+    Latest(Vec<String>),
 }
 
 /// A package.json edited by `install <spec>` or `uninstall`.
@@ -103,6 +113,15 @@ fn apply_edit(
                 eprintln!("warn: {} not listed in package.json", names.join(", "));
             }
         }
+        Edit::Update { save: false, .. } => return Ok(None),
+        Edit::Update { names, save: true } => {
+            if !update::save_wanted(package_json, &names, settings)? {
+                return Ok(None);
+            }
+        }
+        Edit::Latest(names) => {
+            resolve_with = update::save_latest(package_json, &names, settings)?;
+        }
     }
     Ok(Some(Edited {
         text: edit::format_like(text, package_json)?,
@@ -112,6 +131,10 @@ fn apply_edit(
 
 pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Result<()> {
     let started = Instant::now();
+    let updating = match &edit {
+        Edit::Update { names, .. } => Some(names.clone()),
+        _ => None,
+    };
     let project_dir = match &args.prefix {
         Some(dir) => dir.clone(),
         None => {
@@ -151,7 +174,20 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         });
     let cache_root = cache_dir(args.cache_dir.clone())
         .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
-    let http = http_config(&config);
+    let policy = packument_policy(
+        &config,
+        CacheFlags {
+            offline: args.offline,
+            prefer_offline: args.prefer_offline,
+            prefer_online: args.prefer_online,
+        },
+    );
+    let http = ClientConfig {
+        offline: policy == PackumentPolicy::CachedOnly,
+        ..http_config(&config)
+    };
+    let cache = CacheLayout::new(cache_root.clone());
+    let packument_cache = cache.packuments();
     let sizes = SizeLimits {
         packument: args.max_packument_size.saturating_mul(1 << 20),
         tarball: args.max_package_size.saturating_mul(1 << 20),
@@ -164,8 +200,11 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let save_settings = edit::SaveSettings {
         registries: &registry,
         http: &http,
+        packuments: &packument_cache,
+        policy,
         max_packument_bytes: sizes.packument,
         prefix: save_prefix,
+        cache_root: &cache_root,
     };
     // npm's package-lock=false: no lockfile is read or written.
     let package_lock = !args.no_package_lock && config.get("package-lock") != Some("false");
@@ -234,6 +273,12 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         true => read_lockfile(&project_dir)?,
         false => None,
     };
+    let lockfile = match &updating {
+        Some(names) => lockfile.and_then(|(lock, text)| {
+            update::prune_lockfile(&lock, names).map(|pruned| (Arc::new(pruned), text))
+        }),
+        None => lockfile,
+    };
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
             "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
@@ -282,19 +327,19 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         package_lock,
         prepare_git,
     };
-    let outcome = if !install.clean && nothing_changed(&install) {
+    let outcome = if !install.clean && updating.is_none() && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
-        let cache = CacheLayout::new(cache_root);
-        run_actors(
-            install,
+        let settings = ActorSettings {
             cache,
+            policy,
             limits,
             packuments_in_flight,
             http,
             sizes,
             preparer,
-        )
+        };
+        run_actors(install, settings)
     };
     let trace_limits = Fields::from([
         (
@@ -516,7 +561,7 @@ pub(crate) struct Interrupted;
 /// npm's network settings: `fetch-timeout` (per request, ms), `fetch-retries`
 /// (retries after the first attempt), `fetch-retry-mintimeout` and
 /// `fetch-retry-maxtimeout` (backoff bounds, ms), and the TLS and proxy keys.
-fn http_config(config: &NpmConfig) -> ClientConfig {
+pub(crate) fn http_config(config: &NpmConfig) -> ClientConfig {
     let defaults = ClientConfig::default();
     let millis = |key: &str| {
         config
@@ -577,25 +622,39 @@ fn packages(count: usize) -> String {
     }
 }
 
-fn run_actors(
-    install: Install,
+/// What the actors of an install are started with.
+struct ActorSettings {
     cache: CacheLayout,
+    policy: PackumentPolicy,
     limits: Limits,
     packuments_in_flight: usize,
     http: ClientConfig,
     sizes: SizeLimits,
     preparer: Preparer,
-) -> anyhow::Result<InstallReport> {
+}
+
+fn run_actors(install: Install, settings: ActorSettings) -> anyhow::Result<InstallReport> {
+    let ActorSettings {
+        cache,
+        policy,
+        limits,
+        packuments_in_flight,
+        http,
+        sizes,
+        preparer,
+    } = settings;
     let system = actix::System::new();
     let outcome = system.block_on(async move {
         // The resolver and the fetch actor each get a thread of their own:
         // their work overlaps, and traces show one track per actor.
         let resolver_client = RegistryClient::new(&http)?;
         let resolver_cache = cache.clone();
+        let packuments = cache.packuments();
         let resolver = ResolverActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
             ResolverActor::new(resolver_client, packuments_in_flight)
                 .with_size_limits(sizes)
                 .with_cache(resolver_cache)
+                .with_packument_cache(packuments, policy)
         });
         let fetch_client = RegistryClient::new(&http)?;
         let fetch = FetchActor::start_in_arbiter(&Arbiter::new().handle(), move |_| {
@@ -633,7 +692,7 @@ fn run_actors(
     outcome
 }
 
-fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
+pub(crate) fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
     let path = project_dir.join("package.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -662,7 +721,7 @@ fn read_package_json(project_dir: &Path) -> anyhow::Result<(String, Value)> {
 
 /// A registry must be an http(s) URL: said at once, rather than after
 /// retries fail on every request.
-fn check_registry_url(registry: &str) -> anyhow::Result<()> {
+pub(crate) fn check_registry_url(registry: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(registry).ok();
     let usable = parsed
         .as_ref()

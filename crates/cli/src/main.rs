@@ -7,6 +7,7 @@ mod install;
 mod node;
 mod observe;
 mod open_files;
+mod packuments;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,44 @@ enum Command {
     Ci(InstallArgs),
     #[command(flatten)]
     Everyday(commands::Everyday),
+    /// List dependencies with newer versions (as `npm outdated`); exit status 1 when any.
+    Outdated(OutdatedArgs),
+    /// Re-resolve packages (all when none named) to the newest versions
+    /// their ranges allow, as `npm update`; package.json changes only with --save.
+    #[command(visible_aliases = ["up", "upgrade"])]
+    Update(UpdateArgs),
+}
+
+#[derive(clap::Args)]
+struct OutdatedArgs {
+    /// Packages to check, wherever they are in the tree (default: the
+    /// project's and its workspaces' own dependencies).
+    packages: Vec<String>,
+    /// Print npm's JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Print npm's colon-separated lines instead of the table.
+    #[arg(long, short = 'p', conflicts_with = "json")]
+    parseable: bool,
+    /// Check the dependencies of every installed package too.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    registry: commands::session::RegistryArgs,
+}
+
+#[derive(clap::Args)]
+struct UpdateArgs {
+    /// Packages to update (default: all).
+    packages: Vec<String>,
+    /// Also save the new versions' ranges to package.json (npm's --save).
+    #[arg(long)]
+    save: bool,
+    /// Move ranges to the latest versions, as `install <pkg>@latest` does.
+    #[arg(long, conflicts_with = "save")]
+    latest: bool,
+    #[command(flatten)]
+    install: InstallArgs,
 }
 
 #[derive(clap::Args)]
@@ -139,6 +178,18 @@ pub struct InstallArgs {
     /// Neither read nor write package-lock.json (npm's package-lock=false).
     #[arg(long)]
     no_package_lock: bool,
+    /// Never touch the network: packuments and tarballs come from the cache,
+    /// and a missing one is an error (npm's `offline`).
+    #[arg(long)]
+    offline: bool,
+    /// Use cached packuments without asking the registry whether they are
+    /// current; fetch only what the cache lacks (npm's `prefer-offline`).
+    #[arg(long)]
+    prefer_offline: bool,
+    /// Ask the registry whether each cached packument is current: the
+    /// default, and it overrides a `prefer-offline` setting.
+    #[arg(long)]
+    prefer_online: bool,
     /// Remove node_modules before installing (set by `utoo ci`).
     #[arg(skip)]
     clean: bool,
@@ -180,6 +231,32 @@ fn main() -> ExitCode {
             args.frozen_lockfile = true;
             args.clean = true;
             install::run(args, cli.verbose, Edit::None)
+        }
+        Command::Outdated(args) => {
+            let options = commands::outdated::OutdatedOptions {
+                names: args.packages,
+                json: args.json,
+                parseable: args.parseable,
+                all: args.all,
+            };
+            match commands::session::Session::open(&args.registry)
+                .and_then(|session| commands::outdated::run(&session, &options))
+            {
+                // As npm: exit status 1 when something is outdated.
+                Ok(true) => return ExitCode::FAILURE,
+                Ok(false) => Ok(()),
+                Err(error) => Err(error),
+            }
+        }
+        Command::Update(update) => {
+            let edit = match update.latest {
+                true => Edit::Latest(update.packages),
+                false => Edit::Update {
+                    names: update.packages,
+                    save: update.save,
+                },
+            };
+            install::run(update.install, cli.verbose, edit)
         }
     };
     match result {

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use nodejs_semver::Version;
 use serde::Deserialize;
+use serde_json::Value;
 use thiserror::Error;
 
 use crate::lenient;
@@ -96,6 +97,38 @@ impl Packument {
         }
     }
 
+    /// This packument as compact JSON that [`Packument::from_slice`] reads
+    /// back to the same packument: what utoo keeps of a registry document.
+    pub fn to_compact_json(&self) -> Vec<u8> {
+        let size = self.versions.iter().map(|v| v.compact.len() + 32).sum();
+        let mut out = Vec::with_capacity(size);
+        let string = |out: &mut Vec<u8>, text: &str| {
+            out.extend_from_slice(Value::from(text).to_string().as_bytes());
+        };
+        out.extend_from_slice(b"{\"name\":");
+        string(&mut out, &self.name);
+        out.extend_from_slice(b",\"dist-tags\":{");
+        for (index, (tag, version)) in self.dist_tags.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            string(&mut out, tag);
+            out.push(b':');
+            string(&mut out, version);
+        }
+        out.extend_from_slice(b"},\"versions\":{");
+        for (index, version) in self.versions.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            string(&mut out, &version.version.to_string());
+            out.push(b':');
+            out.extend_from_slice(&version.compact);
+        }
+        out.extend_from_slice(b"}}");
+        out
+    }
+
     /// The entry of exactly `version`.
     pub fn version(&self, version: &str) -> Option<&PackumentVersion> {
         let wanted = Version::parse(version).ok()?;
@@ -126,5 +159,15 @@ mod tests {
         assert_eq!(m.dependencies["q"], "^1");
         assert_eq!(m.bin["p"], "cli.js");
         assert_eq!(m.dist.integrity.as_deref(), Some("sha512-x"));
+
+        let again = Packument::from_slice(&p.to_compact_json()).unwrap();
+        assert_eq!(again.name, "p");
+        assert_eq!(again.dist_tags, p.dist_tags);
+        assert_eq!(again.to_compact_json(), p.to_compact_json());
+        assert_eq!(
+            again.version("1.10.0").unwrap().manifest().bin["p"],
+            "cli.js"
+        );
+        assert!(again.versions[0].deprecated);
     }
 }

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::index::INDEX_FILE;
+use crate::packument::PackumentCache;
 
 /// The layout of a cache folder:
 /// `packages/<name>/<version>-<hash of integrity>/` for entries,
-/// `tmp/` for extractions in progress.
+/// `tmp/` for extractions in progress, `packuments/` for registry documents.
 #[derive(Debug, Clone)]
 pub struct CacheLayout {
     root: PathBuf,
@@ -44,13 +45,18 @@ impl CacheLayout {
         entry_dir.join(INDEX_FILE).is_file()
     }
 
+    /// The packuments kept between installs.
+    pub fn packuments(&self) -> PackumentCache {
+        PackumentCache::new(self.root.join("packuments"))
+    }
+
     /// Where extractions in progress are staged (same filesystem, so renames are atomic).
     pub fn staging_root(&self) -> PathBuf {
         self.root.join("tmp")
     }
 }
 
-fn plain_folder_name(part: &str) -> String {
+pub(crate) fn plain_folder_name(part: &str) -> String {
     let plain: String = part
         .chars()
         .map(

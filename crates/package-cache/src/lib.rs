@@ -1,6 +1,7 @@
 //! utoo's global package cache (default `~/.cache/utoo`): where each
 //! package's entry lives ([`CacheLayout`]) and the file index written last
-//! into every entry ([`EntryIndex`]). The index marks the entry complete,
+//! into every entry ([`EntryIndex`]), and the packuments kept between
+//! installs with their validators ([`PackumentCache`]). The index marks the entry complete,
 //! lists what to link without listing folders, and lets whoever links a file
 //! check that it is still as extracted ([`SealedIndex::check`]): a file that
 //! is missing, changed size or was written after the index is [`Damage`].
@@ -32,7 +33,11 @@
 mod index;
 mod layout;
 mod maintenance;
+mod packument;
 
 pub use index::{Damage, EntryIndex, FileFacts, IndexError, IndexedFile, SealedIndex, INDEX_FILE};
 pub use layout::CacheLayout;
 pub use maintenance::{clean, verify, BrokenEntry, CleanReport, MaintenanceError, VerifyReport};
+pub use packument::{
+    CachedPackument, CachedValidators, PackumentCache, PackumentCacheError, PackumentPolicy,
+};

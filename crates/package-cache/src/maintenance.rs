@@ -12,7 +12,9 @@ use thiserror::Error;
 use crate::{CacheLayout, SealedIndex};
 
 /// What the cache folder may hold at its top: entries and staging.
-const TOP_LEVEL: [&str; 2] = ["packages", "tmp"];
+/// What utoo keeps at the top of its cache: package entries, packuments,
+/// the staging folder and the remembered Node.js version (the CLI's).
+const TOP_LEVEL: [&str; 4] = ["packages", "packuments", "tmp", "node-version"];
 
 #[derive(Debug, Error)]
 pub enum MaintenanceError {
@@ -96,8 +98,9 @@ pub fn verify(cache: &CacheLayout) -> Result<VerifyReport, MaintenanceError> {
 }
 
 /// Empties the cache: checks that the folder has utoo's layout (nothing
-/// but `packages/` and `tmp/` at its top), then moves `packages/` into
-/// `tmp/` in one rename and deletes `tmp/`. Deleting never follows a
+/// but `packages/`, `packuments/`, `tmp/` and `node-version` at its top),
+/// then moves `packages/` and `packuments/` into `tmp/`, each in one
+/// rename, and deletes `tmp/`. Deleting never follows a
 /// symlink: one inside the cache is removed, not what it points at.
 pub fn clean(cache: &CacheLayout) -> Result<CleanReport, MaintenanceError> {
     if !check_layout(cache.root())? {
@@ -109,9 +112,11 @@ pub fn clean(cache: &CacheLayout) -> Result<CleanReport, MaintenanceError> {
             .filter(|f| matches!(f, Found::Entry(_)))
             .count(),
     };
-    let packages = cache.root().join("packages");
-    if fs::symlink_metadata(&packages).is_ok() {
-        remove(cache, &packages)?;
+    for folder in ["packages", "packuments", "node-version"] {
+        let path = cache.root().join(folder);
+        if fs::symlink_metadata(&path).is_ok() {
+            remove(cache, &path)?;
+        }
     }
     let staging = cache.staging_root();
     match fs::symlink_metadata(&staging) {
@@ -127,7 +132,7 @@ pub fn clean(cache: &CacheLayout) -> Result<CleanReport, MaintenanceError> {
 }
 
 /// Whether there is a cache at `root` (false: nothing to do), refusing a
-/// folder that holds anything but utoo's own `packages/` and `tmp/`.
+/// folder that holds anything but what utoo keeps there ([`TOP_LEVEL`]).
 fn check_layout(root: &Path) -> Result<bool, MaintenanceError> {
     let listing = match fs::read_dir(root) {
         Ok(listing) => listing,

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, RETRY_AFTER};
+use reqwest::header::{ACCEPT, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
 use reqwest::StatusCode;
 use thiserror::Error;
 use utoo_npm_types::{Integrity, IntegrityError};
@@ -119,6 +119,9 @@ pub enum HttpError {
     },
     #[error("could not set up the HTTP client")]
     Setup(#[source] Arc<reqwest::Error>),
+    /// `offline` is set, so nothing is fetched.
+    #[error("{url} was not requested: offline mode (--offline) uses the cache only")]
+    Offline { url: String },
 }
 
 /// Why the last attempt of a request got no usable answer.
@@ -145,6 +148,63 @@ impl HttpError {
             HttpError::Network { .. } | HttpError::Status { .. } | HttpError::Certificate { .. }
         )
     }
+}
+
+/// One GET, as the retry loop repeats it.
+struct Request<'a> {
+    url: &'a str,
+    accept: &'a str,
+    integrity: Option<&'a Integrity>,
+    max_bytes: u64,
+    /// The cached copy's validators, for a conditional request.
+    known: Option<&'a Validators>,
+}
+
+/// What one attempt got; a body comes with what `before_body` yielded.
+enum Answer<T> {
+    NotModified,
+    Modified {
+        body: Bytes,
+        validators: Validators,
+        held: T,
+    },
+}
+
+/// What identifies one version of a document, as the server labelled it:
+/// sent back in a conditional request to ask whether it is still current.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    fn of(response: &reqwest::Response) -> Validators {
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Validators {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        }
+    }
+}
+
+/// The answer to a GET, conditional or not.
+#[derive(Debug)]
+pub enum Revalidation {
+    /// `304 Not Modified`: the copy the request named is current.
+    NotModified,
+    Modified {
+        body: Bytes,
+        validators: Validators,
+    },
 }
 
 /// Connection and retry settings.
@@ -175,6 +235,9 @@ pub struct ClientConfig {
     /// `None`: proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
     /// `ALL_PROXY`, `NO_PROXY`), as reqwest reads them; `Some`: exactly these.
     pub proxy: Option<ProxyConfig>,
+    /// npm's `offline`: every request fails at once with
+    /// [`HttpError::Offline`], before any connection is made.
+    pub offline: bool,
 }
 
 /// Shows auth tokens as `***`; [`ProxyConfig`] hides proxy credentials.
@@ -197,6 +260,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("ca_file", &self.ca_file)
             .field("ca_pem", &self.ca_pem.as_ref().map(|_| "…"))
             .field("proxy", &self.proxy)
+            .field("offline", &self.offline)
             .finish()
     }
 }
@@ -215,6 +279,7 @@ impl Default for ClientConfig {
             ca_file: None,
             ca_pem: None,
             proxy: None,
+            offline: false,
         }
     }
 }
@@ -313,13 +378,70 @@ impl RegistryClient {
         F: Fn() -> Fut,
         Fut: Future<Output = T>,
     {
+        let request = Request {
+            url,
+            accept,
+            integrity,
+            max_bytes,
+            known: None,
+        };
+        match self.send_with_retries(&request, &before_body).await? {
+            Answer::Modified { body, held, .. } => Ok((body, held)),
+            Answer::NotModified => Err(HttpError::Status {
+                url: url.to_string(),
+                status: 304,
+                attempts: 1,
+            }),
+        }
+    }
+
+    /// GETs `url` unless the copy identified by `known` is still current:
+    /// a conditional request (`If-None-Match`, `If-Modified-Since`) that a
+    /// `304 Not Modified` answers without a body. With empty validators it
+    /// is a plain GET; either way the answer's validators come back.
+    pub async fn get_unless_current(
+        &self,
+        url: &str,
+        accept: &str,
+        known: &Validators,
+        max_bytes: u64,
+    ) -> Result<Revalidation, HttpError> {
+        let request = Request {
+            url,
+            accept,
+            integrity: None,
+            max_bytes,
+            known: Some(known),
+        };
+        Ok(
+            match self.send_with_retries(&request, &|| async {}).await? {
+                Answer::Modified {
+                    body, validators, ..
+                } => Revalidation::Modified { body, validators },
+                Answer::NotModified => Revalidation::NotModified,
+            },
+        )
+    }
+
+    async fn send_with_retries<T, F, Fut>(
+        &self,
+        request: &Request<'_>,
+        before_body: &F,
+    ) -> Result<Answer<T>, HttpError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let url = request.url;
+        if self.config.offline {
+            return Err(HttpError::Offline {
+                url: url.to_string(),
+            });
+        }
         let mut attempt = 1;
         loop {
-            match self
-                .try_get(url, accept, integrity, max_bytes, &before_body)
-                .await
-            {
-                Ok(body) => return Ok(body),
+            match self.try_get(request, before_body).await {
+                Ok(answer) => return Ok(answer),
                 Err(Attempt::Fatal(err)) => return Err(err),
                 Err(Attempt::Retry { failure, wait }) => {
                     if attempt >= self.config.attempts {
@@ -373,31 +495,47 @@ impl RegistryClient {
 
     async fn try_get<T, F, Fut>(
         &self,
-        url: &str,
-        accept: &str,
-        integrity: Option<&Integrity>,
-        max_bytes: u64,
+        request: &Request<'_>,
         before_body: &F,
-    ) -> Result<(Bytes, T), Attempt>
+    ) -> Result<Answer<T>, Attempt>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = T>,
     {
-        let mut request = self.http.get(url).header(ACCEPT, accept);
+        let url = request.url;
+        let mut builder = self.http.get(url).header(ACCEPT, request.accept);
         if let Some(token) = self.token_for(url) {
-            request = request.bearer_auth(token);
+            builder = builder.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| self.failed(url, e))?;
+        if let Some(known) = request.known {
+            if let Some(etag) = &known.etag {
+                builder = builder.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &known.last_modified {
+                builder = builder.header(IF_MODIFIED_SINCE, date);
+            }
+        }
+        let response = builder.send().await.map_err(|e| self.failed(url, e))?;
+        if request.known.is_some() && response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(Answer::NotModified);
+        }
         let response = successful(url, response)?;
         if response
             .content_length()
-            .is_some_and(|announced| announced > max_bytes)
+            .is_some_and(|announced| announced > request.max_bytes)
         {
-            return Err(too_large(url, max_bytes));
+            return Err(too_large(url, request.max_bytes));
         }
+        let validators = Validators::of(&response);
         let held = before_body().await;
-        let body = self.read_body(url, response, integrity, max_bytes).await?;
-        Ok((body, held))
+        let body = self
+            .read_body(url, response, request.integrity, request.max_bytes)
+            .await?;
+        Ok(Answer::Modified {
+            body,
+            validators,
+            held,
+        })
     }
 
     /// A failed send or read: fatal for an untrusted certificate, else retried.

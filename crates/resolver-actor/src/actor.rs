@@ -3,7 +3,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use utoo_lockfile::Lockfile;
 use utoo_npm_types::{Manifest, NodeVersion, Platform, Registries};
-use utoo_package_cache::CacheLayout;
+use utoo_package_cache::{CacheLayout, PackumentCache, PackumentPolicy};
 use utoo_registry_client::{RegistryClient, SizeLimits};
 
 use crate::build::{BuildOptions, TreeBuilder};
@@ -52,6 +52,7 @@ pub struct ResolverActor {
     max_in_flight: usize,
     size_limits: SizeLimits,
     cache: Option<CacheLayout>,
+    packument_cache: Option<(PackumentCache, PackumentPolicy)>,
 }
 
 /// Resolve requests waiting while one resolution runs; further senders wait.
@@ -64,6 +65,7 @@ impl ResolverActor {
             max_in_flight,
             size_limits: SizeLimits::default(),
             cache: None,
+            packument_cache: None,
         }
     }
 
@@ -71,6 +73,16 @@ impl ResolverActor {
     /// it, instead of downloading its tarball.
     pub fn with_cache(mut self, cache: CacheLayout) -> ResolverActor {
         self.cache = Some(cache);
+        self
+    }
+
+    /// Keeps packuments in `cache` between resolutions, used as `policy` says.
+    pub fn with_packument_cache(
+        mut self,
+        cache: PackumentCache,
+        policy: PackumentPolicy,
+    ) -> ResolverActor {
+        self.packument_cache = Some((cache, policy));
         self
     }
 
@@ -105,6 +117,7 @@ impl Handler<Resolve> for ResolverActor {
                 size_limits: self.size_limits,
                 project_dir: msg.project.dir.clone(),
                 cache: self.cache.clone(),
+                packument_cache: self.packument_cache.clone(),
             },
         );
         AtomicResponse::new(Box::pin(resolve(msg, source).into_actor(self)))
@@ -139,7 +152,8 @@ async fn resolve(
             break;
         }
     }
-    let (tree, warnings) = builder.into_parts();
+    let (tree, mut warnings) = builder.into_parts();
+    warnings.extend(source.finish_cache_writes().await);
     let tree = finish(tree, &msg.platform, warnings)?;
     Ok(Resolution {
         tree,

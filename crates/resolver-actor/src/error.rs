@@ -140,6 +140,12 @@ pub enum ResolveError {
         #[source]
         source: OverrideError,
     },
+    /// `--offline`, and the packument was never cached.
+    #[error("{name} (wanted by {wanted_by}) is not in the cache, and --offline fetches nothing: install once online (or with --prefer-offline) to cache it")]
+    NotCached { name: String, wanted_by: String },
+    /// `--offline`: a git reference is resolved with `git ls-remote`, which needs the network.
+    #[error("{name}: the git dependency {spec} can't be resolved with --offline (resolving a git reference needs the network)")]
+    GitOffline { name: String, spec: String },
     #[error("the resolver stopped before finishing")]
     Stopped,
 }
@@ -160,7 +166,9 @@ impl ResolveError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            ResolveError::NotFound { .. } | ResolveError::NoMatchingVersion { .. }
+            ResolveError::NotFound { .. }
+                | ResolveError::NoMatchingVersion { .. }
+                | ResolveError::NotCached { .. }
         )
     }
 
@@ -360,6 +368,14 @@ mod tests {
                     own: "^2".into(),
                 },
             },
+            ResolveError::NotCached {
+                name: name(),
+                wanted_by: "the root project".into(),
+            },
+            ResolveError::GitOffline {
+                name: name(),
+                spec: "github:a/b".into(),
+            },
             ResolveError::Stopped,
         ];
         let covered: std::collections::BTreeSet<usize> = all
@@ -384,10 +400,12 @@ mod tests {
                 ResolveError::LocalPathFromPackage { .. } => 16,
                 ResolveError::LockfilePath { .. } => 17,
                 ResolveError::Override { .. } => 18,
-                ResolveError::Stopped => 19,
+                ResolveError::NotCached { .. } => 19,
+                ResolveError::GitOffline { .. } => 20,
+                ResolveError::Stopped => 21,
             })
             .collect();
-        assert_eq!(covered.len(), 20, "every variant is listed");
+        assert_eq!(covered.len(), 22, "every variant is listed");
         all
     }
 
@@ -462,6 +480,8 @@ mod tests {
             [false, false, true, false, false],  // LocalPathFromPackage
             [false, false, true, false, false],  // LockfilePath
             [false, false, true, false, false],  // Override
+            [false, true, false, false, false],  // NotCached
+            [false, false, false, false, false], // GitOffline
             [false, false, false, false, false], // Stopped
         ];
         let errors = one_of_each();

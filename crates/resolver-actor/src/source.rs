@@ -10,11 +10,11 @@ use std::sync::Arc;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 use utoo_npm_types::{
-    packument_url, validate_package_name, GitSpec, Integrity, Manifest, NodeVersion, Packument,
-    PackumentError, Registries, Spec, ABBREVIATED_ACCEPT,
+    validate_package_name, GitSpec, Integrity, Manifest, NodeVersion, Packument, Registries, Spec,
 };
-use utoo_package_cache::CacheLayout;
+use utoo_package_cache::{CacheLayout, PackumentCache, PackumentCacheError, PackumentPolicy};
 use utoo_registry_client::{
     read_regular_file, HttpError, LocalReadError, RegistryClient, SizeLimits,
 };
@@ -22,47 +22,50 @@ use utoo_registry_client::{
 use crate::bundle::{bundled_packages, bundled_packages_in_entry, BundledPackage};
 use crate::error::ResolveError;
 use crate::load::ManifestSource;
+use crate::packuments::{PackumentLoadError, PackumentLoader};
 use crate::pick::pick_manifest;
 use crate::tarball::{manifest_from_tarball, TarballError};
+use crate::warning::Warning;
 
-type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, PackumentFailure>>>;
+/// A packument, or why it could not be had, handed to every pick that waits
+/// on it; each turns a failure into a [`ResolveError`] naming its own dependent.
+type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, PackumentLoadError>>>;
 
-/// Why a packument could not be had, handed to every pick that waits on it;
-/// each turns it into a [`ResolveError`] naming its own dependent.
-#[derive(Debug, Clone)]
-enum PackumentFailure {
-    Http(HttpError),
-    Malformed {
-        url: String,
-        source: Arc<PackumentError>,
-    },
-    Stopped,
+fn load_error(failure: PackumentLoadError, name: &str, dependent: &str) -> ResolveError {
+    match failure {
+        PackumentLoadError::Http {
+            source: HttpError::TooLarge { url, limit },
+            ..
+        } => ResolveError::PackumentTooLarge {
+            name: name.to_string(),
+            url,
+            limit,
+        },
+        PackumentLoadError::Http { source, .. } => {
+            http_error(name, dependent, source, |source| ResolveError::Registry {
+                name: name.to_string(),
+                source,
+            })
+        }
+        PackumentLoadError::NotCached { .. } => ResolveError::NotCached {
+            name: name.to_string(),
+            wanted_by: dependent.to_string(),
+        },
+        PackumentLoadError::Malformed { url, source } => ResolveError::Malformed {
+            name: name.to_string(),
+            url,
+            source,
+        },
+        PackumentLoadError::Stopped => ResolveError::Stopped,
+    }
 }
 
-impl PackumentFailure {
-    fn into_error(self, name: &str, dependent: &str) -> ResolveError {
-        match self {
-            PackumentFailure::Http(HttpError::TooLarge { url, limit }) => {
-                ResolveError::PackumentTooLarge {
-                    name: name.to_string(),
-                    url,
-                    limit,
-                }
-            }
-            PackumentFailure::Http(source) => {
-                http_error(name, dependent, source, |source| ResolveError::Registry {
-                    name: name.to_string(),
-                    source,
-                })
-            }
-            PackumentFailure::Malformed { url, source } => ResolveError::Malformed {
-                name: name.to_string(),
-                url,
-                source,
-            },
-            PackumentFailure::Stopped => ResolveError::Stopped,
-        }
-    }
+/// What the packument cache did during one resolution: files being
+/// written, and damaged or unwritable ones to warn about.
+#[derive(Default)]
+struct CacheActivity {
+    writes: Vec<JoinHandle<Result<(), PackumentCacheError>>>,
+    problems: Vec<PackumentCacheError>,
 }
 
 /// Settings of one resolution against a registry.
@@ -81,10 +84,14 @@ pub struct RegistrySourceConfig {
     /// The package cache, where an extracted bundler shows what it bundles
     /// without a download.
     pub cache: Option<CacheLayout>,
+    /// Where packuments are kept between installs, and how they are used.
+    pub packument_cache: Option<(PackumentCache, PackumentPolicy)>,
 }
 
 pub struct RegistrySource {
     client: RegistryClient,
+    loader: PackumentLoader,
+    cache_activity: Rc<RefCell<CacheActivity>>,
     config: RegistrySourceConfig,
     node_version: OnceCell<Option<Version>>,
     limit: Arc<Semaphore>,
@@ -121,8 +128,18 @@ fn sample(depth: u64) {
 
 impl RegistrySource {
     pub fn new(client: RegistryClient, config: RegistrySourceConfig) -> Rc<RegistrySource> {
+        let mut loader = PackumentLoader::new(
+            client.clone(),
+            config.registry.clone(),
+            config.size_limits.packument,
+        );
+        if let Some((cache, policy)) = &config.packument_cache {
+            loader = loader.with_cache(cache.clone(), *policy);
+        }
         Rc::new(RegistrySource {
             client,
+            loader,
+            cache_activity: Rc::default(),
             node_version: OnceCell::new(),
             limit: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             config,
@@ -141,6 +158,21 @@ impl RegistrySource {
         })
     }
 
+    /// Waits for the packument cache files still being written; returns
+    /// the cache's problems, as warnings.
+    pub async fn finish_cache_writes(&self) -> Vec<Warning> {
+        let writes = std::mem::take(&mut self.cache_activity.borrow_mut().writes);
+        for write in writes {
+            if let Ok(Err(problem)) = write.await {
+                self.cache_activity.borrow_mut().problems.push(problem);
+            }
+        }
+        std::mem::take(&mut self.cache_activity.borrow_mut().problems)
+            .into_iter()
+            .map(Warning::PackumentCache)
+            .collect()
+    }
+
     /// How many distinct packuments were requested.
     pub fn packuments_requested(&self) -> usize {
         self.packuments.borrow().len()
@@ -150,34 +182,24 @@ impl RegistrySource {
         if let Some(existing) = self.packuments.borrow().get(name) {
             return existing.clone();
         }
-        let client = self.client.clone();
+        let loader = self.loader.clone();
         let limit = self.limit.clone();
-        let url = packument_url(self.config.registry.for_package(name), name);
         let name_owned = name.to_string();
         let in_flight = self.in_flight.clone();
-        let max_bytes = self.config.size_limits.packument;
+        let activity = self.cache_activity.clone();
         let future = async move {
             let _permit = limit
                 .acquire_owned()
                 .await
-                .map_err(|_| PackumentFailure::Stopped)?;
+                .map_err(|_| PackumentLoadError::Stopped)?;
             let _counted = InFlight::enter(in_flight);
-            let span =
-                tracing::info_span!(utoo_telemetry::span::PACKUMENT, name = %name_owned, bytes = tracing::field::Empty);
-            let body = client
-                .get(&url, ABBREVIATED_ACCEPT, None, max_bytes)
-                .await
-                .map_err(PackumentFailure::Http)?;
-            span.record("bytes", body.len() as u64);
-            let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
-                .await
-                .map_err(|_| PackumentFailure::Stopped)?;
-            parsed
-                .map(Arc::new)
-                .map_err(|err| PackumentFailure::Malformed {
-                    url,
-                    source: Arc::new(err),
-                })
+            let span = tracing::info_span!(utoo_telemetry::span::PACKUMENT, name = %name_owned, bytes = tracing::field::Empty);
+            let loaded = loader.load(&name_owned).await?;
+            span.record("bytes", loaded.bytes);
+            let mut activity = activity.borrow_mut();
+            activity.problems.extend(loaded.damaged);
+            activity.writes.extend(loaded.write);
+            Ok(Arc::new(loaded.packument))
         }
         .boxed_local()
         .shared();
@@ -204,6 +226,12 @@ impl RegistrySource {
         match &spec {
             Spec::TarballFile(location) => return self.local_tarball(name, location),
             Spec::TarballUrl(url) => return self.remote_tarball(name, url, dependent).await,
+            Spec::Git(_) if self.loader.policy() == PackumentPolicy::CachedOnly => {
+                return Err(ResolveError::GitOffline {
+                    name: name.to_string(),
+                    spec: raw_spec.to_string(),
+                })
+            }
             Spec::Git(git) => return git_manifest(name, git.clone()).await,
             _ => {}
         }
@@ -211,7 +239,7 @@ impl RegistrySource {
         let packument = self
             .packument(registry_name)
             .await
-            .map_err(|failure| failure.into_error(registry_name, dependent))?;
+            .map_err(|failure| load_error(failure, registry_name, dependent))?;
         // Node.js is asked its version only for a packument whose versions declare engines.
         let declares_engines = packument.versions.iter().any(|v| v.node_engine.is_some());
         let node = match declares_engines {

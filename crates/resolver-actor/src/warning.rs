@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use utoo_package_cache::PackumentCacheError;
+
 use crate::error::{ResolveError, WithCauses};
 
 #[derive(Debug)]
@@ -26,6 +28,9 @@ pub enum Warning {
         package: String,
         names: Vec<String>,
     },
+    /// A cached packument that couldn't be used (then it was fetched
+    /// again) or written.
+    PackumentCache(PackumentCacheError),
 }
 
 impl fmt::Display for Warning {
@@ -49,6 +54,18 @@ impl fmt::Display for Warning {
                 names.join(", "),
                 if names.len() == 1 { "it" } else { "them" }
             ),
+            Warning::PackumentCache(error) => {
+                write!(f, "{error}")?;
+                let mut cause = std::error::Error::source(error);
+                while let Some(inner) = cause {
+                    write!(f, ": {inner}")?;
+                    cause = inner.source();
+                }
+                if !matches!(error, PackumentCacheError::Write { .. }) {
+                    write!(f, "; fetched it from the registry again")?;
+                }
+                Ok(())
+            }
         }
     }
 }

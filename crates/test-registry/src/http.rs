@@ -22,6 +22,8 @@ pub(crate) struct Request {
     pub(crate) authorization: Option<String>,
     /// The `Proxy-Authorization` header, if any.
     pub(crate) proxy_authorization: Option<String>,
+    pub(crate) if_none_match: Option<String>,
+    pub(crate) if_modified_since: Option<String>,
 }
 
 impl Request {
@@ -102,6 +104,8 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
     let mut accepts_install_v1 = false;
     let mut authorization = None;
     let mut proxy_authorization = None;
+    let mut if_none_match = None;
+    let mut if_modified_since = None;
     let mut body_len = 0;
     for line in lines.filter(|line| !line.is_empty()) {
         let (name, value) = line
@@ -122,6 +126,8 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
             }
             "authorization" => authorization = Some(value.to_owned()),
             "proxy-authorization" => proxy_authorization = Some(value.to_owned()),
+            "if-none-match" => if_none_match = Some(value.to_owned()),
+            "if-modified-since" => if_modified_since = Some(value.to_owned()),
             "content-length" => {
                 body_len = value
                     .parse()
@@ -144,6 +150,8 @@ fn parse_head(head: &str) -> Result<(Request, usize), RequestError> {
         accepts_install_v1,
         authorization,
         proxy_authorization,
+        if_none_match,
+        if_modified_since,
     };
     Ok((request, body_len))
 }
@@ -173,6 +181,16 @@ impl Response {
     }
 
     /// A JSON error like the npm registry's: `{"error":"Not found"}`.
+    /// `304 Not Modified`: the validators again, no body.
+    pub(crate) fn not_modified(extra_headers: Vec<(&'static str, String)>) -> Self {
+        Self {
+            status: 304,
+            content_type: JSON.to_owned(),
+            extra_headers,
+            body: Bytes::new(),
+        }
+    }
+
     pub(crate) fn error(status: u16) -> Self {
         let body = serde_json::json!({ "error": error_message(status) }).to_string();
         Self {
@@ -203,6 +221,7 @@ impl Response {
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

@@ -85,6 +85,12 @@
 //!   extra files (0o644), packed deterministically.
 //! * anything else: `404 {"error":"Not found"}`.
 //!
+//! JSON documents carry an `ETag` and a `Last-Modified` derived from their
+//! body; a request whose `If-None-Match` (or, without one,
+//! `If-Modified-Since`) matches gets `304 Not Modified` with no body.
+//! [`Server::conditional_requests`] and [`Server::not_modified_log`] record
+//! them.
+//!
 //! A request in absolute form (`GET http://registry.invalid/aa`, as clients
 //! send to an HTTP proxy) is served the same way, so the registry can stand
 //! in for a proxy; [`Server::proxied_requests`] and
@@ -115,6 +121,7 @@ mod store;
 mod tarball;
 #[cfg(feature = "tls")]
 mod tls;
+mod validators;
 
 pub use fault::{Fault, PathMatch};
 pub use fixture::{FixtureError, Fixtures, VersionFixture};

@@ -65,6 +65,18 @@ impl TestRegistry {
         })
     }
 
+    /// Publishes `fixtures` on the running server: the packuments of their
+    /// names are replaced (so list every version a name should keep), as
+    /// when a new version reaches the registry.
+    pub fn republish(&mut self, fixtures: &Fixtures) -> Result<(), StartError> {
+        let publication = publish(fixtures, &self.server.url())?;
+        for (path, document) in publication.documents {
+            self.server.store().insert(&path, document);
+        }
+        self.integrities.extend(publication.integrities);
+        Ok(())
+    }
+
     /// The underlying server, e.g. to add documents to its store.
     pub fn server(&self) -> &Server {
         &self.server
@@ -139,6 +151,16 @@ impl TestRegistry {
 
     pub fn traffic(&self) -> Traffic {
         self.server.traffic()
+    }
+
+    /// See [`Server::conditional_requests`].
+    pub fn conditional_requests(&self) -> Vec<(String, Option<String>, Option<String>)> {
+        self.server.conditional_requests()
+    }
+
+    /// See [`Server::not_modified_log`].
+    pub fn not_modified_log(&self) -> Vec<String> {
+        self.server.not_modified_log()
     }
 
     pub fn reset_counts(&self) {

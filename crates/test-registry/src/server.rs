@@ -15,7 +15,8 @@ use crate::fault::{Fault, FaultRules, PathMatch};
 use crate::http::{Request, RequestError, RequestReader, Response};
 use crate::shape::{Link, NetworkShape};
 use crate::stats::{RequestStats, Traffic};
-use crate::store::{canonical_path, Lookup, Store, INSTALL_V1_JSON, JSON};
+use crate::store::{canonical_path, Lookup, Store, INSTALL_V1_JSON, JSON, OCTET_STREAM};
+use crate::validators::Validators;
 
 /// Room for bursts of parallel connections from an installer.
 const LISTEN_BACKLOG: u32 = 1024;
@@ -233,6 +234,17 @@ impl Server {
         self.shared.stats.not_found_log()
     }
 
+    /// `(path, If-None-Match, If-Modified-Since)` of every conditional
+    /// request, in arrival order.
+    pub fn conditional_requests(&self) -> Vec<(String, Option<String>, Option<String>)> {
+        self.shared.stats.conditional()
+    }
+
+    /// Paths answered with `304 Not Modified`, in arrival order.
+    pub fn not_modified_log(&self) -> Vec<String> {
+        self.shared.stats.not_modified_log()
+    }
+
     /// Forgets all counts, the log and the traffic totals.
     pub fn reset_counts(&self) {
         self.shared.stats.reset();
@@ -333,6 +345,13 @@ async fn respond(
     if let Some(header) = &request.authorization {
         shared.stats.record_authorization(&path, header);
     }
+    if request.if_none_match.is_some() || request.if_modified_since.is_some() {
+        shared.stats.record_conditional(
+            &path,
+            request.if_none_match.as_deref(),
+            request.if_modified_since.as_deref(),
+        );
+    }
     let fault = shared.faults.take(&path);
     let response = normal_response(shared, &request, &path, &base_url);
     if response.status == 404 {
@@ -411,13 +430,28 @@ fn normal_response(shared: &Shared, request: &Request, path: &str, base_url: &st
         abbreviated: request.accepts_install_v1,
         base_url,
     };
-    match shared.store.lookup(&lookup) {
-        Some(document) if document.content_type == JSON && request.accepts_install_v1 => {
-            Response::ok(INSTALL_V1_JSON, document.body)
-        }
-        Some(document) => Response::ok(&document.content_type, document.body),
-        None => Response::error(404),
+    let Some(document) = shared.store.lookup(&lookup) else {
+        return Response::error(404);
+    };
+    if document.content_type == OCTET_STREAM {
+        return Response::ok(&document.content_type, document.body);
     }
+    let validators = Validators::of(&document.body);
+    let headers = vec![
+        ("ETag", validators.etag.clone()),
+        ("Last-Modified", validators.last_modified.clone()),
+    ];
+    if validators.not_modified(request) {
+        shared.stats.record_not_modified(path);
+        return Response::not_modified(headers);
+    }
+    let content_type = match document.content_type == JSON && request.accepts_install_v1 {
+        true => INSTALL_V1_JSON,
+        false => &document.content_type,
+    };
+    let mut response = Response::ok(content_type, document.body);
+    response.extra_headers = headers;
+    response
 }
 
 async fn write_response(

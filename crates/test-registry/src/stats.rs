@@ -25,6 +25,8 @@ struct StatsState {
     proxied: Vec<String>,
     proxy_authorizations: Vec<String>,
     not_found: Vec<String>,
+    conditional: Vec<(String, Option<String>, Option<String>)>,
+    not_modified: Vec<String>,
     per_path: HashMap<String, usize>,
     packument_requests: usize,
     tarball_requests: usize,
@@ -78,6 +80,31 @@ impl RequestStats {
 
     pub(crate) fn not_found_log(&self) -> Vec<String> {
         self.lock().not_found.clone()
+    }
+
+    pub(crate) fn record_conditional(
+        &self,
+        path: &str,
+        if_none_match: Option<&str>,
+        if_modified_since: Option<&str>,
+    ) {
+        self.lock().conditional.push((
+            path.to_owned(),
+            if_none_match.map(str::to_owned),
+            if_modified_since.map(str::to_owned),
+        ));
+    }
+
+    pub(crate) fn conditional(&self) -> Vec<(String, Option<String>, Option<String>)> {
+        self.lock().conditional.clone()
+    }
+
+    pub(crate) fn record_not_modified(&self, path: &str) {
+        self.lock().not_modified.push(path.to_owned());
+    }
+
+    pub(crate) fn not_modified_log(&self) -> Vec<String> {
+        self.lock().not_modified.clone()
     }
 
     pub(crate) fn record_bytes_served(&self, bytes: usize) {

@@ -1,11 +1,16 @@
 //! The everyday commands besides installing: `ls`, `why`, `run` (with
-//! `test` and `start`), `exec` and `cache`. None of them uses the network.
+//! `test` and `start`), `exec` and `cache`, which use no network, and
+//! `outdated` and `update`, which read the registry.
 
+mod actual_tree;
 mod cache;
 mod exec;
 mod ls;
+pub(crate) mod outdated;
 mod project;
 mod run;
+pub(crate) mod session;
+pub(crate) mod update;
 mod why;
 
 use std::process::ExitCode;

@@ -403,3 +403,47 @@ fn a_shaped_server_adds_its_latency_and_caps_its_bandwidth() {
     assert!(elapsed >= Duration::from_millis(240), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
+
+#[test]
+fn conditional_requests_get_304_without_a_body() {
+    let mut registry = example_registry();
+    let address = registry.server().address();
+    let first = get(address, "/aa");
+    let etag = first.header("etag").unwrap().to_owned();
+    let last_modified = first.header("last-modified").unwrap().to_owned();
+    assert!(etag.starts_with('"') && last_modified.ends_with(" GMT"));
+    assert_eq!(get(address, "/aa/-/aa-1.0.0.tgz").header("etag"), None);
+    registry.reset_counts();
+
+    let mut connection = Connection::open(address);
+    for header in [
+        format!("If-None-Match: {etag}"),
+        format!("If-Modified-Since: {last_modified}"),
+    ] {
+        connection.send("GET", "/aa", &[&header]);
+        let response = connection.read_response().unwrap();
+        assert_eq!(response.status, 304, "{header}");
+        assert!(response.body.is_empty());
+        assert_eq!(response.header("etag"), Some(etag.as_str()));
+    }
+    // A stale tag wins over a matching date: the document is sent.
+    let stale = [
+        "If-None-Match: \"stale\"".to_string(),
+        format!("If-Modified-Since: {last_modified}"),
+    ];
+    connection.send("GET", "/aa", &[&stale[0], &stale[1]]);
+    assert_eq!(connection.read_response().unwrap().status, 200);
+    assert_eq!(registry.not_modified_log(), ["/aa", "/aa"]);
+    assert_eq!(registry.conditional_requests().len(), 3);
+    assert_eq!(registry.traffic().bytes_served, first.body.len() as u64);
+
+    // Republished, the document has new validators.
+    registry
+        .republish(&Fixtures::parse("aa@1.0.0\naa@1.1.0").unwrap())
+        .unwrap();
+    connection.send("GET", "/aa", &[&format!("If-None-Match: {etag}")]);
+    let changed = connection.read_response().unwrap();
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    assert_eq!(changed.json()["dist-tags"]["latest"], "1.1.0");
+}

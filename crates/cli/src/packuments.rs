@@ -1,0 +1,51 @@
+//! Packuments for commands that read them outside an install (`install
+//! <spec>` picking the version to save, `outdated`): through the same
+//! loader and cache as the resolver.
+
+use futures::future::join_all;
+use utoo_npm_types::Packument;
+use utoo_package_cache::PackumentCacheError;
+use utoo_resolver_actor::{PackumentLoadError, PackumentLoader};
+
+/// The packuments of `names`, fetched at once; cache problems are printed
+/// as warnings, and cache files are written before this returns.
+pub(crate) fn load_all(
+    loader: &PackumentLoader,
+    names: &[String],
+) -> anyhow::Result<Vec<Result<Packument, PackumentLoadError>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(async {
+        let loaded = join_all(names.iter().map(|name| loader.load(name))).await;
+        let mut packuments = Vec::with_capacity(loaded.len());
+        for result in loaded {
+            packuments.push(match result {
+                Ok(loaded) => {
+                    if let Some(damaged) = &loaded.damaged {
+                        warn(damaged, "; fetched it from the registry again");
+                    }
+                    if let Some(write) = loaded.write {
+                        if let Ok(Err(problem)) = write.await {
+                            warn(&problem, "");
+                        }
+                    }
+                    Ok(loaded.packument)
+                }
+                Err(error) => Err(error),
+            });
+        }
+        packuments
+    }))
+}
+
+fn warn(problem: &PackumentCacheError, then: &str) {
+    let mut text = problem.to_string();
+    let mut cause = std::error::Error::source(problem);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    eprintln!("warn: {text}{then}");
+}
