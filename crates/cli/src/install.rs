@@ -15,7 +15,6 @@ use utoo_install_trace::Fields;
 use utoo_lifecycle_scripts::{
     run_dependency_scripts, run_project_scripts, run_workspace_scripts, trusted_names, Dependency,
 };
-use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{Platform, Registries, NPM_REGISTRY};
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
@@ -27,6 +26,7 @@ use utoo_supervisor::{
 
 use crate::config::{cache_dir, NpmConfig};
 use crate::edit::{self, SaveTo};
+use crate::lockfile::{lockfile_settings, read_lockfile, ProjectLockfile};
 use crate::observe::{self, Observe};
 use crate::{InstallArgs, OmitKind};
 
@@ -226,16 +226,24 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         .iter()
         .map(|w| (project_dir.join(&w.location), w.package_json.clone()))
         .collect();
-    let lockfile = match package_lock {
+    let project_lockfile = match package_lock {
         true => read_lockfile(&project_dir)?,
-        false => None,
+        false => ProjectLockfile {
+            path: project_dir.join("package-lock.json"),
+            read: None,
+            version_on_disk: None,
+        },
     };
+    let lockfile_settings = lockfile_settings(&args, &config, &project_lockfile)?;
+    let lockfile = project_lockfile.read;
     if args.frozen_lockfile && lockfile.is_none() {
         bail!(
             "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
             project_dir.display()
         );
     }
+    // npm's package-lock-only, from the command line or the settings.
+    let lockfile_only = args.lockfile_only || config.flag("package-lock-only");
     let omit = Omit {
         dev: args.production || args.omit.contains(&OmitKind::Dev),
         optional: args.omit.contains(&OmitKind::Optional),
@@ -256,13 +264,15 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         node_version,
         platform: Platform::current(),
         legacy_peer_deps: args.legacy_peer_deps || config.flag("legacy-peer-deps"),
-        lockfile_only: args.lockfile_only,
+        lockfile_only,
         frozen_lockfile: args.frozen_lockfile,
         engine_strict: args.engine_strict || config.flag("engine-strict"),
         omit,
         clean: args.clean,
         package_lock,
+        lockfile_settings,
     };
+    let install_saves = install.lockfile_settings.save;
     let outcome = if !install.clean && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
@@ -289,11 +299,14 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     ]);
     observers.finish(&trace_limits, started.elapsed().as_secs_f64())?;
     let mut report = outcome?;
-    for (dir, text) in &saves {
-        edit::save(dir, text)?;
+    // npm's save=false leaves package.json as it was.
+    if install_saves {
+        for (dir, text) in &saves {
+            edit::save(dir, text)?;
+        }
     }
     let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
-    let skipped_scripts = match args.lockfile_only || ignore_scripts {
+    let skipped_scripts = match lockfile_only || ignore_scripts {
         true => Vec::new(),
         false => run_scripts(
             &project_dir,
@@ -318,7 +331,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         );
     }
     let seconds = started.elapsed().as_secs_f64();
-    if args.lockfile_only {
+    if lockfile_only {
         println!("locked {} in {seconds:.2}s", packages(report.locked));
     } else {
         println!("{} in {seconds:.2}s", changes(&report));
@@ -609,26 +622,6 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Arc<Lockfile>, String)>> {
-    let path: PathBuf = project_dir.join("package-lock.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    match Lockfile::parse(&text, &path) {
-        Ok(lock) => Ok(Some((Arc::new(lock), text))),
-        Err(LockfileError::Unsupported { .. }) => {
-            eprintln!(
-                "warn: {} is from npm 6 or older; resolving afresh",
-                path.display()
-            );
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -53,6 +53,11 @@ pub struct Manifest {
     pub deprecated: Option<String>,
     pub has_install_script: bool,
     pub funding: Option<Value>,
+    /// `engines` in another shape than an object of strings (the old
+    /// `["node >= 0.8"]`), which npm copies into the lockfile as it is.
+    pub engines_as_written: Option<Value>,
+    /// The package's own `workspaces`, which npm copies into the lockfile.
+    pub workspaces: Option<Value>,
     pub dist: Dist,
 }
 
@@ -74,8 +79,8 @@ struct RawManifest {
     peer_dependencies_meta: Option<Value>,
     #[serde(default, deserialize_with = "lenient::raw_bin")]
     bin: Option<Value>,
-    #[serde(default, deserialize_with = "lenient::string_map")]
-    engines: BTreeMap<String, String>,
+    #[serde(default)]
+    engines: Option<Value>,
     #[serde(default, deserialize_with = "lenient::string_list")]
     os: Vec<String>,
     #[serde(default, deserialize_with = "lenient::string_list")]
@@ -92,6 +97,8 @@ struct RawManifest {
     scripts: BTreeMap<String, String>,
     #[serde(default)]
     funding: Option<Value>,
+    #[serde(default)]
+    workspaces: Option<Value>,
     #[serde(default)]
     dist: Option<Value>,
 }
@@ -117,6 +124,7 @@ impl Manifest {
                 .collect(),
             _ => BTreeMap::new(),
         };
+        let (engines, engines_as_written) = split_engines(raw.engines);
         let dist = raw
             .dist
             .and_then(|d| serde_json::from_value(d).ok())
@@ -129,7 +137,9 @@ impl Manifest {
             optional_dependencies: raw.optional_dependencies,
             peer_dependencies: raw.peer_dependencies,
             peer_dependencies_meta,
-            engines: raw.engines,
+            engines,
+            engines_as_written,
+            workspaces: raw.workspaces.filter(|w| !is_blank(w)),
             os: raw.os,
             cpu: raw.cpu,
             libc: raw.libc,
@@ -150,14 +160,7 @@ impl Manifest {
     pub fn to_compact_json(&self) -> Vec<u8> {
         let mut doc = serde_json::Map::new();
         let mut put = |key: &str, value: Value| {
-            let empty = match &value {
-                Value::Null | Value::Bool(false) => true,
-                Value::String(s) => s.is_empty(),
-                Value::Array(a) => a.is_empty(),
-                Value::Object(o) => o.is_empty(),
-                Value::Number(_) | Value::Bool(true) => false,
-            };
-            if !empty {
+            if !is_blank(&value) {
                 doc.insert(key.to_string(), value);
             }
         };
@@ -176,7 +179,12 @@ impl Manifest {
             ),
         );
         put("bin", to_json(&self.bin));
-        put("engines", to_json(&self.engines));
+        put(
+            "engines",
+            self.engines_as_written
+                .clone()
+                .unwrap_or_else(|| to_json(&self.engines)),
+        );
         put("os", to_json(&self.os));
         put("cpu", to_json(&self.cpu));
         put("libc", to_json(&self.libc));
@@ -190,6 +198,7 @@ impl Manifest {
         );
         put("hasInstallScript", Value::Bool(self.has_install_script));
         put("funding", self.funding.clone().unwrap_or(Value::Null));
+        put("workspaces", self.workspaces.clone().unwrap_or(Value::Null));
         put("dist", to_json(&self.dist));
         serde_json::to_vec(&Value::Object(doc)).unwrap_or_default()
     }
@@ -199,6 +208,30 @@ impl Manifest {
         self.peer_dependencies_meta
             .get(name)
             .is_some_and(|meta| meta.optional)
+    }
+}
+
+/// Values npm leaves out of a lockfile: null, false, empty strings, arrays and objects.
+fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(_) | Value::Bool(true) => false,
+    }
+}
+
+/// `engines` as an object of strings, or else as written (when it is not blank).
+fn split_engines(engines: Option<Value>) -> (BTreeMap<String, String>, Option<Value>) {
+    match engines {
+        Some(Value::Object(map)) if map.values().all(Value::is_string) => (
+            map.into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+                .collect(),
+            None,
+        ),
+        other => (BTreeMap::new(), other.filter(|e| !is_blank(e))),
     }
 }
 
@@ -217,7 +250,7 @@ mod tests {
             br#"{"name":"@s/p","version":"1.0.0","dependencies":{"a":"^1"},"optionalDependencies":{"o":"1"},
             "peerDependencies":{"h":"^2"},"peerDependenciesMeta":{"h":{"optional":true}},"bin":{"p":"./cli.js"},
             "engines":{"node":">=18"},"os":["linux"],"cpu":["x64"],"libc":["glibc"],"license":"MIT",
-            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},
+            "deprecated":"no","scripts":{"install":"x"},"funding":{"url":"u"},"workspaces":["packages/*"],
             "dist":{"tarball":"t","integrity":"sha512-i","shasum":"s"}}"#,
         )
         .unwrap();
@@ -234,6 +267,11 @@ mod tests {
         )
         .unwrap();
         assert!(m.engines.is_empty());
+        assert_eq!(
+            m.engines_as_written,
+            Some(serde_json::json!(["node >=0.4"]))
+        );
+        assert_eq!(Manifest::from_slice(&m.to_compact_json()).unwrap(), m);
         assert_eq!(m.license.as_deref(), Some("BSD"));
         assert_eq!(m.deprecated, None);
         assert!(m.dependencies.is_empty());

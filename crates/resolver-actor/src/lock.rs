@@ -171,6 +171,8 @@ fn manifest_from_entry(folder_name: &str, entry: &LockEntry) -> Manifest {
         deprecated: entry.deprecated.clone(),
         has_install_script: entry.has_install_script,
         funding: entry.funding.clone(),
+        engines_as_written: entry.other.get("engines").cloned(),
+        workspaces: entry.workspaces.clone(),
         dist: Dist {
             tarball: entry.resolved.clone().unwrap_or_default(),
             integrity: entry.integrity.clone(),
@@ -234,6 +236,11 @@ fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
         Value::String(url) => serde_json::json!({ "url": url }),
         other => other,
     });
+    let other = m
+        .engines_as_written
+        .iter()
+        .map(|engines| ("engines".to_string(), engines.clone()))
+        .collect();
     LockEntry {
         name: (m.name != package.name).then(|| m.name.clone()),
         version: Some(m.version.clone()),
@@ -268,6 +275,8 @@ fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
         cpu: m.cpu.clone(),
         libc: m.libc.clone(),
         funding,
+        workspaces: m.workspaces.clone(),
+        other,
         ..LockEntry::default()
     }
 }

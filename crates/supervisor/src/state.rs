@@ -17,12 +17,13 @@ const STATE_FILE: &str = ".utoo-state";
 /// what is installed.
 pub fn fingerprint(install: &Install, lockfile_text: &str) -> String {
     let options = format!(
-        "{}|{:?}|{:?}|{}|{:?}",
+        "{}|{:?}|{:?}|{}|{:?}|{:?}",
         env!("CARGO_PKG_VERSION"),
         install.registry,
         install.omit,
         install.legacy_peer_deps,
-        install.platform
+        install.platform,
+        install.lockfile_settings,
     );
     let workspaces: Vec<String> = install
         .project

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use utoo_clone_actor::LinkBins;
-use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
+use utoo_lockfile::{write_atomic, JsonFormat, Lockfile, LOCKFILE_VERSION};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{lockfile_from_tree, Resolution};
 use utoo_telemetry::span;
@@ -67,16 +67,25 @@ pub(crate) fn prepare(
         .map(ToString::to_string)
         .collect();
     let (lockfile, text) = tracing::info_span!(span::LOCKFILE).in_scope(|| {
-        let lockfile =
+        let settings = &request.lockfile_settings;
+        let mut lockfile =
             lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
-        let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
+        if settings.omit_registry_resolved {
+            lockfile.omit_registry_resolved();
+        }
+        lockfile.lockfile_version = settings.version;
+        let format = match settings.formatted {
+            true => JsonFormat::detect(&request.package_json_text),
+            false => JsonFormat::compact(),
+        };
+        let text = lockfile.to_json(&format);
         (lockfile, text)
     });
     if request.frozen_lockfile {
         let old = request.lockfile.as_ref().map(|(lock, _)| &**lock);
         let differences = lock_differences(old, &lockfile);
         if !differences.is_empty() {
-            let path = request.project_dir.join("package-lock.json");
+            let path = request.lockfile_settings.path.clone();
             return Err(InstallError::FrozenLockfile { path, differences });
         }
     }
@@ -274,9 +283,9 @@ pub(crate) fn commit(
         .lockfile
         .as_ref()
         .is_some_and(|(_, old)| old == text);
-    let written = request.package_lock && !unchanged;
+    let written = request.package_lock && request.lockfile_settings.save && !unchanged;
     if written {
-        write_atomic(&project_dir.join("package-lock.json"), text)?;
+        write_atomic(&request.lockfile_settings.path, text)?;
     }
     let node_modules = project_dir.join("node_modules");
     let io_error = |source| InstallError::Io {
@@ -296,6 +305,7 @@ pub(crate) fn commit(
             installed
                 .packages
                 .retain(|path, _| in_place.contains(path.as_str()));
+            installed.lockfile_version = LOCKFILE_VERSION;
             installed.to_json(&JsonFormat::default())
         };
         // The file was read before placing: rewrite it only when it didn't

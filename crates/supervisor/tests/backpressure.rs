@@ -17,7 +17,7 @@ use utoo_npm_types::Platform;
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
-use utoo_supervisor::{Actors, Install, Limits, Omit, Supervisor};
+use utoo_supervisor::{Actors, Install, Limits, LockfileSettings, Omit, Supervisor};
 use utoo_test_registry::{Fixtures, TestRegistry};
 
 const PACKAGES: usize = 40;
@@ -150,6 +150,13 @@ async fn extract_backlog_stays_within_twice_the_extract_capacity() {
             engine_strict: false,
             clean: false,
             package_lock: true,
+            lockfile_settings: LockfileSettings {
+                path: project_dir.join("package-lock.json"),
+                version: 3,
+                omit_registry_resolved: false,
+                save: true,
+                formatted: true,
+            },
             omit: Omit::default(),
         })
         .await

@@ -71,6 +71,8 @@ pub struct VersionFixture {
     pub(crate) dist_tags: Vec<String>,
     pub(crate) raw_tarball: Option<Bytes>,
     pub(crate) tarball_url: Option<String>,
+    /// `package.json` fields set as given, replacing generated ones.
+    pub(crate) fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl VersionFixture {
@@ -94,6 +96,7 @@ impl VersionFixture {
             dist_tags: Vec::new(),
             raw_tarball: None,
             tarball_url: None,
+            fields: serde_json::Map::new(),
         }
     }
 
@@ -167,6 +170,13 @@ impl VersionFixture {
     /// path (`index.js`, a bin file, even `package.json`).
     pub fn file(mut self, path: &str, content: impl Into<Bytes>) -> Self {
         self.files.insert(path.to_owned(), content.into());
+        self
+    }
+
+    /// Sets a `package.json` (and packument) field to `value` as is, e.g. an
+    /// old-style `engines` array or a `workspaces` list.
+    pub fn field(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.fields.insert(key.to_owned(), value);
         self
     }
 

@@ -41,6 +41,7 @@ pub(crate) fn package_json(fixture: &VersionFixture) -> Map<String, Value> {
     insert_list(&mut manifest, "os", &fixture.os);
     insert_list(&mut manifest, "cpu", &fixture.cpu);
     insert_map(&mut manifest, "engines", &fixture.engines);
+    manifest.extend(fixture.fields.clone());
     manifest
 }
 
