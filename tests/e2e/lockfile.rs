@@ -96,7 +96,11 @@ fn npm_written_lockfiles_are_read() {
     project.install(&[]);
     assert_eq!(project.registry.packument_requests(), 0);
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
-    assert_eq!(project.lockfile()["lockfileVersion"], 2, "kept at v2, as npm does");
+    assert_eq!(
+        project.lockfile()["lockfileVersion"],
+        2,
+        "kept at v2, as npm does"
+    );
     assert!(project.lockfile()["dependencies"]["aa"]["requires"].is_object());
 }
 
@@ -271,7 +275,10 @@ fn fresh_lockfile_keeps_old_engines_and_workspaces_as_npm() {
     project.install(&[]);
     assert_eq!(
         read(&project, "package-lock.json"),
-        npm_wrote(&project, include_str!("npm_written/fresh/package-lock.json"))
+        npm_wrote(
+            &project,
+            include_str!("npm_written/fresh/package-lock.json")
+        )
     );
     let old = &project.lockfile()["packages"]["node_modules/old"];
     assert_eq!(old["engines"], json!(["node >= 0.8"]));
@@ -319,10 +326,17 @@ fn npm_shrinkwrap_wins_over_package_lock() {
     let stale = "{\"lockfileVersion\": 3, \"packages\": {}}\n";
     let project = npm_case(
         APP_ADDED,
-        &[("npm-shrinkwrap.json", SHRINKWRAP), ("package-lock.json", stale)],
+        &[
+            ("npm-shrinkwrap.json", SHRINKWRAP),
+            ("package-lock.json", stale),
+        ],
     );
     project.install(&[]);
-    assert_eq!(read(&project, "package-lock.json"), stale, "left alone, as npm does");
+    assert_eq!(
+        read(&project, "package-lock.json"),
+        stale,
+        "left alone, as npm does"
+    );
     assert_eq!(
         read(&project, "npm-shrinkwrap.json"),
         npm_wrote(
@@ -340,7 +354,10 @@ fn save_false_writes_neither_package_json_nor_lockfile() {
     project.install(&["--no-save", "ee@1"]);
     assert_eq!(read(&project, "package.json"), APP);
     assert!(!project.dir().join("package-lock.json").exists());
-    assert!(project.dir().join("node_modules/.package-lock.json").is_file());
+    assert!(project
+        .dir()
+        .join("node_modules/.package-lock.json")
+        .is_file());
     assert!(project.dir().join("node_modules/ee").is_dir());
     let output = project.utoo_with(&["install"], |c| c.env("npm_config_save", "false"));
     assert!(output.status.success(), "{}", describe(&output));

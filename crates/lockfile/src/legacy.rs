@@ -108,7 +108,10 @@ impl<'a> LockTree<'a> {
         } else if !node.link {
             for (flag, set) in [
                 ("peer", node.peer),
-                ("devOptional", node.dev_optional && !node.dev && !node.optional),
+                (
+                    "devOptional",
+                    node.dev_optional && !node.dev && !node.optional,
+                ),
                 ("dev", node.dev),
                 ("optional", node.optional),
             ] {

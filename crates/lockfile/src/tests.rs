@@ -75,7 +75,10 @@ fn registry_v3_round_trips_byte_for_byte() {
 fn registry_v2_round_trips_byte_for_byte_and_converts_to_v3() {
     let mut lockfile = parse(REGISTRY_V2);
     assert_eq!(lockfile.lockfile_version, 2);
-    assert!(lockfile.other.is_empty(), "the legacy section is not kept as read");
+    assert!(
+        lockfile.other.is_empty(),
+        "the legacy section is not kept as read"
+    );
     assert_eq!(lockfile.to_json(&JsonFormat::default()), REGISTRY_V2);
     lockfile.lockfile_version = 3;
     assert_eq!(lockfile.to_json(&JsonFormat::default()), REGISTRY_V3);
@@ -113,7 +116,9 @@ fn omitting_registry_resolved_matches_npm() {
         LEGACY_V2_OMIT_RESOLVED
     );
     assert_eq!(
-        lockfile.packages["node_modules/left-pad"].resolved.as_deref(),
+        lockfile.packages["node_modules/left-pad"]
+            .resolved
+            .as_deref(),
         Some("https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz")
     );
 }
@@ -442,7 +447,10 @@ fn legacy_section_marks_what_dependencies_bundle() {
         ("node_modules/own".to_owned(), entry(true)),
         ("node_modules/own/node_modules/deep".to_owned(), entry(true)),
         ("node_modules/dep".to_owned(), entry(false)),
-        ("node_modules/dep/node_modules/inner".to_owned(), entry(true)),
+        (
+            "node_modules/dep/node_modules/inner".to_owned(),
+            entry(true),
+        ),
         (
             "node_modules/dep/node_modules/inner/node_modules/leaf".to_owned(),
             entry(true),

@@ -9,15 +9,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use utoo_clone_actor::LinkBins;
-use utoo_lockfile::{write_atomic, JsonFormat, Lockfile, LOCKFILE_VERSION};
+use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{lockfile_from_tree, Resolution};
 use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError};
 use crate::node_modules::{
-    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, remove_any, Placement,
-    HIDDEN_LOCKFILE,
+    hidden_lockfile, hidden_lockfile_of, is_install_path, keep_what_is_in_place, place_links,
+    remove_any, Placement, HIDDEN_LOCKFILE,
 };
 use crate::plan::{engine_mismatches, parent_path, plan, PlannedLink, PlannedPackage};
 
@@ -292,21 +292,13 @@ pub(crate) fn commit(
         path: node_modules.clone(),
         source,
     };
-    if let Some((mut installed, expected)) = transaction.installed_lock {
+    if let Some((installed, expected)) = transaction.installed_lock {
         // Optional packages that failed are missing from what was expected.
         let hidden = if !any_skipped {
             expected
         } else {
-            let in_place: HashSet<&str> = placed
-                .iter()
-                .map(|p| p.path.as_str())
-                .chain(transaction.links.iter().map(|l| l.path.as_str()))
-                .collect();
-            installed
-                .packages
-                .retain(|path, _| in_place.contains(path.as_str()));
-            installed.lockfile_version = LOCKFILE_VERSION;
-            installed.to_json(&JsonFormat::default())
+            let placed: Vec<&str> = placed.iter().map(|p| p.path.as_str()).collect();
+            hidden_lockfile_of(installed, &placed, &transaction.links)
         };
         // The file was read before placing: rewrite it only when it didn't
         // match the plan, or optional failures changed what is in place.
