@@ -133,6 +133,15 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         timings: args.timings.then(|| project_dir.join("utoo-timings.html")),
     });
     let config = NpmConfig::load(&project_dir);
+    for setting in config
+        .unsupported_settings()
+        .iter()
+        .filter(|_| !args.silent)
+    {
+        eprintln!(
+            "warn: the npm setting {setting} is not supported by utoo and is ignored; the tree and lockfile may differ from npm's"
+        );
+    }
     let registry = args
         .registry
         .clone()
