@@ -363,3 +363,31 @@ fn save_false_writes_neither_package_json_nor_lockfile() {
     assert!(output.status.success(), "{}", describe(&output));
     assert!(!project.dir().join("package-lock.json").exists());
 }
+
+/// As npm 11.19.1 writes it (see crates/lockfile's overrides fixture):
+/// `packages` keeps the declared range, the legacy section the override's.
+#[test]
+fn v2_requires_show_what_overrides_gave() {
+    let project = Project::new(
+        "
+        aa@1.0.0 deps(bb@^1)
+        bb@1.0.0
+        bb@1.1.0
+        ",
+        json!({"dependencies": {"aa": "1"}, "overrides": {"bb": "1.0.0"}}),
+    );
+    project.install(&["--lockfile-version", "2"]);
+    let lock = project.lockfile();
+    assert_eq!(
+        lock["packages"]["node_modules/aa"]["dependencies"]["bb"],
+        "^1"
+    );
+    assert_eq!(lock["dependencies"]["aa"]["requires"]["bb"], "1.0.0");
+    assert_eq!(lock["dependencies"]["bb"]["version"], "1.0.0");
+    // Kept on the next install, read back from the lockfile.
+    let before = read(&project, "package-lock.json");
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    project.install(&[]);
+    assert_eq!(read(&project, "package-lock.json"), before);
+    assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
+}

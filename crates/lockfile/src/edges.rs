@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::LockEntry;
+use crate::model::{LockEntry, Lockfile};
 use crate::spec::SpecKind;
 
 pub(crate) struct LockTree<'a> {
     pub(crate) packages: &'a BTreeMap<String, LockEntry>,
+    overridden_specs: &'a BTreeMap<String, BTreeMap<String, String>>,
     /// Child locations (in `node_modules`) of each location, by name.
     pub(crate) children: HashMap<&'a str, Vec<(&'a str, &'a str)>>,
     /// The dependents of each location: their location and spec for it.
@@ -16,7 +17,8 @@ pub(crate) struct LockTree<'a> {
 }
 
 impl<'a> LockTree<'a> {
-    pub(crate) fn new(packages: &'a BTreeMap<String, LockEntry>) -> Self {
+    pub(crate) fn new(lockfile: &'a Lockfile) -> Self {
+        let packages = &lockfile.packages;
         let mut children: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
         for location in packages.keys() {
             if let Some((parent, name)) = split_location(location) {
@@ -25,12 +27,13 @@ impl<'a> LockTree<'a> {
         }
         let mut tree = LockTree {
             packages,
+            overridden_specs: &lockfile.overridden_specs,
             children,
             edges_in: HashMap::new(),
         };
         let mut edges_in: HashMap<String, Vec<(&str, &str)>> = HashMap::new();
         for (location, entry) in packages.iter().filter(|(_, entry)| !entry.link) {
-            for (name, spec, _) in edges_out(location, entry) {
+            for (name, spec, _) in tree.edges_out(location, entry) {
                 if let Some(target) = tree.resolve(location, name) {
                     edges_in.entry(target).or_default().push((location, spec));
                 }
@@ -38,6 +41,40 @@ impl<'a> LockTree<'a> {
         }
         tree.edges_in = edges_in;
         tree
+    }
+
+    /// The package's dependency edges as arborist loads them — peer, then
+    /// prod, then optional, then (for a project, workspace or linked folder)
+    /// dev, a later kind replacing an earlier one of the same name — with
+    /// the spec an override gave each, and whether each is a peer edge.
+    pub(crate) fn edges_out(
+        &self,
+        location: &str,
+        entry: &'a LockEntry,
+    ) -> Vec<(&'a str, &'a str, bool)> {
+        let mut edges: BTreeMap<&str, (&str, bool)> = BTreeMap::new();
+        let is_top = location.is_empty() || !location.contains("node_modules/");
+        let kinds = [
+            (Some(&entry.peer_dependencies), true),
+            (Some(&entry.dependencies), false),
+            (Some(&entry.optional_dependencies), false),
+            (entry.dev_dependencies.as_ref().filter(|_| is_top), false),
+        ];
+        for (deps, peer) in kinds {
+            for (name, spec) in deps.into_iter().flatten() {
+                edges.insert(name, (spec, peer));
+            }
+        }
+        let overridden = self.overridden_specs.get(location);
+        edges
+            .into_iter()
+            .map(|(name, (spec, peer))| {
+                let spec = overridden
+                    .and_then(|specs| specs.get(name))
+                    .map_or(spec, String::as_str);
+                (name, spec, peer)
+            })
+            .collect()
     }
 
     /// Locations of the packages every dependent asks for from the registry
@@ -74,30 +111,6 @@ impl<'a> LockTree<'a> {
             at = split_location(at).map_or("", |(parent, _)| parent);
         }
     }
-}
-
-/// The package's dependency edges as arborist loads them — peer, then prod,
-/// then optional, then (for a project, workspace or linked folder) dev, a
-/// later kind replacing an earlier one of the same name — with whether each
-/// is a peer edge.
-pub(crate) fn edges_out<'e>(location: &str, entry: &'e LockEntry) -> Vec<(&'e str, &'e str, bool)> {
-    let mut edges: BTreeMap<&str, (&str, bool)> = BTreeMap::new();
-    let is_top = location.is_empty() || !location.contains("node_modules/");
-    let kinds = [
-        (Some(&entry.peer_dependencies), true),
-        (Some(&entry.dependencies), false),
-        (Some(&entry.optional_dependencies), false),
-        (entry.dev_dependencies.as_ref().filter(|_| is_top), false),
-    ];
-    for (deps, peer) in kinds {
-        for (name, spec) in deps.into_iter().flatten() {
-            edges.insert(name, (spec, peer));
-        }
-    }
-    edges
-        .into_iter()
-        .map(|(name, (spec, peer))| (name, spec, peer))
-        .collect()
 }
 
 /// `node_modules/a/node_modules/@s/b` → (`node_modules/a`, `@s/b`); `None`

@@ -5,20 +5,18 @@
 //! git), its flags, `bundled` when a dependency bundles it, the ranges it
 //! `requires` (peers left out) and its own nested `dependencies`.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 use utoo_npm_collate::compare;
 
-use crate::edges::{edges_out, name_of, split_location, LockTree};
-use crate::model::LockEntry;
+use crate::edges::{name_of, split_location, LockTree};
+use crate::model::{LockEntry, Lockfile};
 use crate::spec::{relative_file_spec, SpecKind};
 
 /// The `dependencies` section npm writes beside `packages` for the project
 /// whose entries are `packages`; `None` when the root has no dependencies
 /// installed (npm then writes no section).
-pub(crate) fn legacy_dependencies(packages: &BTreeMap<String, LockEntry>) -> Option<Value> {
-    let tree = LockTree::new(packages);
+pub(crate) fn legacy_dependencies(lockfile: &Lockfile) -> Option<Value> {
+    let tree = LockTree::new(lockfile);
     tree.children_of("", &[])
 }
 
@@ -121,7 +119,7 @@ impl<'a> LockTree<'a> {
             }
         }
         if let Some(target) = self.packages.get(realpath) {
-            let edges = edges_out(realpath, target);
+            let edges = self.edges_out(realpath, target);
             if !edges.is_empty() {
                 let requires: Map<String, Value> = edges
                     .into_iter()

@@ -22,6 +22,10 @@ pub struct Lockfile {
     pub packages: BTreeMap<String, LockEntry>,
     /// Unknown top-level fields; npm keeps them when it rewrites the file.
     pub other: Map<String, Value>,
+    /// Specs that `overrides` gave dependencies, by the location of the package declaring
+    /// them (`""` for the project): not in the file, but what npm writes in version 2's
+    /// `requires` and judges `resolved` by, instead of the declared specs.
+    pub overridden_specs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for Lockfile {
@@ -32,6 +36,7 @@ impl Default for Lockfile {
             lockfile_version: LOCKFILE_VERSION,
             packages: BTreeMap::new(),
             other: Map::new(),
+            overridden_specs: BTreeMap::new(),
         }
     }
 }

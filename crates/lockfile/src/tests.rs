@@ -15,6 +15,7 @@ const WORKSPACES_LOCK_V2: &str =
 const LEGACY_V2: &str = include_str!("../tests/fixtures/legacy/package-lock.v2.json");
 const LEGACY_V2_OMIT_RESOLVED: &str =
     include_str!("../tests/fixtures/legacy/package-lock.v2.omit-resolved.json");
+const OVERRIDES_V2: &str = include_str!("../tests/fixtures/overrides/package-lock.v2.json");
 const WORKSPACES_PACKAGE: &str =
     include_str!("../tests/fixtures/workspaces-tabs-crlf/package.json");
 const WORKSPACES_LOCK: &str =
@@ -467,4 +468,21 @@ fn legacy_section_marks_what_dependencies_bundle() {
         written["packages"]["node_modules/own"]["inBundle"],
         json!(true)
     );
+}
+
+/// npm 11.19.1 with `"overrides": {"is-number": "3.0.0"}`: `packages` keeps the declared
+/// `^3.0.0`, the legacy `requires` has the override's spec.
+#[test]
+fn legacy_requires_have_the_specs_overrides_gave() {
+    let mut lockfile = parse(OVERRIDES_V2);
+    let without = lockfile.to_json(&JsonFormat::default());
+    assert_ne!(
+        without, OVERRIDES_V2,
+        "the declared spec is not what npm wrote"
+    );
+    lockfile.overridden_specs.insert(
+        "node_modules/is-odd".to_owned(),
+        [("is-number".to_owned(), "3.0.0".to_owned())].into(),
+    );
+    assert_eq!(lockfile.to_json(&JsonFormat::default()), OVERRIDES_V2);
 }

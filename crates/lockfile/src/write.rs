@@ -30,7 +30,7 @@ impl Lockfile {
             top.insert("packages".to_owned(), Value::Object(packages));
         }
         if self.lockfile_version < LOCKFILE_VERSION {
-            if let Some(dependencies) = legacy_dependencies(&self.packages) {
+            if let Some(dependencies) = legacy_dependencies(self) {
                 top.insert("dependencies".to_owned(), dependencies);
             }
         }
@@ -41,7 +41,7 @@ impl Lockfile {
     /// package that all its dependents ask for from the registry. Tarball URLs, files and git
     /// keep theirs.
     pub fn omit_registry_resolved(&mut self) {
-        let registry: Vec<String> = LockTree::new(&self.packages)
+        let registry: Vec<String> = LockTree::new(self)
             .registry_dependencies()
             .into_iter()
             .map(str::to_owned)

@@ -193,6 +193,7 @@ pub fn lockfile_from_tree(
             .get("version")
             .and_then(Value::as_str)
             .map(str::to_string),
+        overridden_specs: tree.overridden_specs.clone(),
         ..Lockfile::default()
     };
     lock.packages.insert(
