@@ -391,3 +391,23 @@ fn v2_requires_show_what_overrides_gave() {
     assert_eq!(read(&project, "package-lock.json"), before);
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
 }
+
+/// npm 11.19.1 writes its hidden lockfile in package.json's indentation and
+/// line endings too (seen on tests/projects/webpack-v2, indented with tabs).
+#[test]
+fn hidden_lockfile_is_formatted_like_package_json() {
+    let project = Project::new(FIXTURES, json!({}));
+    fs::write(
+        project.dir().join("package.json"),
+        "{\r\n\t\"name\": \"app\",\r\n\t\"dependencies\": {\"bb\": \"1\"}\r\n}\r\n",
+    )
+    .unwrap();
+    project.install(&[]);
+    let hidden = read(&project, "node_modules/.package-lock.json");
+    assert!(
+        hidden.starts_with("{\r\n\t\"name\": \"app\",\r\n")
+            && hidden.contains("\r\n\t\t\"node_modules/bb\": {\r\n\t\t\t\"version\": \"1.0.0\",")
+            && hidden.ends_with("}\r\n"),
+        "{hidden:?}"
+    );
+}

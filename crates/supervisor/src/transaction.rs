@@ -135,7 +135,12 @@ pub(crate) fn prepare(
         remove_node_modules(request)?;
     }
     let _check = tracing::info_span!(span::CHECK_NODE_MODULES).entered();
-    let expected_hidden = hidden_lockfile(&lockfile, &planned.packages, &planned.links);
+    let expected_hidden = hidden_lockfile(
+        &lockfile,
+        &planned.packages,
+        &planned.links,
+        &JsonFormat::detect(&request.package_json_text),
+    );
     // A link inside a package's folder goes in once that package is placed.
     let outer_links: Vec<PlannedLink> = planned
         .links
@@ -298,7 +303,8 @@ pub(crate) fn commit(
             expected
         } else {
             let placed: Vec<&str> = placed.iter().map(|p| p.path.as_str()).collect();
-            hidden_lockfile_of(installed, &placed, &transaction.links)
+            let format = JsonFormat::detect(&request.package_json_text);
+            hidden_lockfile_of(installed, &placed, &transaction.links, &format)
         };
         // The file was read before placing: rewrite it only when it didn't
         // match the plan, or optional failures changed what is in place.
