@@ -411,3 +411,26 @@ fn hidden_lockfile_is_formatted_like_package_json() {
         "{hidden:?}"
     );
 }
+
+#[test]
+fn lockfile_version_3_converts_a_v2_lockfile_as_npm() {
+    let project = npm_case(APP, &[("package-lock.json", V2_LOCK)]);
+    let output = project.utoo_with(&["install"], |c| c.env("npm_config_lockfile_version", "3"));
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        read(&project, "package-lock.json"),
+        npm_wrote(
+            &project,
+            include_str!("npm_written/fresh/package-lock.json")
+        )
+    );
+
+    fs::write(project.dir().join(".npmrc"), "lockfile-version=4\n").unwrap();
+    let output = project.utoo(&["install"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("lockfile-version=4") && stderr(&output).contains("1, 2 or 3"),
+        "{}",
+        describe(&output)
+    );
+}
