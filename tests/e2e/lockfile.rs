@@ -434,3 +434,36 @@ fn lockfile_version_3_converts_a_v2_lockfile_as_npm() {
         describe(&output)
     );
 }
+
+/// npm 11.19.1 resolves with full registry documents (arborist's
+/// `#fetchManifest` asks for `fullMetadata`) and so copies a dependency's
+/// `workspaces` into its entry (`old` above). The abbreviated document the
+/// real registry gives utoo lacks it: utoo reads it from the package's
+/// `package.json` once installed. Here only the tarball's package.json has it.
+#[test]
+fn workspaces_missing_from_the_packument_are_read_from_the_package() {
+    let manifest = r#"{"name": "wsd", "version": "1.0.0", "workspaces": ["lib/*"]}"#;
+    let registry = TestRegistry::start(
+        Fixtures::new().version("wsd", "1.0.0", |v| v.file("package.json", manifest)),
+    )
+    .expect("registry starts");
+    let project = Project::with_registry(registry, json!({"dependencies": {"wsd": "1"}}));
+    project.install(&[]);
+    let entry =
+        |lock: &serde_json::Value| lock["packages"]["node_modules/wsd"]["workspaces"].clone();
+    assert_eq!(entry(&project.lockfile()), json!(["lib/*"]));
+    let hidden = read(&project, "node_modules/.package-lock.json");
+    assert_eq!(
+        entry(&serde_json::from_str(&hidden).unwrap()),
+        json!(["lib/*"])
+    );
+
+    // An entry kept from a lockfile stays as that lockfile has it, as with npm.
+    let without = read(&project, "package-lock.json")
+        .replace(",\n      \"workspaces\": [\n        \"lib/*\"\n      ]", "");
+    assert!(!without.contains("lib/*"), "{without}");
+    fs::write(project.dir().join("package-lock.json"), &without).unwrap();
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    project.install(&[]);
+    assert_eq!(read(&project, "package-lock.json"), without);
+}

@@ -20,6 +20,7 @@ mod messages;
 mod node_modules;
 pub mod pipeline;
 mod plan;
+mod published;
 mod state;
 mod transaction;
 

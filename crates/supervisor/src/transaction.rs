@@ -20,6 +20,7 @@ use crate::node_modules::{
     remove_any, Placement, HIDDEN_LOCKFILE,
 };
 use crate::plan::{engine_mismatches, parent_path, plan, PlannedLink, PlannedPackage};
+use crate::published::add_workspaces_from_disk;
 
 /// What resolution decided, checked, with `node_modules` made ready for it.
 pub(crate) struct Prepared {
@@ -74,11 +75,7 @@ pub(crate) fn prepare(
             lockfile.omit_registry_resolved();
         }
         lockfile.lockfile_version = settings.version;
-        let format = match settings.formatted {
-            true => JsonFormat::detect(&request.package_json_text),
-            false => JsonFormat::compact(),
-        };
-        let text = lockfile.to_json(&format);
+        let text = lockfile.to_json(&lockfile_format(request));
         (lockfile, text)
     });
     if request.frozen_lockfile {
@@ -278,11 +275,19 @@ pub(crate) fn bin_requests(
 /// and the no-op fingerprint; returns whether `package-lock.json` was written.
 pub(crate) fn commit(
     request: &Install,
-    transaction: Transaction,
+    mut transaction: Transaction,
     placed: &[PlannedPackage],
     any_skipped: bool,
 ) -> Result<bool, InstallError> {
     let project_dir = &request.project_dir;
+    let mut workspaces_added = false;
+    if let Some((installed, _)) = transaction.installed_lock.as_mut() {
+        let previous = request.lockfile.as_ref().map(|(lock, _)| &**lock);
+        if add_workspaces_from_disk(installed, previous, project_dir) {
+            transaction.new_lockfile = installed.to_json(&lockfile_format(request));
+            workspaces_added = true;
+        }
+    }
     let text = &transaction.new_lockfile;
     let unchanged = request
         .lockfile
@@ -299,7 +304,7 @@ pub(crate) fn commit(
     };
     if let Some((installed, expected)) = transaction.installed_lock {
         // Optional packages that failed are missing from what was expected.
-        let hidden = if !any_skipped {
+        let hidden = if !any_skipped && !workspaces_added {
             expected
         } else {
             let placed: Vec<&str> = placed.iter().map(|p| p.path.as_str()).collect();
@@ -308,7 +313,7 @@ pub(crate) fn commit(
         };
         // The file was read before placing: rewrite it only when it didn't
         // match the plan, or optional failures changed what is in place.
-        if any_skipped || !transaction.hidden_lockfile_current {
+        if any_skipped || workspaces_added || !transaction.hidden_lockfile_current {
             std::fs::create_dir_all(&node_modules).map_err(io_error)?;
             write_atomic(&node_modules.join(HIDDEN_LOCKFILE), &hidden)?;
         }
@@ -318,6 +323,15 @@ pub(crate) fn commit(
             .map_err(io_error)?;
     }
     Ok(written)
+}
+
+/// The lockfile's format: package.json's, or one line with npm's
+/// `format-package-lock=false`.
+fn lockfile_format(request: &Install) -> JsonFormat {
+    match request.lockfile_settings.formatted {
+        true => JsonFormat::detect(&request.package_json_text),
+        false => JsonFormat::compact(),
+    }
 }
 
 /// How the lockfile on disk differs from the one this install would write,
