@@ -61,8 +61,7 @@ pub(crate) fn read_lockfile(project_dir: &Path) -> anyhow::Result<ProjectLockfil
 }
 
 /// npm's `lockfile-version`, `omit-lockfile-registry-resolved`, `save` and
-/// `format-package-lock`,
-/// from the command line, else `npm_config_*` and `.npmrc`.
+/// `format-package-lock`, from the command line, else `npm_config_*` and `.npmrc`.
 pub(crate) fn lockfile_settings(
     args: &InstallArgs,
     config: &NpmConfig,

@@ -12,9 +12,9 @@ use crate::edges::{name_of, split_location, LockTree};
 use crate::model::{LockEntry, Lockfile};
 use crate::spec::{relative_file_spec, SpecKind};
 
-/// The `dependencies` section npm writes beside `packages` for the project
-/// whose entries are `packages`; `None` when the root has no dependencies
-/// installed (npm then writes no section).
+/// The `dependencies` section npm writes beside `packages` for `lockfile`;
+/// `None` when nothing is installed in the project's `node_modules` (npm then
+/// writes no section).
 pub(crate) fn legacy_dependencies(lockfile: &Lockfile) -> Option<Value> {
     let tree = LockTree::new(lockfile);
     tree.children_of("", &[])
