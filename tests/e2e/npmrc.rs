@@ -211,3 +211,23 @@ fn a_missing_cafile_is_named() {
         "{text}"
     );
 }
+
+#[test]
+fn npm_settings_utoo_ignores_are_named_in_a_warning() {
+    let project = project_with_npmrc(
+        registry(FIXTURES),
+        "install-links=true\ntag=latest\nlegacy-peer-deps=true\n",
+    );
+    let output = project.utoo_with(&["install"], |c| {
+        c.env("npm_config_install_strategy", "nested")
+    });
+    assert!(output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("warn: the npm setting install-links=true is not supported by utoo")
+            && err.contains("install-strategy=nested")
+            && !err.contains("tag=")
+            && !err.contains("legacy-peer-deps"),
+        "{err}"
+    );
+}

@@ -90,6 +90,12 @@ fn members_are_linked_and_their_dependencies_hoisted() {
         packages["packages/lib/node_modules/util"]["version"],
         "1.0.0"
     );
+    // npm's hidden lockfile holds the members' folders too, as its lockfile does.
+    let hidden = fs::read_to_string(modules.join(".package-lock.json")).unwrap();
+    let hidden: Value = serde_json::from_str(&hidden).unwrap();
+    assert_eq!(hidden["packages"]["packages/lib"], packages["packages/lib"]);
+    assert_eq!(hidden["packages"]["packages/app"], packages["packages/app"]);
+    assert!(hidden["packages"].get("").is_none());
 
     // Nothing changed: nothing to do. A member's new dependency is noticed.
     assert!(project.install(&[]).starts_with("up to date in "));

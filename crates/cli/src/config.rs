@@ -43,6 +43,26 @@ fn interpolate(value: &str) -> String {
     out
 }
 
+/// npm settings that change what npm installs or writes, with npm's
+/// defaults, which utoo does not implement: set to anything else, they get a
+/// warning instead of silently giving another tree or lockfile than npm's.
+const UNSUPPORTED_SETTINGS: [(&str, &str); 14] = [
+    ("before", ""),
+    ("cpu", ""),
+    ("force", "false"),
+    ("global-style", "false"),
+    ("include", ""),
+    ("install-links", "false"),
+    ("install-strategy", "hoisted"),
+    ("legacy-bundling", "false"),
+    ("libc", ""),
+    ("omit", ""),
+    ("os", ""),
+    ("prefer-dedupe", "false"),
+    ("strict-peer-deps", "false"),
+    ("tag", "latest"),
+];
+
 pub(crate) struct NpmConfig {
     layers: Vec<HashMap<String, String>>,
 }
@@ -109,6 +129,18 @@ impl NpmConfig {
                 prefix
                     .starts_with("//")
                     .then(|| (prefix.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+
+    /// `key=value` for each setting utoo ignores that is set to something
+    /// other than npm's default.
+    pub(crate) fn unsupported_settings(&self) -> Vec<String> {
+        UNSUPPORTED_SETTINGS
+            .iter()
+            .filter_map(|(key, default)| {
+                let value = self.get(key)?.trim();
+                (value != *default && value != "null").then(|| format!("{key}={value}"))
             })
             .collect()
     }
@@ -226,6 +258,21 @@ pub(crate) fn cache_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_utoo_ignores_are_named_unless_at_npms_default() {
+        let set = config(&[
+            ("install-links", "true"),
+            ("tag", "latest"),
+            ("install-strategy", "nested"),
+            ("before", "null"),
+            ("registry", "http://r.example/"),
+        ]);
+        assert_eq!(
+            set.unsupported_settings(),
+            ["install-links=true", "install-strategy=nested"]
+        );
+    }
 
     #[test]
     fn npmrc_lines() {

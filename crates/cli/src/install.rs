@@ -15,7 +15,6 @@ use utoo_install_trace::Fields;
 use utoo_lifecycle_scripts::{
     run_dependency_scripts, run_project_scripts, run_workspace_scripts, trusted_names, Dependency,
 };
-use utoo_lockfile::{Lockfile, LockfileError};
 use utoo_npm_types::{NodeVersion, Platform, Registries, NPM_REGISTRY};
 use utoo_package_cache::{CacheLayout, PackumentPolicy};
 use utoo_registry_client::{ClientConfig, RegistryClient, SizeLimits};
@@ -28,6 +27,7 @@ use utoo_supervisor::{
 use crate::commands::update;
 use crate::config::{cache_dir, packument_policy, CacheFlags, NpmConfig};
 use crate::edit::{self, SaveTo};
+use crate::lockfile::{lockfile_settings, read_lockfile, ProjectLockfile};
 use crate::node;
 use crate::observe::{self, Observe};
 use crate::open_files;
@@ -159,6 +159,15 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         timings: args.timings.then(|| project_dir.join("utoo-timings.html")),
     });
     let config = NpmConfig::load(&project_dir);
+    for setting in config
+        .unsupported_settings()
+        .iter()
+        .filter(|_| !args.silent)
+    {
+        eprintln!(
+            "warn: the npm setting {setting} is not supported by utoo and is ignored; the tree and lockfile may differ from npm's"
+        );
+    }
     let registry = args
         .registry
         .clone()
@@ -269,10 +278,16 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         .iter()
         .map(|w| (project_dir.join(&w.location), w.package_json.clone()))
         .collect();
-    let lockfile = match package_lock {
+    let project_lockfile = match package_lock {
         true => read_lockfile(&project_dir)?,
-        false => None,
+        false => ProjectLockfile {
+            path: project_dir.join("package-lock.json"),
+            read: None,
+            version_on_disk: None,
+        },
     };
+    let lockfile_settings = lockfile_settings(&args, &config, &project_lockfile)?;
+    let lockfile = project_lockfile.read;
     let lockfile = match &updating {
         Some(names) => lockfile.and_then(|(lock, text)| {
             update::prune_lockfile(&lock, names).map(|pruned| (Arc::new(pruned), text))
@@ -285,6 +300,8 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
             project_dir.display()
         );
     }
+    // npm's package-lock-only, from the command line or the settings.
+    let lockfile_only = args.lockfile_only || config.flag("package-lock-only");
     let omit = Omit {
         dev: args.production || args.omit.contains(&OmitKind::Dev),
         optional: args.omit.contains(&OmitKind::Optional),
@@ -292,7 +309,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     };
     let ignore_scripts = args.ignore_scripts || config.flag("ignore-scripts");
     // A git dependency's `prepare` runs under the same trust as install scripts.
-    let prepare_git = match ignore_scripts || args.lockfile_only {
+    let prepare_git = match ignore_scripts || lockfile_only {
         true => Default::default(),
         false => trusted_names(&package_json, &args.allow_scripts),
     };
@@ -319,14 +336,16 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         },
         platform: Platform::current(),
         legacy_peer_deps: args.legacy_peer_deps || config.flag("legacy-peer-deps"),
-        lockfile_only: args.lockfile_only,
+        lockfile_only,
         frozen_lockfile: args.frozen_lockfile,
         engine_strict: args.engine_strict || config.flag("engine-strict"),
         omit,
         clean: args.clean,
         package_lock,
         prepare_git,
+        lockfile_settings,
     };
+    let install_saves = install.lockfile_settings.save;
     let outcome = if !install.clean && updating.is_none() && nothing_changed(&install) {
         Ok(InstallReport::default())
     } else {
@@ -362,14 +381,17 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     ]);
     observers.finish(&trace_limits, started.elapsed().as_secs_f64())?;
     let mut report = outcome?;
-    for (dir, text) in &saves {
-        edit::save(dir, text)?;
+    // npm's save=false leaves package.json as it was.
+    if install_saves {
+        for (dir, text) in &saves {
+            edit::save(dir, text)?;
+        }
     }
     if !ignore_scripts {
         let unprepared = unprepared_git_dependencies(&project_dir, &report);
         report.warnings.extend(unprepared);
     }
-    let skipped_scripts = match args.lockfile_only || ignore_scripts {
+    let skipped_scripts = match lockfile_only || ignore_scripts {
         true => Vec::new(),
         false => run_scripts(
             &project_dir,
@@ -394,7 +416,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         );
     }
     let seconds = started.elapsed().as_secs_f64();
-    if args.lockfile_only {
+    if lockfile_only {
         println!("locked {} in {seconds:.2}s", packages(report.locked));
     } else {
         println!("{} in {seconds:.2}s", changes(&report));
@@ -763,25 +785,5 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-fn read_lockfile(project_dir: &Path) -> anyhow::Result<Option<(Arc<Lockfile>, String)>> {
-    let path: PathBuf = project_dir.join("package-lock.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    match Lockfile::parse(&text, &path) {
-        Ok(lock) => Ok(Some((Arc::new(lock), text))),
-        Err(LockfileError::Unsupported { .. }) => {
-            eprintln!(
-                "warn: {} is from npm 6 or older; resolving afresh",
-                path.display()
-            );
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
     }
 }

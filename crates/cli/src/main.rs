@@ -4,6 +4,7 @@ mod commands;
 mod config;
 mod edit;
 mod install;
+mod lockfile;
 mod node;
 mod observe;
 mod open_files;
@@ -126,8 +127,8 @@ pub struct InstallArgs {
     /// Global cache folder (else UTOO_CACHE_DIR, else ~/.cache/utoo).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-    /// Resolve and write package-lock.json only; node_modules is left alone.
-    #[arg(long)]
+    /// Resolve and write the lockfile only; node_modules is left alone (npm's --package-lock-only).
+    #[arg(long, alias = "package-lock-only")]
     lockfile_only: bool,
     /// Fail if package-lock.json would change.
     #[arg(long, alias = "frozen")]
@@ -190,6 +191,16 @@ pub struct InstallArgs {
     /// default, and it overrides a `prefer-offline` setting.
     #[arg(long)]
     prefer_online: bool,
+    /// Write neither package.json nor the lockfile (npm's save=false).
+    #[arg(long)]
+    no_save: bool,
+    /// Write the lockfile in this version: 3, 2 (with the legacy section npm 6 reads) or 1
+    /// (default: the version read when it is 2 or 3, else 3).
+    #[arg(long, value_name = "1|2|3", value_parser = clap::value_parser!(u32).range(1..=3))]
+    lockfile_version: Option<u32>,
+    /// Write no `resolved` URL for packages from the registry.
+    #[arg(long)]
+    omit_lockfile_registry_resolved: bool,
     /// Remove node_modules before installing (set by `utoo ci`).
     #[arg(skip)]
     clean: bool,

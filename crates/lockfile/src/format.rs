@@ -21,6 +21,14 @@ impl Default for JsonFormat {
 }
 
 impl JsonFormat {
+    /// One line, no trailing newline: npm's `format-package-lock=false`.
+    pub fn compact() -> JsonFormat {
+        JsonFormat {
+            indent: String::new(),
+            newline: String::new(),
+        }
+    }
+
     /// The format npm uses for the lockfile of a project with this `package.json` text: the
     /// indentation of its first line and the line break after its opening brace (as
     /// `json-parse-even-better-errors` detects them), two spaces and `"\n"` when the file

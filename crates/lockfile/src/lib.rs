@@ -2,8 +2,9 @@
 //!
 //! Lockfile versions 2 and 3 are read (only their `packages` section; v2's legacy
 //! `dependencies` copy is ignored); version 1 is rejected with
-//! [`LockfileError::Unsupported`]. Writing always produces version 3, byte for byte as
-//! npm 11 does: npm's key order (`json-stringify-nice` with npm's preferred keys and
+//! [`LockfileError::Unsupported`]. Writing produces the version in
+//! [`Lockfile::lockfile_version`] (3, or 2 with the legacy section rebuilt from `packages`),
+//! byte for byte as npm 11 does: npm's key order (`json-stringify-nice` with npm's preferred keys and
 //! `localeCompare(…, 'en')` via [`utoo_npm_collate`]), `false` and empty values left out,
 //! and the indentation and line endings of the project's package.json ([`JsonFormat`]).
 //!
@@ -47,12 +48,15 @@
 //! # Ok::<(), utoo_lockfile::LockfileError>(())
 //! ```
 
+mod edges;
 mod error;
 mod format;
+mod legacy;
 mod model;
 mod order;
 mod read;
 mod root;
+mod spec;
 mod stringify;
 mod write;
 

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-/// The lockfile version this crate writes.
+/// The lockfile version npm 11 writes unless told otherwise (and always for the hidden lockfile).
 pub const LOCKFILE_VERSION: u32 = 3;
 
 /// A `package-lock.json`.
@@ -13,14 +13,19 @@ pub const LOCKFILE_VERSION: u32 = 3;
 pub struct Lockfile {
     pub name: Option<String>,
     pub version: Option<String>,
-    /// The version that was read from disk; [`Lockfile::to_json`](crate::Lockfile::to_json)
-    /// always writes [`LOCKFILE_VERSION`] because it cannot produce v2's legacy section.
+    /// The version read from disk, and the one [`Lockfile::to_json`](crate::Lockfile::to_json)
+    /// writes: 3, 2 (with the legacy `dependencies` section npm 6 reads, built from
+    /// `packages`) or 1 (that section alone).
     pub lockfile_version: u32,
     /// Entries by install path relative to the project (`""` is the root project,
     /// `node_modules/a/node_modules/b` a nested package, `packages/x` a workspace).
     pub packages: BTreeMap<String, LockEntry>,
     /// Unknown top-level fields; npm keeps them when it rewrites the file.
     pub other: Map<String, Value>,
+    /// Specs that `overrides` gave dependencies, by the location of the package declaring
+    /// them (`""` for the project): not in the file, but what npm writes in version 2's
+    /// `requires` and judges `resolved` by, instead of the declared specs.
+    pub overridden_specs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for Lockfile {
@@ -31,6 +36,7 @@ impl Default for Lockfile {
             lockfile_version: LOCKFILE_VERSION,
             packages: BTreeMap::new(),
             other: Map::new(),
+            overridden_specs: BTreeMap::new(),
         }
     }
 }

@@ -10,6 +10,12 @@ use crate::{write_atomic, JsonFormat, LockEntry, Lockfile, LockfileError, PeerDe
 const REGISTRY_PACKAGE: &str = include_str!("../tests/fixtures/registry/package.json");
 const REGISTRY_V3: &str = include_str!("../tests/fixtures/registry/package-lock.v3.json");
 const REGISTRY_V2: &str = include_str!("../tests/fixtures/registry/package-lock.v2.json");
+const WORKSPACES_LOCK_V2: &str =
+    include_str!("../tests/fixtures/workspaces-tabs-crlf/package-lock.v2.json");
+const LEGACY_V2: &str = include_str!("../tests/fixtures/legacy/package-lock.v2.json");
+const LEGACY_V2_OMIT_RESOLVED: &str =
+    include_str!("../tests/fixtures/legacy/package-lock.v2.omit-resolved.json");
+const OVERRIDES_V2: &str = include_str!("../tests/fixtures/overrides/package-lock.v2.json");
 const WORKSPACES_PACKAGE: &str =
     include_str!("../tests/fixtures/workspaces-tabs-crlf/package.json");
 const WORKSPACES_LOCK: &str =
@@ -67,11 +73,66 @@ fn registry_v3_round_trips_byte_for_byte() {
 }
 
 #[test]
-fn registry_v2_is_read_from_packages_and_written_as_v3() {
-    let lockfile = parse(REGISTRY_V2);
+fn registry_v2_round_trips_byte_for_byte_and_converts_to_v3() {
+    let mut lockfile = parse(REGISTRY_V2);
     assert_eq!(lockfile.lockfile_version, 2);
-    assert!(lockfile.other.is_empty(), "the legacy section is dropped");
+    assert!(
+        lockfile.other.is_empty(),
+        "the legacy section is not kept as read"
+    );
+    assert_eq!(lockfile.to_json(&JsonFormat::default()), REGISTRY_V2);
+    lockfile.lockfile_version = 3;
     assert_eq!(lockfile.to_json(&JsonFormat::default()), REGISTRY_V3);
+}
+
+/// Written by npm 11.19.1 (`npm install --package-lock-only --lockfile-version 2`): nested
+/// `dependencies`, `requires` without peers, an `npm:` alias, a tarball URL and a `file:`
+/// tarball (saved as asked for, without `resolved`), dev and optional flags.
+#[test]
+fn legacy_section_matches_npm() {
+    let lockfile = parse(LEGACY_V2);
+    assert_eq!(lockfile.to_json(&JsonFormat::default()), LEGACY_V2);
+}
+
+/// Links to workspaces and folders become `file:` versions with their folder's `requires`
+/// (`{}` when it only has peers); tabs and CRLF are kept.
+#[test]
+fn workspaces_v2_round_trips_byte_for_byte() {
+    let lockfile = parse(WORKSPACES_LOCK_V2);
+    assert_eq!(lockfile.lockfile_version, 2);
+    assert_eq!(
+        lockfile.to_json(&JsonFormat::detect(WORKSPACES_PACKAGE)),
+        WORKSPACES_LOCK_V2
+    );
+}
+
+/// npm's `omit-lockfile-registry-resolved` drops `resolved` in both sections for registry
+/// packages only: the tarball URL and the `file:` tarball keep theirs.
+#[test]
+fn omitting_registry_resolved_matches_npm() {
+    let mut lockfile = parse(LEGACY_V2);
+    lockfile.omit_registry_resolved();
+    assert_eq!(
+        lockfile.to_json(&JsonFormat::default()),
+        LEGACY_V2_OMIT_RESOLVED
+    );
+    assert_eq!(
+        lockfile.packages["node_modules/left-pad"]
+            .resolved
+            .as_deref(),
+        Some("https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz")
+    );
+}
+
+#[test]
+fn version_1_writes_only_the_legacy_section() {
+    let mut lockfile = parse(LEGACY_V2);
+    lockfile.lockfile_version = 1;
+    let written = json_of(&lockfile.to_json(&JsonFormat::default()));
+    let legacy = json_of(LEGACY_V2);
+    assert_eq!(written["lockfileVersion"], 1);
+    assert!(written.get("packages").is_none());
+    assert_eq!(written["dependencies"], legacy["dependencies"]);
 }
 
 #[test]
@@ -368,4 +429,60 @@ fn write_atomic_writes_and_names_the_file_it_could_not_write() {
         matches!(&error, LockfileError::Write { path, .. } if *path == missing_directory),
         "{error:?}"
     );
+}
+
+/// arborist writes `bundled` for `inDepBundle` nodes: packages a dependency bundles, not
+/// those the project bundles itself (nor their dependencies).
+#[test]
+fn legacy_section_marks_what_dependencies_bundle() {
+    let entry = |in_bundle: bool| LockEntry {
+        version: Some("1.0.0".to_owned()),
+        in_bundle,
+        ..LockEntry::default()
+    };
+    let mut lockfile = Lockfile {
+        lockfile_version: 2,
+        ..Lockfile::default()
+    };
+    lockfile.packages.extend([
+        ("node_modules/own".to_owned(), entry(true)),
+        ("node_modules/own/node_modules/deep".to_owned(), entry(true)),
+        ("node_modules/dep".to_owned(), entry(false)),
+        (
+            "node_modules/dep/node_modules/inner".to_owned(),
+            entry(true),
+        ),
+        (
+            "node_modules/dep/node_modules/inner/node_modules/leaf".to_owned(),
+            entry(true),
+        ),
+    ]);
+    let written = json_of(&lockfile.to_json(&JsonFormat::default()));
+    let legacy = &written["dependencies"];
+    assert_eq!(legacy["own"].get("bundled"), None);
+    assert_eq!(legacy["own"]["dependencies"]["deep"].get("bundled"), None);
+    let inner = &legacy["dep"]["dependencies"]["inner"];
+    assert_eq!(inner["bundled"], json!(true));
+    assert_eq!(inner["dependencies"]["leaf"]["bundled"], json!(true));
+    assert_eq!(
+        written["packages"]["node_modules/own"]["inBundle"],
+        json!(true)
+    );
+}
+
+/// npm 11.19.1 with `"overrides": {"is-number": "3.0.0"}`: `packages` keeps the declared
+/// `^3.0.0`, the legacy `requires` has the override's spec.
+#[test]
+fn legacy_requires_have_the_specs_overrides_gave() {
+    let mut lockfile = parse(OVERRIDES_V2);
+    let without = lockfile.to_json(&JsonFormat::default());
+    assert_ne!(
+        without, OVERRIDES_V2,
+        "the declared spec is not what npm wrote"
+    );
+    lockfile.overridden_specs.insert(
+        "node_modules/is-odd".to_owned(),
+        [("is-number".to_owned(), "3.0.0".to_owned())].into(),
+    );
+    assert_eq!(lockfile.to_json(&JsonFormat::default()), OVERRIDES_V2);
 }

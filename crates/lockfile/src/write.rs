@@ -3,28 +3,54 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use crate::edges::LockTree;
 use crate::error::LockfileError;
 use crate::format::JsonFormat;
+use crate::legacy::legacy_dependencies;
 use crate::model::{LockEntry, Lockfile, PeerDependencyMeta, LOCKFILE_VERSION};
 use crate::read::is_blank;
 use crate::stringify::stringify;
 
 impl Lockfile {
-    /// The lockfile as npm 11 writes it: lockfile version 3, keys in npm's order, values npm
-    /// would not write left out, and a trailing newline.
+    /// The lockfile as npm 11 writes it in its [`Lockfile::lockfile_version`]: keys in npm's
+    /// order, values npm would not write left out, and a trailing newline. Version 3 has the
+    /// `packages` section, version 1 the legacy `dependencies` tree, version 2 both.
     pub fn to_json(&self, format: &JsonFormat) -> String {
         let mut top = self.other.clone();
         insert_string(&mut top, "name", &self.name);
         insert_string(&mut top, "version", &self.version);
-        top.insert("lockfileVersion".to_owned(), LOCKFILE_VERSION.into());
+        top.insert("lockfileVersion".to_owned(), self.lockfile_version.into());
         top.insert("requires".to_owned(), true.into());
-        let packages = self
-            .packages
-            .iter()
-            .map(|(location, entry)| (location.clone(), Value::Object(entry.to_map())))
-            .collect();
-        top.insert("packages".to_owned(), Value::Object(packages));
+        if self.lockfile_version >= 2 {
+            let packages = self
+                .packages
+                .iter()
+                .map(|(location, entry)| (location.clone(), Value::Object(entry.to_map())))
+                .collect();
+            top.insert("packages".to_owned(), Value::Object(packages));
+        }
+        if self.lockfile_version < LOCKFILE_VERSION {
+            if let Some(dependencies) = legacy_dependencies(self) {
+                top.insert("dependencies".to_owned(), dependencies);
+            }
+        }
         stringify(&Value::Object(top), format)
+    }
+
+    /// Leaves out `resolved` where npm's `omit-lockfile-registry-resolved` does: on every
+    /// package that all its dependents ask for from the registry. Tarball URLs, files and git
+    /// keep theirs.
+    pub fn omit_registry_resolved(&mut self) {
+        let registry: Vec<String> = LockTree::new(self)
+            .registry_dependencies()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for location in registry {
+            if let Some(entry) = self.packages.get_mut(&location) {
+                entry.resolved = None;
+            }
+        }
     }
 }
 

@@ -131,19 +131,11 @@ impl Manifest {
                 .collect(),
             _ => BTreeMap::new(),
         };
+        let (engines, engines_as_written) = split_engines(raw.engines);
         let dist = raw
             .dist
             .and_then(|d| serde_json::from_value(d).ok())
             .unwrap_or_default();
-        let (engines, engines_as_written) = match raw.engines {
-            Some(Value::Object(map)) => (
-                map.into_iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
-                    .collect(),
-                None,
-            ),
-            other => (BTreeMap::new(), other.filter(is_filled)),
-        };
         Manifest {
             bin: lenient::normalise_bin(raw.bin, &name),
             name,
@@ -165,7 +157,7 @@ impl Manifest {
                 .bundle_dependencies
                 .or(raw.bundled_dependencies)
                 .filter(|b| b.is_array() || *b == Value::Bool(true)),
-            workspaces: raw.workspaces.filter(is_filled),
+            workspaces: raw.workspaces.filter(|w| !is_blank(w)),
             dist,
         }
     }
@@ -194,14 +186,7 @@ impl Manifest {
     pub fn to_compact_json(&self) -> Vec<u8> {
         let mut doc = serde_json::Map::new();
         let mut put = |key: &str, value: Value| {
-            let empty = match &value {
-                Value::Null | Value::Bool(false) => true,
-                Value::String(s) => s.is_empty(),
-                Value::Array(a) => a.is_empty(),
-                Value::Object(o) => o.is_empty(),
-                Value::Number(_) | Value::Bool(true) => false,
-            };
-            if !empty {
+            if !is_blank(&value) {
                 doc.insert(key.to_string(), value);
             }
         };
@@ -256,14 +241,27 @@ impl Manifest {
     }
 }
 
-/// What npm's lockfile keeps of a field: truthy, and not an empty object or list.
-fn is_filled(value: &Value) -> bool {
+/// Values npm leaves out of a lockfile: null, false, empty strings, arrays and objects.
+fn is_blank(value: &Value) -> bool {
     match value {
-        Value::Null | Value::Bool(false) => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::Number(_) | Value::Bool(true) => true,
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(_) | Value::Bool(true) => false,
+    }
+}
+
+/// `engines` as an object of strings, or else as written (when it is not blank).
+fn split_engines(engines: Option<Value>) -> (BTreeMap<String, String>, Option<Value>) {
+    match engines {
+        Some(Value::Object(map)) if map.values().all(Value::is_string) => (
+            map.into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+                .collect(),
+            None,
+        ),
+        other => (BTreeMap::new(), other.filter(|e| !is_blank(e))),
     }
 }
 

@@ -90,6 +90,11 @@ impl Edge {
         self.overridden.is_some()
     }
 
+    /// The spec an override gave this edge, if one did.
+    pub fn overridden_spec(&self) -> Option<&str> {
+        self.overridden.as_deref()
+    }
+
     /// The spec to ask a manifest source for: the override's if any, paths
     /// made relative to the project.
     pub fn source_spec(&self) -> String {

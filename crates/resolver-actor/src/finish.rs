@@ -1,7 +1,7 @@
 //! Turns a built [`Tree`] into the result installers use: npm's dependency
 //! flags, extraneous nodes pruned, and which packages go on disk.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -53,6 +53,10 @@ pub struct ResolvedPackage {
 pub struct ResolvedTree {
     pub packages: Vec<ResolvedPackage>,
     pub warnings: Vec<Warning>,
+    /// The specs overrides gave dependencies, by the location of the
+    /// package declaring them (`""` for the project): npm writes these in a
+    /// version 2 lockfile's `requires`.
+    pub overridden_specs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -277,5 +281,21 @@ pub fn finish(
         })
         .collect();
     packages.sort_by(|a, b| compare(&a.path, &b.path));
-    Ok(ResolvedTree { packages, warnings })
+    let overridden_specs = tree
+        .live()
+        .filter_map(|id| {
+            let specs: BTreeMap<String, String> = tree
+                .node(id)
+                .edges
+                .iter()
+                .filter_map(|edge| Some((edge.name.clone(), edge.overridden_spec()?.to_string())))
+                .collect();
+            (!specs.is_empty()).then(|| (tree.path(id), specs))
+        })
+        .collect();
+    Ok(ResolvedTree {
+        packages,
+        warnings,
+        overridden_specs,
+    })
 }

@@ -209,6 +209,7 @@ pub fn lockfile_from_tree(
             .get("version")
             .and_then(Value::as_str)
             .map(str::to_string),
+        overridden_specs: tree.overridden_specs.clone(),
         ..Lockfile::default()
     };
     lock.packages.insert(
@@ -252,6 +253,11 @@ fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
         Value::String(url) => serde_json::json!({ "url": url }),
         other => other,
     });
+    let other = m
+        .engines_as_written
+        .iter()
+        .map(|engines| ("engines".to_string(), engines.clone()))
+        .collect();
     LockEntry {
         name: (m.name != package.name).then(|| m.name.clone()),
         version: Some(m.version.clone()),
@@ -289,11 +295,7 @@ fn entry_from_package(package: &ResolvedPackage) -> LockEntry {
         in_bundle: package.in_bundle,
         bundle_dependencies: m.bundle_dependencies.clone(),
         workspaces: m.workspaces.clone(),
-        other: m
-            .engines_as_written
-            .iter()
-            .map(|engines| ("engines".to_string(), engines.clone()))
-            .collect(),
+        other,
         ..LockEntry::default()
     }
 }

@@ -23,11 +23,14 @@ mod messages;
 mod node_modules;
 pub mod pipeline;
 mod plan;
+mod published;
 mod state;
 mod transaction;
 
 pub use actor::{Actors, Supervisor, SUPERVISOR_MAILBOX};
-pub use messages::{Install, InstallError, InstallReport, Omit, PlacedPackage, StageError};
+pub use messages::{
+    Install, InstallError, InstallReport, LockfileSettings, Omit, PlacedPackage, StageError,
+};
 pub use pipeline::{Command, Gauges, Limits, Pipeline};
 pub use plan::{default_tarball_url, parent_path, Download, PlannedPackage};
 pub use state::{fingerprint, up_to_date};

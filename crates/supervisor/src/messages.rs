@@ -44,11 +44,31 @@ pub struct Install {
     /// `utoo ci`: start from empty `node_modules` folders (the project's and
     /// its workspaces'), removed only once every check has passed.
     pub clean: bool,
-    /// Write `package-lock.json` (npm's `package-lock`; false writes none).
+    /// Write the lockfile (npm's `package-lock`; false writes none).
     pub package_lock: bool,
     /// Git dependencies whose `prepare` script runs when they are packed
     /// (the trusted ones; none with `--ignore-scripts`).
     pub prepare_git: HashSet<String>,
+    /// Which lockfile, in which form.
+    pub lockfile_settings: LockfileSettings,
+}
+
+/// Where and how the lockfile is written, as npm decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockfileSettings {
+    /// `npm-shrinkwrap.json` when the project has one (read and written in
+    /// preference, as npm does), else `package-lock.json`.
+    pub path: PathBuf,
+    /// The `lockfileVersion` written: npm's `lockfile-version`, else the
+    /// version read when it is 2 or 3, else 3.
+    pub version: u32,
+    /// npm's `omit-lockfile-registry-resolved`: no `resolved` for packages
+    /// that come from the registry.
+    pub omit_registry_resolved: bool,
+    /// False for npm's `save=false`: the lockfile is read but not written.
+    pub save: bool,
+    /// False for npm's `format-package-lock=false`: compact JSON.
+    pub formatted: bool,
 }
 
 /// What an install did.

@@ -19,13 +19,14 @@ pub fn fingerprint(install: &Install, lockfile_text: &str) -> String {
     let mut prepare_git: Vec<&String> = install.prepare_git.iter().collect();
     prepare_git.sort();
     let options = format!(
-        "{}|{:?}|{:?}|{}|{:?}|{:?}",
+        "{}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
         env!("CARGO_PKG_VERSION"),
         install.registry,
         install.omit,
         install.legacy_peer_deps,
         install.platform,
         prepare_git,
+        install.lockfile_settings,
     );
     let workspaces: Vec<String> = install
         .project

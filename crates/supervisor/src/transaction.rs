@@ -16,12 +16,13 @@ use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError, PlacedPackage};
 use crate::node_modules::{
-    hidden_lockfile, is_install_path, keep_what_is_in_place, place_links, remove_any, Placement,
-    HIDDEN_LOCKFILE,
+    hidden_lockfile, hidden_lockfile_of, is_install_path, keep_what_is_in_place, place_links,
+    remove_any, Placement, HIDDEN_LOCKFILE,
 };
 use crate::plan::{
     engine_mismatches, parent_path, plan, PlannedBundled, PlannedLink, PlannedPackage,
 };
+use crate::published::add_workspaces_from_disk;
 
 /// What resolution decided, checked, with `node_modules` made ready for it.
 pub(crate) struct Prepared {
@@ -71,16 +72,21 @@ pub(crate) fn prepare(
         .map(ToString::to_string)
         .collect();
     let (lockfile, text) = tracing::info_span!(span::LOCKFILE).in_scope(|| {
-        let lockfile =
+        let settings = &request.lockfile_settings;
+        let mut lockfile =
             lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
-        let text = lockfile.to_json(&JsonFormat::detect(&request.package_json_text));
+        if settings.omit_registry_resolved {
+            lockfile.omit_registry_resolved();
+        }
+        lockfile.lockfile_version = settings.version;
+        let text = lockfile.to_json(&lockfile_format(request));
         (lockfile, text)
     });
     if request.frozen_lockfile {
         let old = request.lockfile.as_ref().map(|(lock, _)| &**lock);
         let differences = lock_differences(old, &lockfile);
         if !differences.is_empty() {
-            let path = request.project_dir.join("package-lock.json");
+            let path = request.lockfile_settings.path.clone();
             return Err(InstallError::FrozenLockfile { path, differences });
         }
     }
@@ -135,6 +141,7 @@ pub(crate) fn prepare(
         &planned.packages,
         &planned.links,
         &planned.bundled,
+        &JsonFormat::detect(&request.package_json_text),
     );
     // A link inside a package's folder goes in once that package is placed.
     let outer_links: Vec<PlannedLink> = planned
@@ -318,48 +325,53 @@ pub(crate) fn bin_requests(
 /// and the no-op fingerprint; returns whether `package-lock.json` was written.
 pub(crate) fn commit(
     request: &Install,
-    transaction: Transaction,
+    mut transaction: Transaction,
     placed: &[PlannedPackage],
     any_skipped: bool,
 ) -> Result<bool, InstallError> {
     let project_dir = &request.project_dir;
+    let mut workspaces_added = false;
+    if let Some((installed, _)) = transaction.installed_lock.as_mut() {
+        let previous = request.lockfile.as_ref().map(|(lock, _)| &**lock);
+        if add_workspaces_from_disk(installed, previous, project_dir) {
+            transaction.new_lockfile = installed.to_json(&lockfile_format(request));
+            workspaces_added = true;
+        }
+    }
     let text = &transaction.new_lockfile;
     let unchanged = request
         .lockfile
         .as_ref()
         .is_some_and(|(_, old)| old == text);
-    let written = request.package_lock && !unchanged;
+    let written = request.package_lock && request.lockfile_settings.save && !unchanged;
     if written {
-        write_atomic(&project_dir.join("package-lock.json"), text)?;
+        write_atomic(&request.lockfile_settings.path, text)?;
     }
     let node_modules = project_dir.join("node_modules");
     let io_error = |source| InstallError::Io {
         path: node_modules.clone(),
         source,
     };
-    if let Some((mut installed, expected)) = transaction.installed_lock {
+    if let Some((installed, expected)) = transaction.installed_lock {
         // Optional packages that failed are missing from what was expected.
-        let hidden = if !any_skipped {
+        let hidden = if !any_skipped && !workspaces_added {
             expected
         } else {
-            let in_place: HashSet<&str> = placed
+            let placed: Vec<&str> = placed
                 .iter()
                 .map(|p| p.path.as_str())
-                .chain(transaction.links.iter().map(|l| l.path.as_str()))
                 .chain(
                     bundled_in_place(&transaction.bundled, placed)
                         .into_iter()
                         .map(|b| b.path.as_str()),
                 )
                 .collect();
-            installed
-                .packages
-                .retain(|path, _| in_place.contains(path.as_str()));
-            installed.to_json(&JsonFormat::default())
+            let format = JsonFormat::detect(&request.package_json_text);
+            hidden_lockfile_of(installed, &placed, &transaction.links, &format)
         };
         // The file was read before placing: rewrite it only when it didn't
         // match the plan, or optional failures changed what is in place.
-        if any_skipped || !transaction.hidden_lockfile_current {
+        if any_skipped || workspaces_added || !transaction.hidden_lockfile_current {
             std::fs::create_dir_all(&node_modules).map_err(io_error)?;
             write_atomic(&node_modules.join(HIDDEN_LOCKFILE), &hidden)?;
         }
@@ -369,6 +381,15 @@ pub(crate) fn commit(
             .map_err(io_error)?;
     }
     Ok(written)
+}
+
+/// The lockfile's format: package.json's, or one line with npm's
+/// `format-package-lock=false`.
+fn lockfile_format(request: &Install) -> JsonFormat {
+    match request.lockfile_settings.formatted {
+        true => JsonFormat::detect(&request.package_json_text),
+        false => JsonFormat::compact(),
+    }
 }
 
 /// How the lockfile on disk differs from the one this install would write,

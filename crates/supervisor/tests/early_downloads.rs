@@ -18,7 +18,7 @@ use utoo_npm_types::{NodeVersion, Platform, Registries};
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
-use utoo_supervisor::{Actors, Install, InstallReport, Limits, Omit, Supervisor};
+use utoo_supervisor::{Actors, Install, InstallReport, Limits, LockfileSettings, Omit, Supervisor};
 use utoo_test_registry::{Fixtures, NetworkShape, TestRegistry};
 
 async fn install(
@@ -70,6 +70,13 @@ async fn install(
             engine_strict: false,
             clean: false,
             package_lock: true,
+            lockfile_settings: LockfileSettings {
+                path: lock_path,
+                version: 3,
+                omit_registry_resolved: false,
+                save: true,
+                formatted: true,
+            },
             omit: Omit::default(),
             prepare_git: Default::default(),
         })

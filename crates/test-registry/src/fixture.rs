@@ -74,6 +74,8 @@ pub struct VersionFixture {
     pub(crate) bundled: Vec<VersionFixture>,
     pub(crate) raw_tarball: Option<Bytes>,
     pub(crate) tarball_url: Option<String>,
+    /// `package.json` fields set as given, replacing generated ones.
+    pub(crate) fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl VersionFixture {
@@ -99,6 +101,7 @@ impl VersionFixture {
             bundled: Vec::new(),
             raw_tarball: None,
             tarball_url: None,
+            fields: serde_json::Map::new(),
         }
     }
 
@@ -188,6 +191,13 @@ impl VersionFixture {
     /// (its own bundled packages included). It is not published.
     pub fn bundled(mut self, package: VersionFixture) -> Self {
         self.bundled.push(package);
+        self
+    }
+
+    /// Sets a `package.json` (and packument) field to `value` as is, e.g. an
+    /// old-style `engines` array or a `workspaces` list.
+    pub fn field(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.fields.insert(key.to_owned(), value);
         self
     }
 

@@ -46,6 +46,7 @@ pub(crate) fn package_json(fixture: &VersionFixture) -> Map<String, Value> {
         "bundleDependencies",
         &fixture.bundle_dependencies,
     );
+    manifest.extend(fixture.fields.clone());
     manifest
 }
 
