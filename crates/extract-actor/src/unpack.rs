@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -39,6 +39,8 @@ pub fn unpack(
     let mut indexed_files: HashMap<PathBuf, usize> = HashMap::new();
     fs::create_dir_all(dest).map_err(|e| UnpackError::Io(dest.to_path_buf(), e))?;
     made_dirs.insert(PathBuf::new());
+    // One file's bytes at a time, so that each file is written with one `write`.
+    let mut contents = Vec::new();
     let entries = archive.entries().map_err(UnpackError::Corrupt)?;
     for entry in entries {
         let mut entry = entry.map_err(UnpackError::Corrupt)?;
@@ -64,7 +66,9 @@ pub fn unpack(
                 }
                 let mode = entry.header().mode().unwrap_or(0o644);
                 let target = dest.join(&relative);
-                let written = write_file(&mut entry, &target, mode)?;
+                contents.clear();
+                entry.read_to_end(&mut contents).map_err(UnpackError::Corrupt)?;
+                let written = write_file(&contents, &target, mode)?;
                 stats.bytes += written;
                 match indexed_files.get(&relative) {
                     Some(&at) => index.files[at].size = written,
@@ -155,7 +159,7 @@ fn make_dirs(
     Ok(())
 }
 
-fn write_file(reader: &mut impl Read, target: &Path, tar_mode: u32) -> Result<u64, UnpackError> {
+fn write_file(contents: &[u8], target: &Path, tar_mode: u32) -> Result<u64, UnpackError> {
     let mode = if tar_mode & 0o111 != 0 { 0o755 } else { 0o644 };
     let io_err = |e: io::Error| UnpackError::Io(target.to_path_buf(), e);
     // A tarball listing the same path twice: the later entry wins, as with tar.
@@ -174,10 +178,6 @@ fn write_file(reader: &mut impl Read, target: &Path, tar_mode: u32) -> Result<u6
         }
         Err(e) => return Err(io_err(e)),
     };
-    io::copy(reader, &mut file).map_err(|e| match e.kind() {
-        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput => {
-            UnpackError::Corrupt(e)
-        }
-        _ => io_err(e),
-    })
+    file.write_all(contents).map_err(io_err)?;
+    Ok(contents.len() as u64)
 }
