@@ -19,6 +19,23 @@ use std::path::Path;
 /// Replaces `path` with `contents` atomically. Like [`std::fs::write`], an
 /// error does not name the file: the caller knows which one it wrote.
 pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    replace(path, contents.as_ref(), Durability::Flushed)
+}
+
+/// [`write_atomic`] without waiting for the disk: readers still see the old
+/// contents or the new ones, but after a power loss the file may be empty.
+/// For caches, whose readers check what they read and fetch it again.
+pub fn write_atomic_unflushed(path: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    replace(path, contents.as_ref(), Durability::Unflushed)
+}
+
+#[derive(PartialEq)]
+enum Durability {
+    Flushed,
+    Unflushed,
+}
+
+fn replace(path: &Path, contents: &[u8], durability: Durability) -> io::Result<()> {
     let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let directory = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -36,7 +53,13 @@ pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
         temp.as_file().set_permissions(existing.permissions())?;
         keep_owner(temp.as_file(), &existing)?;
     }
-    temp.write_all(contents.as_ref())?;
+    temp.write_all(contents)?;
+    if durability == Durability::Unflushed {
+        return temp
+            .persist(&target)
+            .map(|_| ())
+            .map_err(|error| error.error);
+    }
     temp.as_file().sync_all()?;
     temp.persist(&target).map_err(|error| error.error)?;
     sync_directory(directory)
@@ -103,6 +126,21 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn the_unflushed_write_replaces_the_file_too() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("cached.json");
+        fs::write(&path, "old").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        write_atomic_unflushed(&path, "new").expect("write");
+        assert_eq!(fs::read_to_string(&path).expect("read back"), "new");
+        let mode = fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(fs::read_dir(directory.path()).expect("list").count(), 1);
+    }
+
     #[test]
     fn keeps_permissions_and_follows_symlinks() {
         use std::os::unix::fs::{symlink, PermissionsExt};

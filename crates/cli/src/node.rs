@@ -35,7 +35,7 @@ pub(crate) fn node_version(cache_root: &Path) -> Option<String> {
     }
     // Best effort: without the memo the next install asks `node` again.
     if fs::create_dir_all(cache_root).is_ok() {
-        let _ = utoo_atomic_write::write_atomic(&memo, format!("{identity}\0{version}"));
+        let _ = utoo_atomic_write::write_atomic_unflushed(&memo, format!("{identity}\0{version}"));
     }
     Some(version)
 }

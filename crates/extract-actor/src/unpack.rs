@@ -67,7 +67,9 @@ pub fn unpack(
                 let mode = entry.header().mode().unwrap_or(0o644);
                 let target = dest.join(&relative);
                 contents.clear();
-                entry.read_to_end(&mut contents).map_err(UnpackError::Corrupt)?;
+                entry
+                    .read_to_end(&mut contents)
+                    .map_err(UnpackError::Corrupt)?;
                 let written = write_file(&contents, &target, mode)?;
                 stats.bytes += written;
                 match indexed_files.get(&relative) {

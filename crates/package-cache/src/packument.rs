@@ -127,7 +127,9 @@ impl PackumentCache {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(failed)?;
         }
-        utoo_atomic_write::write_atomic(&path, encode(url, validators, body)).map_err(failed)
+        // A cache: a file lost to a power cut is fetched again, so no flush.
+        utoo_atomic_write::write_atomic_unflushed(&path, encode(url, validators, body))
+            .map_err(failed)
     }
 }
 

@@ -13,8 +13,11 @@ use crate::lock::{project_tree, tree_from_lockfile};
 use crate::project::Project;
 use crate::source::{RegistrySource, RegistrySourceConfig};
 
-/// Sent to the `notify` recipient as soon as a package's place in the tree
-/// is known, so its download can start while resolution goes on.
+/// Sent to the `notify` recipient as soon as a registry version is picked
+/// (by the tree builder, or ahead of it by the prefetcher) and when a
+/// package is placed, so its download can start while resolution goes on.
+/// A picked version the tree ends up without (another copy satisfied its
+/// dependents) was downloaded for nothing: the supervisor counts those.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct PackagePlaced {
@@ -140,7 +143,8 @@ async fn resolve(
     builder.start();
     loop {
         let more = builder.step().await?;
-        for manifest in builder.take_placed() {
+        let picked = source.take_picked();
+        for manifest in picked.into_iter().chain(builder.take_placed()) {
             if let Some(notify) = &msg.notify {
                 notify
                     .send(PackagePlaced { manifest })

@@ -98,6 +98,8 @@ pub struct RegistrySource {
     packuments: RefCell<HashMap<String, PackumentFuture>>,
     picks: RefCell<HashMap<(String, String), Arc<Manifest>>>,
     prefetched: RefCell<HashSet<(String, String)>>,
+    /// Registry versions picked since the last [`RegistrySource::take_picked`].
+    picked: RefCell<Vec<Arc<Manifest>>>,
     /// What each bundler's tarball (by URL) ships, read once.
     bundles: RefCell<HashMap<String, Arc<Vec<BundledPackage>>>>,
     in_flight: Rc<Cell<u64>>,
@@ -146,6 +148,7 @@ impl RegistrySource {
             packuments: RefCell::new(HashMap::new()),
             picks: RefCell::new(HashMap::new()),
             prefetched: RefCell::new(HashSet::new()),
+            picked: RefCell::new(Vec::new()),
             bundles: RefCell::new(HashMap::new()),
             in_flight: Rc::new(Cell::new(0)),
         })
@@ -171,6 +174,13 @@ impl RegistrySource {
             .into_iter()
             .map(Warning::PackumentCache)
             .collect()
+    }
+
+    /// Registry versions picked (by the builder or ahead of it, by the
+    /// prefetcher) since the last call: most will be placed, so their
+    /// downloads can start now.
+    pub fn take_picked(&self) -> Vec<Arc<Manifest>> {
+        std::mem::take(&mut self.picked.borrow_mut())
     }
 
     /// How many distinct packuments were requested.
@@ -507,6 +517,13 @@ impl ManifestSource for Rc<RegistrySource> {
             return Ok(hit.clone());
         }
         let manifest = self.pick_uncached(name, spec, dependent).await?;
+        let from_registry = matches!(
+            Spec::parse(name, spec),
+            Ok(Spec::Range(_) | Spec::Tag(_) | Spec::Alias { .. })
+        );
+        if from_registry && !self.picks.borrow().contains_key(&key) {
+            self.picked.borrow_mut().push(manifest.clone());
+        }
         let manifest = self
             .picks
             .borrow_mut()

@@ -1,6 +1,7 @@
-//! Into an empty `node_modules`, a lockfile's downloads start while the
-//! resolution still checks it, and a download the resolution then drops is
-//! counted, not placed.
+//! Downloads start before resolution ends: into an empty `node_modules`,
+//! a lockfile's while the resolution still checks it, and in a fresh
+//! resolution each registry version as soon as it is picked. A download
+//! the final tree does without is counted, not placed.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{Project, ResolverActor};
 use utoo_supervisor::{Actors, Install, InstallReport, Limits, LockfileSettings, Omit, Supervisor};
-use utoo_test_registry::{Fixtures, NetworkShape, TestRegistry};
+use utoo_test_registry::{Fault, Fixtures, NetworkShape, TestRegistry};
 
 async fn install(
     registry: &TestRegistry,
@@ -135,4 +136,31 @@ async fn a_lockfiles_downloads_start_before_resolution_ends_and_unused_ones_are_
         bb_fetch_started < resolved_at,
         "bb's download started at {bb_fetch_started} µs, resolution ended at {resolved_at} µs"
     );
+}
+
+#[actix::test]
+async fn a_version_downloads_once_picked_and_one_the_tree_does_without_is_counted() {
+    let fixtures = Fixtures::parse("a@1.0.0 deps(c@^1)\nb@1.0.0\nc@1.0.0\nc@1.5.0").unwrap();
+    let registry = TestRegistry::start(fixtures).unwrap();
+    // While the root's step waits for b, the prefetcher picks a's c@^1
+    // (1.5.0); the root's own c@1.0.0 then satisfies a, so 1.5.0 is unused.
+    registry.inject("/b", Fault::Delay(Duration::from_millis(500)), None);
+    let scratch = tempfile::tempdir().unwrap();
+    let project_dir = scratch.path().join("app");
+    std::fs::create_dir_all(&project_dir).unwrap();
+    let cache = CacheLayout::new(scratch.path().join("cache"));
+    let package_json =
+        json!({"name": "app", "dependencies": {"a": "1.0.0", "b": "1.0.0", "c": "1.0.0"}});
+    let (report, recording) = install(&registry, &project_dir, &cache, package_json).await;
+
+    assert_eq!(
+        report.unused_downloads, 1,
+        "c@1.5.0, picked for a, never placed"
+    );
+    let c = std::fs::read_to_string(project_dir.join("node_modules/c/package.json")).unwrap();
+    assert!(c.contains("\"1.0.0\""), "{c}");
+    assert!(!project_dir.join("node_modules/a/node_modules/c").exists());
+    let (picked_fetch, _) = span_time(&recording, "fetch", Some(("package", "c@1.5.0")));
+    let (_, resolved_at) = span_time(&recording, "resolve", None);
+    assert!(picked_fetch < resolved_at);
 }
