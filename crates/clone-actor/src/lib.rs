@@ -32,6 +32,7 @@
 //!             package: "demo@1.0.0".into(),
 //!             from: cache.path().into(),
 //!             to: node_modules.join("demo"),
+//!             check_files: true,
 //!         })
 //!         .await
 //!         .unwrap()
@@ -77,6 +78,9 @@ pub struct ClonePackage {
     /// A complete cache entry (with its file index).
     pub from: PathBuf,
     pub to: PathBuf,
+    /// Check each file against the entry's index before linking it. The
+    /// one who extracted the entry in the same install may skip it.
+    pub check_files: bool,
 }
 
 /// Link a package's bins as `<node_modules>/.bin/<name>` → `../<package>/<path>`.
@@ -166,6 +170,7 @@ impl CloneActor {
         &self,
         from: &Path,
         to: &Path,
+        check_files: bool,
         stats: &mut CloneStats,
     ) -> Result<(), CloneError> {
         let sealed = SealedIndex::read(from).map_err(|source| CloneError::Unindexed {
@@ -180,12 +185,14 @@ impl CloneActor {
                 .map_err(|e| io_error(&to.join(dir))(e))?;
         }
         for file in &sealed.index.files {
-            sealed
-                .check_facts(file, source.facts(&file.path))
-                .map_err(|damage| CloneError::Damaged {
-                    entry: from.to_path_buf(),
-                    damage,
-                })?;
+            if check_files {
+                sealed
+                    .check_facts(file, source.facts(&file.path))
+                    .map_err(|damage| CloneError::Damaged {
+                        entry: from.to_path_buf(),
+                        damage,
+                    })?;
+            }
             let placed = match self.strategy.get() {
                 Some(Strategy::Hardlink) => source
                     .link_to(&file.path, &target)
@@ -216,7 +223,7 @@ impl Handler<ClonePackage> for CloneActor {
             files: 0,
             strategy: self.strategy.get(),
         };
-        self.clone_entry(&msg.from, &msg.to, &mut stats)?;
+        self.clone_entry(&msg.from, &msg.to, msg.check_files, &mut stats)?;
         span.record("files", stats.files);
         Ok(stats)
     }

@@ -72,6 +72,7 @@ async fn try_clone(
             package: "test@1.0.0".into(),
             from: from.to_path_buf(),
             to: to.to_path_buf(),
+            check_files: true,
         })
         .await
         .expect("clone actor mailbox")

@@ -119,7 +119,11 @@ impl Supervisor {
                     tarball,
                     replace_damaged,
                 } => self.extract(download, tarball, replace_damaged, ctx),
-                Command::Clone { package, from } => self.clone_package(package, from, ctx),
+                Command::Clone {
+                    package,
+                    from,
+                    check_files,
+                } => self.clone_package(package, from, check_files, ctx),
                 Command::AllPlaced => self.finish_placing(ctx),
             }
         }
@@ -171,7 +175,13 @@ impl Supervisor {
         );
     }
 
-    fn clone_package(&mut self, package: PlannedPackage, from: PathBuf, ctx: &mut Context<Self>) {
+    fn clone_package(
+        &mut self,
+        package: PlannedPackage,
+        from: PathBuf,
+        check_files: bool,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(run) = self.run.as_ref() else {
             return;
         };
@@ -179,6 +189,7 @@ impl Supervisor {
             package: format!("{}@{}", package.name, package.version),
             from,
             to: run.request.project_dir.join(&package.path),
+            check_files,
         };
         let sent = self.actors.clone.send(request);
         ctx.spawn(

@@ -66,6 +66,9 @@ pub enum Command {
     Clone {
         package: PlannedPackage,
         from: PathBuf,
+        /// False when this install extracted the entry: its files were
+        /// just written, so the clone doesn't check them again.
+        check_files: bool,
     },
     /// Every package is in place or skipped: bins and lockfiles can follow.
     AllPlaced,
@@ -111,6 +114,8 @@ pub struct Pipeline {
     body_permits: BodyPermits,
     /// The permits of the tarballs in the backlog, by cache key.
     held_permits: HashMap<String, BodyPermit>,
+    /// Cache keys this install extracted.
+    extracted_here: HashSet<String>,
     /// Cache keys downloaded before resolution ended: some may turn out unneeded.
     fetched_early: HashSet<String>,
     /// Packages to clone; `None` until resolution ends.
@@ -138,6 +143,7 @@ impl Pipeline {
             extract_backlog: 0,
             body_permits: BodyPermits::new(limits.max_extract_backlog()),
             held_permits: HashMap::new(),
+            extracted_here: HashSet::new(),
             fetched_early: HashSet::new(),
             clone_queue: None,
             clones_in_flight: 0,
@@ -254,7 +260,14 @@ impl Pipeline {
         self.extract_backlog -= 1;
         self.held_permits.remove(download.cache_key().as_ref());
         let state = match result {
-            Ok(entry) => EntryState::Ready(entry.dir),
+            Ok(entry) => {
+                // An entry found complete instead (another install wrote it) is checked.
+                if !entry.reused {
+                    self.extracted_here
+                        .insert(download.cache_key().into_owned());
+                }
+                EntryState::Ready(entry.dir)
+            }
             Err(error) => EntryState::Failed(StageError::Extract(error).into()),
         };
         self.entry_changed(download.cache_key().to_string(), state)
@@ -383,7 +396,14 @@ impl Pipeline {
                 break;
             };
             self.clones_in_flight += 1;
-            commands.push(Command::Clone { package, from });
+            let check_files = !self
+                .extracted_here
+                .contains(package.download.cache_key().as_ref());
+            commands.push(Command::Clone {
+                package,
+                from,
+                check_files,
+            });
         }
         self.report.warnings.append(&mut queue.warnings);
         if queue.is_done() && self.clones_in_flight == 0 && !self.all_placed_announced {

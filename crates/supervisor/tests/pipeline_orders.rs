@@ -247,3 +247,63 @@ fn the_backlog_bound_holds_in_every_order_of_events() {
         }
     }
 }
+
+#[test]
+fn entries_this_install_extracted_are_cloned_without_checking_their_files_again() {
+    let limits = Limits {
+        extract_capacity: 2,
+        clone_capacity: 2,
+        network_concurrency: 4,
+    };
+    let mut pipeline = Pipeline::new(limits);
+    let fresh = package("node_modules/fresh", "k-fresh");
+    let cached = package("node_modules/cached", "k-cached");
+    pipeline.want(fresh.download.clone(), None);
+    pipeline.want(
+        cached.download.clone(),
+        Some(PathBuf::from("/cache/k-cached")),
+    );
+    for command in pipeline.next_commands() {
+        let Command::Fetch(download) = command else {
+            panic!("only the fresh package is fetched");
+        };
+        let tarball = Tarball {
+            bytes: Bytes::from_static(b"tarball"),
+            permit: pipeline.body_permits().try_acquire(),
+        };
+        pipeline.fetched(download, Ok(tarball)).unwrap();
+    }
+    for command in pipeline.next_commands() {
+        let Command::Extract { download, .. } = command else {
+            panic!("the fetched package is extracted");
+        };
+        let entry = CacheEntry {
+            dir: PathBuf::from("/cache/k-fresh"),
+            stats: UnpackStats::default(),
+            reused: false,
+        };
+        pipeline.extracted(&download, Ok(entry)).unwrap();
+    }
+    pipeline
+        .start_placing(Vec::new(), vec![fresh, cached])
+        .unwrap();
+    let checks: BTreeMap<String, bool> = pipeline
+        .next_commands()
+        .into_iter()
+        .filter_map(|command| match command {
+            Command::Clone {
+                package,
+                check_files,
+                ..
+            } => Some((package.path, check_files)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        checks,
+        BTreeMap::from([
+            ("node_modules/cached".to_string(), true),
+            ("node_modules/fresh".to_string(), false),
+        ])
+    );
+}
