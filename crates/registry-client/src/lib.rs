@@ -27,7 +27,7 @@ use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -286,7 +286,11 @@ impl Default for ClientConfig {
 
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
-    http: reqwest::Client,
+    /// Built on the first request: building loads the system's root
+    /// certificates, which an install that needs no network never pays for.
+    http: Arc<OnceLock<reqwest::Client>>,
+    /// Roots trusted besides the system's (`cafile`, `ca`).
+    extra_roots: Arc<Vec<reqwest::Certificate>>,
     config: ClientConfig,
     /// The configured proxies, to say in errors which one a request used.
     proxies: Option<proxy::Proxies>,
@@ -310,39 +314,50 @@ enum Retryable {
 
 impl RegistryClient {
     pub fn new(config: &ClientConfig) -> Result<RegistryClient, HttpError> {
+        let mut extra_roots = Vec::new();
+        if let Some(path) = &config.ca_file {
+            extra_roots.extend(
+                tls::read_pem_roots(path).map_err(|source| HttpError::CaFile {
+                    path: path.clone(),
+                    source,
+                })?,
+            );
+        }
+        if let Some(pem) = &config.ca_pem {
+            extra_roots.extend(tls::parse_pem_roots(pem.as_bytes()).map_err(HttpError::Ca)?);
+        }
+        let proxies = config.proxy.as_ref().map(proxy::Proxies::new).transpose()?;
+        Ok(RegistryClient {
+            http: Arc::new(OnceLock::new()),
+            extra_roots: Arc::new(extra_roots),
+            config: config.clone(),
+            proxies,
+        })
+    }
+
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, HttpError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let config = &self.config;
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("utoo/", env!("CARGO_PKG_VERSION"), " npm/11"))
             .pool_max_idle_per_host(config.max_idle_per_host)
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .danger_accept_invalid_certs(!config.strict_ssl);
-        if let Some(path) = &config.ca_file {
-            let roots = tls::read_pem_roots(path).map_err(|source| HttpError::CaFile {
-                path: path.clone(),
-                source,
-            })?;
-            builder = roots
-                .into_iter()
-                .fold(builder, |b, root| b.add_root_certificate(root));
+        for root in self.extra_roots.iter() {
+            builder = builder.add_root_certificate(root.clone());
         }
-        if let Some(pem) = &config.ca_pem {
-            let roots = tls::parse_pem_roots(pem.as_bytes()).map_err(HttpError::Ca)?;
-            builder = roots
-                .into_iter()
-                .fold(builder, |b, root| b.add_root_certificate(root));
-        }
-        let proxies = config.proxy.as_ref().map(proxy::Proxies::new).transpose()?;
-        if let Some(proxies) = proxies.clone() {
+        if let Some(proxies) = self.proxies.clone() {
             builder = builder
                 .no_proxy()
                 .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
         }
         let http = builder.build().map_err(|e| HttpError::Setup(Arc::new(e)))?;
-        Ok(RegistryClient {
-            http,
-            config: config.clone(),
-            proxies,
-        })
+        // Two first requests at once may both build one; either will do.
+        Ok(self.http.get_or_init(|| http))
     }
 
     /// GETs `url` whole; with `integrity`, the body must hash to it. A body
@@ -503,7 +518,8 @@ impl RegistryClient {
         Fut: Future<Output = T>,
     {
         let url = request.url;
-        let mut builder = self.http.get(url).header(ACCEPT, request.accept);
+        let http = self.http().map_err(Attempt::Fatal)?;
+        let mut builder = http.get(url).header(ACCEPT, request.accept);
         if let Some(token) = self.token_for(url) {
             builder = builder.bearer_auth(token);
         }
