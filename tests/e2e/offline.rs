@@ -30,11 +30,17 @@ fn publish_aa_1_1(project: &mut Project) {
     project.registry.republish(&fixtures).unwrap();
 }
 
+/// The one cached packument file of `name` (`<cache>/packuments/<name>-<hash>`).
 fn packument_file(project: &Project, name: &str) -> PathBuf {
-    let dir = project.cache().join("packuments").join(name);
+    let dir = project.cache().join("packuments");
+    let prefix = format!("{name}-");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|file| file.to_string_lossy().starts_with(&prefix))
+        })
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files.remove(0)

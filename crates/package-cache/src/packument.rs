@@ -2,7 +2,8 @@
 //! `Last-Modified`) the registry sent, so the next install can revalidate
 //! it with a conditional request instead of downloading it again.
 //!
-//! On disk, `packuments/<name>/<hash of the URL>` holds NUL-terminated
+//! On disk, `packuments/<name>-<hash of the URL>` (`@scope+name-…` for a
+//! scoped name) holds NUL-terminated
 //! fields: `utoo-packument-1`, the URL, the `ETag`, the `Last-Modified`
 //! (empty when the registry sent none) and the body's length, then the body.
 //! Files are replaced atomically; one that doesn't read back whole is
@@ -87,11 +88,11 @@ impl PackumentCache {
     /// hashed so one name from two registries never shares a file.
     pub fn path(&self, name: &str, url: &str) -> PathBuf {
         let digest = Sha256::digest(url.as_bytes());
-        let mut path = self.dir.clone();
-        for part in name.split('/') {
-            path.push(plain_folder_name(part));
-        }
-        path.join(hex::encode(&digest[..8]))
+        // One folder for all: a folder per name would double the inodes a
+        // cold install creates.
+        let parts: Vec<String> = name.split('/').map(plain_folder_name).collect();
+        self.dir
+            .join(format!("{}-{}", parts.join("+"), hex::encode(&digest[..8])))
     }
 
     /// The cached packument of `name` from `url`; `None` when there is none.
@@ -212,9 +213,10 @@ mod tests {
         let read = cache.read("@s/a", URL).unwrap().unwrap();
         assert_eq!(read.validators, validators);
         assert_eq!(read.body, b"{\"a\":\"\\u0000\"}");
-        assert!(cache
-            .path("@s/a", URL)
-            .starts_with(cache.dir().join("@s/a")));
+        let path = cache.path("@s/a", URL);
+        assert_eq!(path.parent(), Some(cache.dir()));
+        let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(file_name.starts_with("@s+a-"), "{file_name}");
         assert_eq!(cache.read("@s/a", "http://other/@s%2fa").unwrap(), None);
     }
 
