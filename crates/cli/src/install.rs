@@ -168,33 +168,22 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
             "warn: the npm setting {setting} is not supported by utoo and is ignored; the tree and lockfile may differ from npm's"
         );
     }
-    let registry = args
-        .registry
-        .clone()
-        .or_else(|| config.get("registry").map(str::to_string))
-        .unwrap_or_else(|| NPM_REGISTRY.to_string());
-    check_registry_url(&registry)?;
-    let registry_url = registry.clone();
-    let registry = config
-        .scoped_registries()
-        .into_iter()
-        .fold(Registries::new(registry), |r, (scope, url)| {
-            r.with_scope(&scope, &url)
-        });
-    let cache_root = cache_dir(args.cache_dir.clone())
-        .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
-    let policy = packument_policy(
+    let RegistrySettings {
+        url: registry_url,
+        registries: registry,
+        cache_root,
+        policy,
+        http,
+    } = registry_settings(
         &config,
+        args.registry.clone(),
+        args.cache_dir.clone(),
         CacheFlags {
             offline: args.offline,
             prefer_offline: args.prefer_offline,
             prefer_online: args.prefer_online,
         },
-    );
-    let http = ClientConfig {
-        offline: policy == PackumentPolicy::CachedOnly,
-        ..http_config(&config)
-    };
+    )?;
     let cache = CacheLayout::new(cache_root.clone());
     let packument_cache = cache.packuments();
     let sizes = SizeLimits {
@@ -579,6 +568,54 @@ fn selected_workspaces(
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: the install stopped before it finished; node_modules may be incomplete (run utoo install again); the cache is consistent")]
 pub(crate) struct Interrupted;
+
+/// Where packages come from and how cached packuments are used: what an
+/// install and the commands that read packuments (`outdated`, `update`)
+/// work out alike from their flags and the npm settings.
+pub(crate) struct RegistrySettings {
+    /// The default registry's URL.
+    pub(crate) url: String,
+    /// It, with the scoped registries of the settings.
+    pub(crate) registries: Registries,
+    pub(crate) cache_root: PathBuf,
+    pub(crate) policy: PackumentPolicy,
+    pub(crate) http: ClientConfig,
+}
+
+/// The registry: `registry` (the flag), else the settings', else npm's;
+/// the cache folder: `cache_dir` (the flag), else `UTOO_CACHE_DIR`, else
+/// the user's cache.
+pub(crate) fn registry_settings(
+    config: &NpmConfig,
+    registry: Option<String>,
+    cache_dir_flag: Option<PathBuf>,
+    flags: CacheFlags,
+) -> anyhow::Result<RegistrySettings> {
+    let url = registry
+        .or_else(|| config.get("registry").map(str::to_string))
+        .unwrap_or_else(|| NPM_REGISTRY.to_string());
+    check_registry_url(&url)?;
+    let registries = config
+        .scoped_registries()
+        .into_iter()
+        .fold(Registries::new(url.clone()), |r, (scope, scoped)| {
+            r.with_scope(&scope, &scoped)
+        });
+    let cache_root =
+        cache_dir(cache_dir_flag).context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
+    let policy = packument_policy(config, flags);
+    let http = ClientConfig {
+        offline: policy == PackumentPolicy::CachedOnly,
+        ..http_config(config)
+    };
+    Ok(RegistrySettings {
+        url,
+        registries,
+        cache_root,
+        policy,
+        http,
+    })
+}
 
 /// npm's network settings: `fetch-timeout` (per request, ms), `fetch-retries`
 /// (retries after the first attempt), `fetch-retry-mintimeout` and

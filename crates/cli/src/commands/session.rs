@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use serde_json::Value;
-use utoo_npm_types::{Registries, NPM_REGISTRY};
+use utoo_npm_types::Registries;
 use utoo_package_cache::{CacheLayout, PackumentPolicy};
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{PackumentLoader, Project};
 
 use super::actual_tree::ActualTree;
-use crate::config::{cache_dir, packument_policy, CacheFlags, NpmConfig};
+use crate::config::{CacheFlags, NpmConfig};
 use crate::install;
 
 /// The registry and cache flags of commands that read packuments.
@@ -59,42 +59,26 @@ impl Session {
             }
         };
         let config = NpmConfig::load(&dir);
-        let registry = args
-            .registry
-            .clone()
-            .or_else(|| config.get("registry").map(str::to_string))
-            .unwrap_or_else(|| NPM_REGISTRY.to_string());
-        install::check_registry_url(&registry)?;
-        let registries = config
-            .scoped_registries()
-            .into_iter()
-            .fold(Registries::new(registry), |r, (scope, url)| {
-                r.with_scope(&scope, &url)
-            });
-        let cache = cache_dir(args.cache_dir.clone())
-            .context("no cache folder: set --cache-dir or UTOO_CACHE_DIR")?;
-        let policy = packument_policy(
+        let settings = install::registry_settings(
             &config,
+            args.registry.clone(),
+            args.cache_dir.clone(),
             CacheFlags {
                 offline: args.offline,
                 prefer_offline: args.prefer_offline,
                 prefer_online: args.prefer_online,
             },
-        );
-        let http = ClientConfig {
-            offline: policy == PackumentPolicy::CachedOnly,
-            ..install::http_config(&config)
-        };
+        )?;
         let (_, package_json) = install::read_package_json(&dir)?;
         let project = Project::load(&dir, &package_json)?;
         Ok(Session {
             dir,
             package_json,
             project,
-            registries,
-            cache: CacheLayout::new(cache),
-            policy,
-            http,
+            registries: settings.registries,
+            cache: CacheLayout::new(settings.cache_root),
+            policy: settings.policy,
+            http: settings.http,
         })
     }
 
