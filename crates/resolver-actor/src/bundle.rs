@@ -4,17 +4,13 @@
 //! registry (arborist's loadActual of the extracted bundler).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Component, Path};
 
 use flate2::read::GzDecoder;
 use utoo_npm_types::{validate_package_name, Manifest};
 use utoo_package_cache::SealedIndex;
 
-use crate::tarball::TarballError;
-
-/// A `package.json` larger than this is not a manifest but an attack on memory.
-const MAX_MANIFEST_BYTES: u64 = 8 << 20;
+use crate::tarball::{read_manifest_entry, TarballError, MAX_MANIFEST_BYTES};
 
 /// One package inside a bundler's tarball.
 #[derive(Debug, Clone)]
@@ -41,13 +37,7 @@ pub(crate) fn bundled_packages(bytes: &[u8]) -> Result<Vec<BundledPackage>, Tarb
         let Some(names) = path_parts(&path).and_then(|parts| bundled_names(parts.get(1..)?)) else {
             continue;
         };
-        if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST_BYTES {
-            return Err(TarballError::ManifestTooLarge(path.display().to_string()));
-        }
-        let mut text = Vec::new();
-        entry
-            .read_to_end(&mut text)
-            .map_err(TarballError::ReadManifest)?;
+        let text = read_manifest_entry(&mut entry)?;
         found.extend(bundled_package(names, &text));
     }
     Ok(parents_first(found))
@@ -128,23 +118,7 @@ fn bundled_names(parts: &[&str]) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        for (path, text) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(text.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder
-                .append_data(&mut header, path, text.as_bytes())
-                .unwrap();
-        }
-        builder.into_inner().unwrap().finish().unwrap()
-    }
+    use crate::tarball::tests::tgz;
 
     #[test]
     fn reads_the_bundled_tree_parents_first() {

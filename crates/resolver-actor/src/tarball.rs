@@ -33,6 +33,25 @@ pub enum TarballError {
     ManifestTooLarge(String),
 }
 
+/// A `package.json` larger than this is not a manifest but an attack on memory.
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 8 << 20;
+
+/// The contents of a tarball entry read as a `package.json`: refused when
+/// its header announces more than [`MAX_MANIFEST_BYTES`].
+pub(crate) fn read_manifest_entry(
+    entry: &mut tar::Entry<'_, impl Read>,
+) -> Result<Vec<u8>, TarballError> {
+    if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST_BYTES {
+        let path = entry.path().map_err(TarballError::EntryPath)?;
+        return Err(TarballError::ManifestTooLarge(path.display().to_string()));
+    }
+    let mut text = Vec::new();
+    entry
+        .read_to_end(&mut text)
+        .map_err(TarballError::ReadManifest)?;
+    Ok(text)
+}
+
 /// The manifest in a `.tgz`, with `dist` set to `resolved` and the
 /// tarball's sha512 integrity.
 pub(crate) fn manifest_from_tarball(
@@ -49,10 +68,7 @@ pub(crate) fn manifest_from_tarball(
         if !is_manifest {
             continue;
         }
-        let mut text = Vec::new();
-        entry
-            .read_to_end(&mut text)
-            .map_err(TarballError::ReadManifest)?;
+        let text = read_manifest_entry(&mut entry)?;
         let mut manifest = Manifest::from_slice(&text).map_err(TarballError::Manifest)?;
         validate_package_name(&manifest.name).map_err(TarballError::BadName)?;
         // Exactly a version: loose parsing would accept `1.0.0/../x`.
@@ -70,10 +86,11 @@ pub(crate) fn manifest_from_tarball(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
+    /// A `.tgz` of `(path, contents)` files.
+    pub(crate) fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
             Vec::new(),
             flate2::Compression::fast(),
@@ -129,5 +146,8 @@ mod tests {
         let err =
             manifest_from_tarball(&tgz(&[("package/package.json", bad_name)]), "x").unwrap_err();
         assert!(matches!(err, TarballError::BadName(_)), "{err}");
+        let huge = " ".repeat(MAX_MANIFEST_BYTES as usize + 1);
+        let err = manifest_from_tarball(&tgz(&[("package/package.json", &huge)]), "x").unwrap_err();
+        assert!(matches!(err, TarballError::ManifestTooLarge(_)), "{err}");
     }
 }
