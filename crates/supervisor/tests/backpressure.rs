@@ -14,12 +14,14 @@ use utoo_clone_actor::{CloneActor, SharedStrategy};
 use utoo_extract_actor::{CacheEntry, Extract, ExtractActor, ExtractError};
 use utoo_fetch_actor::{FetchActor, FetchError, FetchTarball, Tarball};
 use utoo_install_trace::{chrome_trace, Fields, Recorder, RecordingHandle};
-use utoo_npm_types::Platform;
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
-use utoo_resolver_actor::{Project, ResolverActor};
-use utoo_supervisor::{Actors, Install, InstallReport, Limits, LockfileSettings, Omit, Supervisor};
+use utoo_resolver_actor::ResolverActor;
+use utoo_supervisor::{Actors, InstallReport, Limits, Supervisor};
 use utoo_test_registry::{Fixtures, NetworkShape, TestRegistry};
+
+mod support;
+use support::install_request;
 
 const PACKAGES: usize = 40;
 const EXTRACT_CAPACITY: usize = 2;
@@ -140,31 +142,12 @@ async fn install(
     };
     let supervisor = Supervisor::new(actors, cache, limits).start();
     let report = supervisor
-        .send(Install {
-            project_dir: project_dir.clone(),
-            package_json_text: package_json.to_string(),
-            project: Project::from_package_json(&package_json, "app"),
+        .send(install_request(
+            &project_dir,
             package_json,
-            lockfile: None,
-            registry: utoo_npm_types::Registries::new(registry.url()),
-            node_version: utoo_npm_types::NodeVersion::unknown(),
-            platform: Platform::current(),
-            legacy_peer_deps: false,
-            lockfile_only: false,
-            frozen_lockfile: false,
-            engine_strict: false,
-            clean: false,
-            package_lock: true,
-            lockfile_settings: LockfileSettings {
-                path: project_dir.join("package-lock.json"),
-                version: 3,
-                omit_registry_resolved: false,
-                save: true,
-                formatted: true,
-            },
-            omit: Omit::default(),
-            prepare_git: Default::default(),
-        })
+            registry.url(),
+            None,
+        ))
         .await
         .unwrap()
         .unwrap();

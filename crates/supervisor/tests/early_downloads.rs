@@ -15,12 +15,14 @@ use utoo_extract_actor::ExtractActor;
 use utoo_fetch_actor::FetchActor;
 use utoo_install_trace::{Recorder, RecordingHandle};
 use utoo_lockfile::Lockfile;
-use utoo_npm_types::{NodeVersion, Platform, Registries};
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
-use utoo_resolver_actor::{Project, ResolverActor};
-use utoo_supervisor::{Actors, Install, InstallReport, Limits, LockfileSettings, Omit, Supervisor};
+use utoo_resolver_actor::ResolverActor;
+use utoo_supervisor::{Actors, InstallReport, Limits, Supervisor};
 use utoo_test_registry::{Fault, Fixtures, NetworkShape, TestRegistry};
+
+mod support;
+use support::install_request;
 
 async fn install(
     registry: &TestRegistry,
@@ -56,31 +58,12 @@ async fn install(
     };
     let supervisor = Supervisor::new(actors, cache.clone(), limits).start();
     let report = supervisor
-        .send(Install {
-            project_dir: project_dir.to_path_buf(),
-            package_json_text: package_json.to_string(),
-            project: Project::from_package_json(&package_json, "app"),
+        .send(install_request(
+            project_dir,
             package_json,
+            registry.url(),
             lockfile,
-            registry: Registries::new(registry.url()),
-            node_version: NodeVersion::unknown(),
-            platform: Platform::current(),
-            legacy_peer_deps: false,
-            lockfile_only: false,
-            frozen_lockfile: false,
-            engine_strict: false,
-            clean: false,
-            package_lock: true,
-            lockfile_settings: LockfileSettings {
-                path: lock_path,
-                version: 3,
-                omit_registry_resolved: false,
-                save: true,
-                formatted: true,
-            },
-            omit: Omit::default(),
-            prepare_git: Default::default(),
-        })
+        ))
         .await
         .unwrap()
         .unwrap();
