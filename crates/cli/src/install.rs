@@ -304,14 +304,15 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     };
     let preparer = git_preparer(&registry_url, &cache_root)?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let requests_room = open_files::requests_room_per_kind();
     let limits = Limits {
         extract_capacity: args.extract_capacity.unwrap_or((2 * cores).max(4)).max(1),
         clone_capacity: args.clone_capacity.unwrap_or(cores.max(2)).max(1),
         network_concurrency: args
             .network_concurrency
-            .unwrap_or(open_files::requests_per_kind(DEFAULT_NETWORK_CONCURRENCY)),
+            .unwrap_or(DEFAULT_NETWORK_CONCURRENCY.min(requests_room)),
     };
-    let packuments_in_flight = open_files::requests_per_kind(MAX_PACKUMENTS_IN_FLIGHT);
+    let packuments_in_flight = MAX_PACKUMENTS_IN_FLIGHT.min(requests_room);
     let install = Install {
         project_dir: project_dir.clone(),
         package_json,

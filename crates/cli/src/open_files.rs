@@ -10,14 +10,11 @@ const RESERVED: u64 = 64;
 
 /// Raises the soft open-file limit to the hard one (as Node.js does when
 /// it starts), then gives how many requests in flight each of the two
-/// kinds (packuments, tarballs) may have: `wanted`, or fewer when the limit
-/// leaves less room.
-pub(crate) fn requests_per_kind(wanted: usize) -> usize {
+/// kinds (packuments, tarballs) has room for.
+pub(crate) fn requests_room_per_kind() -> usize {
     let limit = raise_open_file_limit();
     let room = limit.saturating_sub(RESERVED) / 2;
-    wanted
-        .min(usize::try_from(room).unwrap_or(usize::MAX))
-        .max(1)
+    usize::try_from(room).unwrap_or(usize::MAX).max(1)
 }
 
 /// The soft limit on open files after raising it as far as allowed.
