@@ -188,6 +188,34 @@ mod tests {
     }
 
     #[test]
+    fn no_bundled_package_lies_outside_the_bundlers_node_modules() {
+        // `tar::Builder::append_data` refuses `..`: write the names raw, as an attacker would.
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        let body = br#"{"name":"x","version":"1.0.0"}"#;
+        for path in [
+            "package/node_modules/good/package.json",
+            "package/node_modules/../../evil/package.json",
+            "package/node_modules/@s/../../evil/package.json",
+            "package/node_modules/a/node_modules/../../../evil/package.json",
+            "/node_modules/evil/package.json",
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append(&header, &body[..]).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap().finish().unwrap();
+        let packages = bundled_packages(&bytes).unwrap();
+        let names: Vec<&Vec<String>> = packages.iter().map(|p| &p.names).collect();
+        assert_eq!(names, [&vec!["good".to_string()]]);
+    }
+
+    #[test]
     fn bad_bundles_say_why() {
         let err = bundled_packages(b"not gzip").unwrap_err();
         assert!(matches!(err, TarballError::NotGzip(_)), "{err}");
