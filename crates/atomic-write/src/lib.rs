@@ -36,7 +36,7 @@ enum Durability {
 }
 
 fn replace(path: &Path, contents: &[u8], durability: Durability) -> io::Result<()> {
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let target = replaced_file(path);
     let directory = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -63,6 +63,16 @@ fn replace(path: &Path, contents: &[u8], durability: Durability) -> io::Result<(
     temp.as_file().sync_all()?;
     temp.persist(&target).map_err(|error| error.error)?;
     sync_directory(directory)
+}
+
+/// The file a write to `path` replaces: the final target when `path` is a
+/// symlink, else `path` itself. Asking whether it is a link first spares a
+/// new file the `readlink` of every component that canonicalising costs.
+fn replaced_file(path: &Path) -> std::path::PathBuf {
+    match fs::read_link(path) {
+        Ok(_) => fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()),
+        Err(_) => path.to_owned(),
+    }
 }
 
 /// Run as root (in a container, with sudo), the replacement would belong to

@@ -2,6 +2,8 @@
 //! <spec>` picking the version to save, `outdated`): through the same
 //! loader and cache as the resolver.
 
+use std::sync::Arc;
+
 use futures::future::join_all;
 use utoo_npm_types::Packument;
 use utoo_package_cache::PackumentCacheError;
@@ -30,7 +32,8 @@ pub(crate) fn load_all(
                             warn(&problem, "");
                         }
                     }
-                    Ok(loaded.packument)
+                    // The cache write is done, so this is the only handle.
+                    Ok(Arc::unwrap_or_clone(loaded.packument))
                 }
                 Err(error) => Err(error),
             });

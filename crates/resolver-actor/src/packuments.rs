@@ -8,7 +8,7 @@
 //! it is several times smaller than a full document and is read back
 //! without a second trimming pass.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::task::JoinHandle;
 use utoo_npm_types::{packument_url, Packument, PackumentError, Registries, ABBREVIATED_ACCEPT};
@@ -17,7 +17,7 @@ use utoo_registry_client::{HttpError, RegistryClient, Revalidation, Validators};
 
 /// A cached packument and its validators; `Ok(None)` when there is none,
 /// `Err` when the file can't be used.
-type CachedRead = Result<Option<(CachedValidators, Packument)>, PackumentCacheError>;
+type CachedRead = Result<Option<(CachedValidators, Arc<Packument>)>, PackumentCacheError>;
 
 /// Loads packuments of one registry setup, through the cache when given one.
 #[derive(Debug, Clone)]
@@ -27,6 +27,7 @@ pub struct PackumentLoader {
     cache: Option<PackumentCache>,
     policy: PackumentPolicy,
     max_bytes: u64,
+    writing: Arc<Mutex<()>>,
 }
 
 /// Why a packument could not be had.
@@ -53,7 +54,7 @@ pub enum PackumentLoadError {
 /// A packument, with what happened to its cache file.
 #[derive(Debug)]
 pub struct Loaded {
-    pub packument: Packument,
+    pub packument: Arc<Packument>,
     /// Bytes received from the registry (0 when the cache answered).
     pub bytes: u64,
     /// A cache file found damaged (and fetched again): worth a warning.
@@ -71,6 +72,7 @@ impl PackumentLoader {
             cache: None,
             policy: PackumentPolicy::Revalidate,
             max_bytes,
+            writing: Arc::default(),
         }
     }
 
@@ -145,24 +147,27 @@ impl PackumentLoader {
             (Revalidation::Modified { body, validators }, _) => (body, validators),
         };
         let bytes = body.len() as u64;
-        let parsed = tokio::task::spawn_blocking(move || {
-            let packument = Packument::from_slice(&body)?;
-            let trimmed = packument.to_compact_json();
-            Ok::<_, PackumentError>((packument, trimmed))
-        })
-        .await
-        .map_err(|_| PackumentLoadError::Stopped)?;
-        let (packument, trimmed) = parsed.map_err(|source| PackumentLoadError::Malformed {
+        let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
+            .await
+            .map_err(|_| PackumentLoadError::Stopped)?;
+        let packument = Arc::new(parsed.map_err(|source| PackumentLoadError::Malformed {
             url: url.clone(),
             source: Arc::new(source),
-        })?;
+        })?);
         let write = self.cache.clone().map(|cache| {
-            let name = name.to_string();
+            let (name, packument) = (name.to_string(), packument.clone());
             let validators = CachedValidators {
                 etag: validators.etag,
                 last_modified: validators.last_modified,
             };
-            tokio::task::spawn_blocking(move || cache.write(&name, &url, &validators, &trimmed))
+            let writing = self.writing.clone();
+            tokio::task::spawn_blocking(move || {
+                // Writers take turns: threads creating files in one folder at
+                // once spin on its lock, and resolution needs the cores. The
+                // text is made in turn, so a waiting write holds no copy.
+                let _turn = writing.lock().unwrap_or_else(PoisonError::into_inner);
+                cache.write(&name, &url, &validators, &packument.to_compact_json())
+            })
         });
         Ok(Loaded {
             packument,
@@ -184,7 +189,7 @@ impl PackumentLoader {
                 return Ok(None);
             };
             match Packument::from_slice(&cached.body) {
-                Ok(packument) => Ok(Some((cached.validators, packument))),
+                Ok(packument) => Ok(Some((cached.validators, Arc::new(packument)))),
                 Err(_) => Err(PackumentCacheError::Damaged {
                     path: cache.path(&name, &url),
                     problem: "not a valid packument",

@@ -209,7 +209,7 @@ impl RegistrySource {
             let mut activity = activity.borrow_mut();
             activity.problems.extend(loaded.damaged);
             activity.writes.extend(loaded.write);
-            Ok(Arc::new(loaded.packument))
+            Ok(loaded.packument)
         }
         .boxed_local()
         .shared();
