@@ -3,39 +3,25 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+use crate::Dist;
 
 /// An object of strings; anything else (arrays, numbers, null) becomes empty,
 /// and entries whose values aren't strings are dropped.
 pub(crate) fn string_map<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Object(map) => map
-            .into_iter()
-            .filter_map(|(k, v)| match v {
-                Value::String(s) => Some((k, s)),
-                _ => None,
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    })
+    d.deserialize_any(StringMap)
 }
 
 /// A list of strings, or a single string, else empty.
 pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => vec![s],
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|v| match v {
-                Value::String(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    })
+    d.deserialize_any(StringList)
 }
 
 /// A string, or the `type` of a `{type, url}` object (old `license` form).
@@ -52,15 +38,239 @@ pub(crate) fn string_or_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<S
 
 /// A string; `true` (old `deprecated` form) and other shapes are dropped.
 pub(crate) fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        _ => None,
-    })
+    Ok(MaybeString::deserialize(d)?.0)
 }
 
 /// A boolean; anything else is `false`.
 pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
+    d.deserialize_any(Flag)
+}
+
+/// `dist`, keeping its strings `tarball`, `integrity` and `shasum`; other
+/// fields (signatures, counts) and other shapes are skipped.
+pub(crate) fn dist<'de, D: Deserializer<'de>>(d: D) -> Result<Dist, D::Error> {
+    d.deserialize_any(DistFields)
+}
+
+// The visitors below read straight from the document: what they keep is
+// copied once, and what they drop is skipped without being built.
+
+/// A string, or `None` for any other JSON value.
+struct MaybeString(Option<String>);
+
+impl<'de> Deserialize<'de> for MaybeString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringOrNothing)
+    }
+}
+
+/// Skips a value of any other shape than the one a visitor keeps, and
+/// gives `$empty` for it.
+macro_rules! skip_other_shapes {
+    ($empty:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+    };
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+struct StringOrNothing;
+
+impl<'de> Visitor<'de> for StringOrNothing {
+    type Value = MaybeString;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<MaybeString, E> {
+        Ok(MaybeString(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<MaybeString, E> {
+        Ok(MaybeString(Some(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<MaybeString, A::Error> {
+        skip_seq(seq).map(|()| MaybeString(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeString, A::Error> {
+        skip_map(map).map(|()| MaybeString(None))
+    }
+
+    skip_other_shapes!(MaybeString(None));
+}
+
+struct StringMap;
+
+impl<'de> Visitor<'de> for StringMap {
+    type Value = BTreeMap<String, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some((key, MaybeString(value))) = map.next_entry::<String, MaybeString>()? {
+            // A repeated key counts as its last value, as in a parsed object.
+            match value {
+                Some(value) => out.insert(key, value),
+                None => out.remove(&key),
+            };
+        }
+        Ok(out)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| BTreeMap::new())
+    }
+
+    skip_other_shapes!(BTreeMap::new());
+}
+
+struct StringList;
+
+impl<'de> Visitor<'de> for StringList {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(vec![v.to_owned()])
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(MaybeString(item)) = seq.next_element()? {
+            out.extend(item);
+        }
+        Ok(out)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        skip_map(map).map(|()| Vec::new())
+    }
+
+    skip_other_shapes!(Vec::new());
+}
+
+struct Flag;
+
+impl<'de> Visitor<'de> for Flag {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        skip_seq(seq).map(|()| false)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        skip_map(map).map(|()| false)
+    }
+}
+
+struct DistFields;
+
+impl<'de> Visitor<'de> for DistFields {
+    type Value = Dist;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Dist, A::Error> {
+        let mut dist = Dist::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let field = match key.as_ref() {
+                "tarball" => {
+                    dist.tarball = map.next_value::<MaybeString>()?.0.unwrap_or_default();
+                    continue;
+                }
+                "integrity" => &mut dist.integrity,
+                "shasum" => &mut dist.shasum,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *field = map.next_value::<MaybeString>()?.0;
+        }
+        Ok(dist)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Dist, E> {
+        Ok(Dist::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Dist, A::Error> {
+        skip_seq(seq).map(|()| Dist::default())
+    }
+
+    skip_other_shapes!(Dist::default());
 }
 
 /// `bin` as npm normalises it: a string becomes `{<unscoped name>: path}`,

@@ -106,8 +106,8 @@ struct RawManifest {
     bundled_dependencies: Option<Value>,
     #[serde(default)]
     workspaces: Option<Value>,
-    #[serde(default)]
-    dist: Option<Value>,
+    #[serde(default, deserialize_with = "lenient::dist")]
+    dist: Dist,
 }
 
 impl<'de> Deserialize<'de> for Manifest {
@@ -132,10 +132,6 @@ impl Manifest {
             _ => BTreeMap::new(),
         };
         let (engines, engines_as_written) = split_engines(raw.engines);
-        let dist = raw
-            .dist
-            .and_then(|d| serde_json::from_value(d).ok())
-            .unwrap_or_default();
         Manifest {
             bin: lenient::normalise_bin(raw.bin, &name),
             name,
@@ -158,7 +154,7 @@ impl Manifest {
                 .or(raw.bundled_dependencies)
                 .filter(|b| b.is_array() || *b == Value::Bool(true)),
             workspaces: raw.workspaces.filter(|w| !is_blank(w)),
-            dist,
+            dist: raw.dist,
         }
     }
 
@@ -184,53 +180,30 @@ impl Manifest {
 
     /// This manifest as compact JSON that [`Manifest::from_slice`] reads back whole.
     pub fn to_compact_json(&self) -> Vec<u8> {
-        let mut doc = serde_json::Map::new();
-        let mut put = |key: &str, value: Value| {
-            if !is_blank(&value) {
-                doc.insert(key.to_string(), value);
-            }
+        let compact = CompactManifest {
+            name: &self.name,
+            version: &self.version,
+            dependencies: &self.dependencies,
+            optional_dependencies: &self.optional_dependencies,
+            peer_dependencies: &self.peer_dependencies,
+            peer_dependencies_meta: &self.peer_dependencies_meta,
+            bin: &self.bin,
+            engines: match &self.engines_as_written {
+                Some(written) => Engines::AsWritten(written),
+                None => Engines::Map(&self.engines),
+            },
+            os: &self.os,
+            cpu: &self.cpu,
+            libc: &self.libc,
+            license: self.license.as_deref().filter(|s| !s.is_empty()),
+            deprecated: self.deprecated.as_deref().filter(|s| !s.is_empty()),
+            has_install_script: self.has_install_script,
+            funding: self.funding.as_ref().filter(|v| !is_blank(v)),
+            bundle_dependencies: self.bundle_dependencies.as_ref().filter(|v| !is_blank(v)),
+            workspaces: self.workspaces.as_ref().filter(|v| !is_blank(v)),
+            dist: &self.dist,
         };
-        put("name", Value::String(self.name.clone()));
-        put("version", Value::String(self.version.clone()));
-        put("dependencies", to_json(&self.dependencies));
-        put("optionalDependencies", to_json(&self.optional_dependencies));
-        put("peerDependencies", to_json(&self.peer_dependencies));
-        put(
-            "peerDependenciesMeta",
-            Value::Object(
-                self.peer_dependencies_meta
-                    .iter()
-                    .map(|(k, m)| (k.clone(), serde_json::json!({ "optional": m.optional })))
-                    .collect(),
-            ),
-        );
-        put("bin", to_json(&self.bin));
-        put(
-            "engines",
-            self.engines_as_written
-                .clone()
-                .unwrap_or_else(|| to_json(&self.engines)),
-        );
-        put("os", to_json(&self.os));
-        put("cpu", to_json(&self.cpu));
-        put("libc", to_json(&self.libc));
-        put(
-            "license",
-            self.license.clone().map_or(Value::Null, Value::String),
-        );
-        put(
-            "deprecated",
-            self.deprecated.clone().map_or(Value::Null, Value::String),
-        );
-        put("hasInstallScript", Value::Bool(self.has_install_script));
-        put("funding", self.funding.clone().unwrap_or(Value::Null));
-        put(
-            "bundleDependencies",
-            self.bundle_dependencies.clone().unwrap_or(Value::Null),
-        );
-        put("workspaces", self.workspaces.clone().unwrap_or(Value::Null));
-        put("dist", to_json(&self.dist));
-        serde_json::to_vec(&Value::Object(doc)).unwrap_or_default()
+        serde_json::to_vec(&compact).unwrap_or_default()
     }
 
     /// Whether the `peerDependenciesMeta` marks the peer `name` optional.
@@ -265,9 +238,65 @@ fn split_engines(engines: Option<Value>) -> (BTreeMap<String, String>, Option<Va
     }
 }
 
-/// Maps and lists of strings always serialise.
-fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or_default()
+/// What [`Manifest::to_compact_json`] writes: every field, blank ones left out.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompactManifest<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    version: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    dependencies: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    optional_dependencies: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    peer_dependencies: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    peer_dependencies_meta: &'a BTreeMap<String, PeerDependencyMeta>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    bin: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Engines::is_empty")]
+    engines: Engines<'a>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    os: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    cpu: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    libc: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deprecated: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    has_install_script: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    funding: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle_dependencies: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workspaces: Option<&'a Value>,
+    dist: &'a Dist,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Engines<'a> {
+    AsWritten(&'a Value),
+    Map(&'a BTreeMap<String, String>),
+}
+
+impl Engines<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Engines::AsWritten(value) => is_blank(value),
+            Engines::Map(map) => map.is_empty(),
+        }
+    }
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 #[cfg(test)]
@@ -328,6 +357,34 @@ mod tests {
         assert_eq!(m.os, ["linux"]);
         assert!(m.has_install_script);
         assert_eq!(m.bin["old"], "cli.js");
+    }
+
+    #[test]
+    fn fields_of_the_wrong_shape_are_skipped_not_fatal() {
+        let m = Manifest::from_slice(
+            br#"{"name":"odd","version":"1.0.0",
+            "dependencies":{"a":"^1","b":2,"c":{"x":[1,{"y":null}]},"a":"^2"},
+            "optionalDependencies":"nope","peerDependencies":[["x"]],
+            "os":[1,"linux",{"no":true},"darwin"],"cpu":{"x64":true},"libc":null,
+            "hasInstallScript":"yes","deprecated":{"why":"old"},
+            "dist":{"tarball":"t","signatures":[{"keyid":"k","sig":"s"}],"fileCount":3,
+                    "integrity":["not","a","string"],"shasum":"aa"}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.dependencies.len(), 1);
+        assert_eq!(m.dependencies["a"], "^2");
+        assert!(m.optional_dependencies.is_empty() && m.peer_dependencies.is_empty());
+        assert_eq!(m.os, ["linux", "darwin"]);
+        assert!(m.cpu.is_empty() && m.libc.is_empty());
+        assert!(!m.has_install_script);
+        assert_eq!(m.deprecated, None);
+        assert_eq!(m.dist.tarball, "t");
+        assert_eq!(m.dist.integrity, None);
+        assert_eq!(m.dist.shasum.as_deref(), Some("aa"));
+        assert_eq!(Manifest::from_slice(&m.to_compact_json()).unwrap(), m);
+
+        let no_dist = Manifest::from_slice(br#"{"name":"x","dist":"t"}"#).unwrap();
+        assert_eq!(no_dist.dist, Dist::default());
     }
 
     #[test]
