@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod edit;
+mod heaps;
 mod install;
 mod lockfile;
 mod node;
@@ -217,6 +218,7 @@ pub struct InstallArgs {
 }
 
 fn main() -> ExitCode {
+    heaps::one_per_core();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Everyday(command) => return commands::run(command),
