@@ -269,26 +269,9 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         .collect();
     let project_lockfile = match package_lock {
         true => read_lockfile(&project_dir)?,
-        false => ProjectLockfile {
-            path: project_dir.join("package-lock.json"),
-            read: None,
-            version_on_disk: None,
-        },
+        false => ProjectLockfile::none(&project_dir),
     };
     let lockfile_settings = lockfile_settings(&args, &config, &project_lockfile)?;
-    let lockfile = project_lockfile.read;
-    let lockfile = match &updating {
-        Some(names) => lockfile.and_then(|(lock, text)| {
-            update::prune_lockfile(&lock, names).map(|pruned| (Arc::new(pruned), text))
-        }),
-        None => lockfile,
-    };
-    if args.frozen_lockfile && lockfile.is_none() {
-        bail!(
-            "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
-            project_dir.display()
-        );
-    }
     // npm's package-lock-only, from the command line or the settings.
     let lockfile_only = args.lockfile_only || config.flag("package-lock-only");
     let omit = Omit {
@@ -313,12 +296,12 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
             .unwrap_or(DEFAULT_NETWORK_CONCURRENCY.min(requests_room)),
     };
     let packuments_in_flight = MAX_PACKUMENTS_IN_FLIGHT.min(requests_room);
-    let install = Install {
+    let mut install = Install {
         project_dir: project_dir.clone(),
         package_json,
         package_json_text,
         project,
-        lockfile,
+        lockfile: None,
         registry,
         node_version: {
             let cache_root = cache_root.clone();
@@ -336,9 +319,24 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         lockfile_settings,
     };
     let install_saves = install.lockfile_settings.save;
-    let outcome = if !install.clean && updating.is_none() && nothing_changed(&install) {
+    let unchanged = !install.clean
+        && updating.is_none()
+        && (project_lockfile.text.as_deref()).is_some_and(|text| nothing_changed(&install, text));
+    let outcome = if unchanged {
         Ok(InstallReport::default())
     } else {
+        install.lockfile = match &updating {
+            Some(names) => project_lockfile.parse()?.and_then(|(lock, text)| {
+                update::prune_lockfile(&lock, names).map(|pruned| (Arc::new(pruned), text))
+            }),
+            None => project_lockfile.parse()?,
+        };
+        if args.frozen_lockfile && install.lockfile.is_none() {
+            bail!(
+                "no package-lock.json in {}: `utoo ci` and --frozen-lockfile install from one",
+                project_dir.display()
+            );
+        }
         let settings = ActorSettings {
             cache,
             policy,
@@ -648,10 +646,7 @@ pub(crate) fn http_config(config: &NpmConfig) -> ClientConfig {
 
 /// An install whose manifest, lockfile and options are exactly those of the
 /// last install into this `node_modules` has nothing to do.
-fn nothing_changed(install: &Install) -> bool {
-    let Some((_, lockfile_text)) = &install.lockfile else {
-        return false;
-    };
+fn nothing_changed(install: &Install, lockfile_text: &str) -> bool {
     !install.lockfile_only
         && up_to_date(
             &install.project_dir.join("node_modules"),

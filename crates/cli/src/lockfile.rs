@@ -15,10 +15,11 @@ use crate::InstallArgs;
 const LOCKFILE_NAMES: [&str; 2] = ["npm-shrinkwrap.json", "package-lock.json"];
 
 /// The project's lockfile: where it is (or would be written) and, when it
-/// exists and can be used, its contents and text.
+/// exists, its text. It is parsed only when the install needs it, so an
+/// install with nothing to do never parses it.
 pub(crate) struct ProjectLockfile {
     pub path: PathBuf,
-    pub read: Option<(Arc<Lockfile>, String)>,
+    pub text: Option<String>,
     /// The `lockfileVersion` on disk, also for one too old to be used.
     pub version_on_disk: Option<u32>,
 }
@@ -33,31 +34,43 @@ pub(crate) fn read_lockfile(project_dir: &Path) -> anyhow::Result<ProjectLockfil
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        return match Lockfile::parse(&text, &path) {
-            Ok(lock) => Ok(ProjectLockfile {
-                path,
-                version_on_disk: Some(lock.lockfile_version),
-                read: Some((Arc::new(lock), text)),
-            }),
-            Err(LockfileError::Unsupported { version, .. }) => {
+        return Ok(ProjectLockfile {
+            path,
+            version_on_disk: Lockfile::declared_version(&text),
+            text: Some(text),
+        });
+    }
+    Ok(ProjectLockfile::none(project_dir))
+}
+
+impl ProjectLockfile {
+    /// No lockfile: one would be written as `package-lock.json`.
+    pub(crate) fn none(project_dir: &Path) -> ProjectLockfile {
+        ProjectLockfile {
+            path: project_dir.join("package-lock.json"),
+            text: None,
+            version_on_disk: None,
+        }
+    }
+
+    /// The lockfile and its text; `None` when there is none or it is too
+    /// old to be used (then with a warning, and resolved afresh).
+    pub(crate) fn parse(self) -> anyhow::Result<Option<(Arc<Lockfile>, String)>> {
+        let Some(text) = self.text else {
+            return Ok(None);
+        };
+        match Lockfile::parse(&text, &self.path) {
+            Ok(lock) => Ok(Some((Arc::new(lock), text))),
+            Err(LockfileError::Unsupported { .. }) => {
                 eprintln!(
                     "warn: {} is from npm 6 or older; resolving afresh and writing it as lockfileVersion {LOCKFILE_VERSION}",
-                    path.display()
+                    self.path.display()
                 );
-                Ok(ProjectLockfile {
-                    path,
-                    read: None,
-                    version_on_disk: version,
-                })
+                Ok(None)
             }
             Err(e) => Err(e.into()),
-        };
+        }
     }
-    Ok(ProjectLockfile {
-        path: project_dir.join("package-lock.json"),
-        read: None,
-        version_on_disk: None,
-    })
 }
 
 /// npm's `lockfile-version`, `omit-lockfile-registry-resolved`, `save` and

@@ -3,6 +3,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::LockfileError;
@@ -54,6 +55,19 @@ impl Lockfile {
             }
         }
         Ok(lockfile)
+    }
+
+    /// The `lockfileVersion` a lockfile's text declares, read without
+    /// building its packages; `None` when it declares none or isn't JSON.
+    pub fn declared_version(text: &str) -> Option<u32> {
+        #[derive(Deserialize)]
+        struct Declared {
+            #[serde(rename = "lockfileVersion")]
+            version: Option<Value>,
+        }
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let declared: Declared = serde_json::from_str(text).ok()?;
+        declared.version.as_ref().and_then(version_number)
     }
 
     /// Reads and parses a lockfile; `Ok(None)` when the file does not exist.

@@ -486,3 +486,20 @@ fn legacy_requires_have_the_specs_overrides_gave() {
     );
     assert_eq!(lockfile.to_json(&JsonFormat::default()), OVERRIDES_V2);
 }
+
+#[test]
+fn the_declared_version_is_read_as_parse_reads_it() {
+    let declared = |text: &str| Lockfile::declared_version(text);
+    assert_eq!(
+        declared("\u{feff}{\"lockfileVersion\": 2, \"packages\": {}}"),
+        Some(2)
+    );
+    assert_eq!(
+        declared(r#"{"name": "a", "lockfileVersion": 1, "dependencies": {}}"#),
+        Some(1)
+    );
+    assert_eq!(declared(r#"{"packages": {}}"#), None);
+    assert_eq!(declared(r#"{"lockfileVersion": "3"}"#), None);
+    assert_eq!(declared(r#"{"lockfileVersion": 3"#), None);
+    assert_eq!(declared("[]"), None);
+}
