@@ -29,6 +29,7 @@ mod platform;
 mod redact;
 mod registries;
 mod spec;
+mod version_fields;
 
 pub use integrity::{Algorithm, Integrity, IntegrityError, IntegrityHasher};
 pub use lenient::safe_bins;

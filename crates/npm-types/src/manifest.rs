@@ -226,7 +226,7 @@ fn is_blank(value: &Value) -> bool {
 }
 
 /// `engines` as an object of strings, or else as written (when it is not blank).
-fn split_engines(engines: Option<Value>) -> (BTreeMap<String, String>, Option<Value>) {
+pub(crate) fn split_engines(engines: Option<Value>) -> (BTreeMap<String, String>, Option<Value>) {
     match engines {
         Some(Value::Object(map)) if map.values().all(Value::is_string) => (
             map.into_iter()

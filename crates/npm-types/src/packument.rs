@@ -6,6 +6,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::lenient;
+use crate::version_fields::VersionFields;
 use crate::Manifest;
 
 #[derive(Debug, Error)]
@@ -53,7 +54,7 @@ pub struct Packument {
 }
 
 #[derive(Deserialize)]
-struct RawPackument {
+struct RawPackument<'a> {
     #[serde(default)]
     name: String,
     #[serde(
@@ -62,18 +63,31 @@ struct RawPackument {
         deserialize_with = "lenient::string_map"
     )]
     dist_tags: BTreeMap<String, String>,
-    #[serde(default)]
-    versions: BTreeMap<String, Manifest>,
+    #[serde(default, borrow)]
+    versions: BTreeMap<String, VersionFields<'a>>,
 }
 
 impl Packument {
     pub fn from_slice(bytes: &[u8]) -> Result<Packument, PackumentError> {
         let raw: RawPackument = serde_json::from_slice(bytes)?;
-        Ok(Packument::from_manifests(
-            raw.name,
-            raw.dist_tags,
-            raw.versions.into_values(),
-        ))
+        let mut versions = Vec::with_capacity(raw.versions.len());
+        for fields in raw.versions.values() {
+            let kept = fields.compact()?;
+            if let Ok(version) = Version::parse(&kept.version) {
+                versions.push(PackumentVersion {
+                    version,
+                    deprecated: kept.deprecated,
+                    node_engine: kept.node_engine,
+                    compact: kept.compact.into_boxed_slice(),
+                });
+            }
+        }
+        versions.sort_by(|a, b| a.version.cmp(&b.version));
+        Ok(Packument {
+            name: raw.name,
+            dist_tags: raw.dist_tags,
+            versions,
+        })
     }
 
     pub fn from_manifests(
