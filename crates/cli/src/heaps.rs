@@ -4,9 +4,9 @@
 //! thread frees stays in its own heap for its next allocations. An install
 //! runs many short-lived threads (blocking tasks, the extract and clone
 //! actors), so the process ended up holding several heaps' worth of freed
-//! memory: on ant-design's warm link the heap's own peak was 26 MB (heaptrack)
-//! while the process's resident memory peaked at 110–120 MB. One heap per
-//! core keeps the parallelism and returns most of that.
+//! memory: on ant-design's warm link the heap's own peak was 51 MB
+//! (heaptrack) while the process's resident memory peaked at 110–120 MB.
+//! One heap per core keeps the parallelism and brings that to 80–90 MB.
 
 /// Limits glibc to one heap per core; call before any thread starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
