@@ -135,23 +135,14 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         Edit::Update { names, .. } => Some(names.clone()),
         _ => None,
     };
-    let project_dir = match &args.prefix {
-        Some(dir) => dir.clone(),
-        None => {
-            let here = std::env::current_dir().context("reading the current folder")?;
-            match workspace_root(&here) {
-                // As npm does: in a workspace's folder, work on the whole
-                // project, with edits going to that workspace.
-                Some((root, location)) => {
-                    if args.workspace.is_empty() && !args.workspaces {
-                        args.workspace.push(location);
-                    }
-                    root
-                }
-                None => project_folder(&here),
-            }
+    let (project_dir, workspace_here) = args.registry.project()?;
+    // As npm does: in a workspace's folder, work on the whole project, with
+    // edits going to that workspace.
+    if let Some(location) = workspace_here {
+        if args.workspace.is_empty() && !args.workspaces {
+            args.workspace.push(location);
         }
-    };
+    }
     let observers = observe::init(Observe {
         verbose,
         silent: args.silent,
@@ -174,16 +165,7 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
         cache_root,
         policy,
         http,
-    } = registry_settings(
-        &config,
-        args.registry.clone(),
-        args.cache_dir.clone(),
-        CacheFlags {
-            offline: args.offline,
-            prefer_offline: args.prefer_offline,
-            prefer_online: args.prefer_online,
-        },
-    )?;
+    } = args.registry.settings(&config)?;
     let cache = CacheLayout::new(cache_root.clone());
     let packument_cache = cache.packuments();
     let sizes = SizeLimits {

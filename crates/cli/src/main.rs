@@ -10,6 +10,7 @@ mod node;
 mod observe;
 mod open_files;
 mod packuments;
+mod registry_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use edit::SaveTo;
 use install::Edit;
+use registry_args::RegistryArgs;
 
 #[derive(Parser)]
 #[command(
@@ -70,7 +72,7 @@ struct OutdatedArgs {
     #[arg(long)]
     all: bool,
     #[command(flatten)]
-    registry: commands::session::RegistryArgs,
+    registry: RegistryArgs,
 }
 
 #[derive(clap::Args)]
@@ -122,12 +124,8 @@ enum OmitKind {
 
 #[derive(clap::Args)]
 pub struct InstallArgs {
-    /// Registry URL (else npm_config_registry, else .npmrc, else https://registry.npmjs.org/).
-    #[arg(long)]
-    registry: Option<String>,
-    /// Global cache folder (else UTOO_CACHE_DIR, else ~/.cache/utoo).
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
     /// Resolve and write the lockfile only; node_modules is left alone (npm's --package-lock-only).
     #[arg(long, alias = "package-lock-only")]
     lockfile_only: bool,
@@ -180,18 +178,6 @@ pub struct InstallArgs {
     /// Neither read nor write package-lock.json (npm's package-lock=false).
     #[arg(long)]
     no_package_lock: bool,
-    /// Never touch the network: packuments and tarballs come from the cache,
-    /// and a missing one is an error (npm's `offline`).
-    #[arg(long)]
-    offline: bool,
-    /// Use cached packuments without asking the registry whether they are
-    /// current; fetch only what the cache lacks (npm's `prefer-offline`).
-    #[arg(long)]
-    prefer_offline: bool,
-    /// Ask the registry whether each cached packument is current: the
-    /// default, and it overrides a `prefer-offline` setting.
-    #[arg(long)]
-    prefer_online: bool,
     /// Write neither package.json nor the lockfile (npm's save=false).
     #[arg(long)]
     no_save: bool,
@@ -205,9 +191,6 @@ pub struct InstallArgs {
     /// Remove node_modules before installing (set by `utoo ci`).
     #[arg(skip)]
     clean: bool,
-    /// Project folder (default: the current folder).
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
     /// Add or remove packages in this workspace's package.json (its name or
     /// folder; repeatable). The whole project is installed either way.
     #[arg(short = 'w', long = "workspace", value_name = "NAME")]

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use serde_json::Value;
 use utoo_npm_types::Registries;
 use utoo_package_cache::{CacheLayout, PackumentPolicy};
@@ -11,31 +10,9 @@ use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{PackumentLoader, Project};
 
 use super::actual_tree::ActualTree;
-use crate::config::{CacheFlags, NpmConfig};
+use crate::config::NpmConfig;
 use crate::install;
-
-/// The registry and cache flags of commands that read packuments.
-#[derive(clap::Args)]
-pub(crate) struct RegistryArgs {
-    /// Registry URL (else npm_config_registry, else .npmrc, else https://registry.npmjs.org/).
-    #[arg(long)]
-    registry: Option<String>,
-    /// Global cache folder (else UTOO_CACHE_DIR, else ~/.cache/utoo).
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// Project folder (default: the nearest folder with a package.json).
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
-    /// Use cached packuments only; a missing one is an error.
-    #[arg(long)]
-    offline: bool,
-    /// Use cached packuments without revalidating them.
-    #[arg(long)]
-    prefer_offline: bool,
-    /// Revalidate cached packuments (the default; overrides a prefer-offline setting).
-    #[arg(long)]
-    prefer_online: bool,
-}
+use crate::registry_args::RegistryArgs;
 
 pub(crate) struct Session {
     pub(crate) dir: PathBuf,
@@ -49,26 +26,9 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn open(args: &RegistryArgs) -> anyhow::Result<Session> {
-        let dir = match &args.prefix {
-            Some(dir) => dir.clone(),
-            None => {
-                let here = std::env::current_dir().context("reading the current folder")?;
-                install::workspace_root(&here)
-                    .map(|(root, _)| root)
-                    .unwrap_or_else(|| install::project_folder(&here))
-            }
-        };
+        let (dir, _) = args.project()?;
         let config = NpmConfig::load(&dir);
-        let settings = install::registry_settings(
-            &config,
-            args.registry.clone(),
-            args.cache_dir.clone(),
-            CacheFlags {
-                offline: args.offline,
-                prefer_offline: args.prefer_offline,
-                prefer_online: args.prefer_online,
-            },
-        )?;
+        let settings = args.settings(&config)?;
         let (_, package_json) = install::read_package_json(&dir)?;
         let project = Project::load(&dir, &package_json)?;
         Ok(Session {
