@@ -303,15 +303,19 @@ pub(crate) fn run(mut args: InstallArgs, verbose: u8, edit: Edit) -> anyhow::Res
     let install_saves = install.lockfile_settings.save;
     let unchanged = !install.clean
         && updating.is_none()
-        && (project_lockfile.text.as_deref()).is_some_and(|text| nothing_changed(&install, text));
+        && project_lockfile
+            .text
+            .as_deref()
+            .is_some_and(|text| nothing_changed(&install, text));
     let outcome = if unchanged {
         Ok(InstallReport::default())
     } else {
+        let lockfile = project_lockfile.parse()?;
         install.lockfile = match &updating {
-            Some(names) => project_lockfile.parse()?.and_then(|(lock, text)| {
+            Some(names) => lockfile.and_then(|(lock, text)| {
                 update::prune_lockfile(&lock, names).map(|pruned| (Arc::new(pruned), text))
             }),
-            None => project_lockfile.parse()?,
+            None => lockfile,
         };
         if args.frozen_lockfile && install.lockfile.is_none() {
             bail!(
