@@ -30,20 +30,16 @@ fn publish_aa_1_1(project: &mut Project) {
     project.registry.republish(&fixtures).unwrap();
 }
 
-/// The one cached packument file of `name` (`<cache>/packuments/<name>-<hash>`).
-fn packument_file(project: &Project, name: &str) -> PathBuf {
+/// The packument packs in the cache, oldest first.
+fn packs(project: &Project) -> Vec<PathBuf> {
     let dir = project.cache().join("packuments");
-    let prefix = format!("{name}-");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+    let mut packs: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
-        .filter(|path| {
-            path.file_name()
-                .is_some_and(|file| file.to_string_lossy().starts_with(&prefix))
-        })
+        .filter(|path| path.extension().is_some_and(|e| e == "pack"))
         .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.remove(0)
+    packs.sort();
+    packs
 }
 
 fn sorted(mut paths: Vec<String>) -> Vec<String> {
@@ -206,45 +202,68 @@ fn offline_fails_clearly_on_a_cache_miss_and_touches_nothing() {
 }
 
 #[test]
-fn a_damaged_cached_packument_is_fetched_again_with_a_warning() {
+fn damaged_cached_packuments_are_fetched_again_with_a_warning() {
     let project = project();
     project.install(&[]);
-    let file = packument_file(&project, "aa");
-    let whole = fs::read(&file).unwrap();
+    let packs_after_install = packs(&project);
+    assert_eq!(packs_after_install.len(), 1, "one pack per install");
+    let pack = packs_after_install[0].clone();
+    let whole = fs::read(&pack).unwrap();
+
+    // aa's cached body is garbled: aa is fetched again, bb revalidated.
+    let name = b"{\"name\":\"aa\"";
+    let at = whole.windows(name.len()).position(|w| w == name).unwrap();
     let mut garbled = whole.clone();
-    let end = garbled.len();
-    garbled[end - 8..].copy_from_slice(b"!garbage");
-    for (damage, problem) in [
-        (whole[..whole.len() / 2].to_vec(), "truncated body"),
-        (garbled, "not a valid packument"),
-        (b"{\"name\":\"aa\"}".to_vec(), "not a utoo packument file"),
-    ] {
-        fs::write(&file, &damage).unwrap();
-        forget_lockfile(&project);
-        project.registry.reset_counts();
-        let output = project.utoo(&["install"]);
-        assert!(output.status.success(), "{problem}: {}", describe(&output));
-        let err = stderr(&output);
-        assert!(
-            err.contains(&format!(
-                "warn: the cached packument {} is damaged ({problem}); fetched it from the registry again",
-                file.display()
-            )),
-            "{err}"
-        );
-        // aa is requested unconditionally, bb revalidated.
-        let conditional: Vec<String> = project
-            .registry
-            .conditional_requests()
-            .into_iter()
-            .map(|(path, ..)| path)
-            .collect();
-        assert_eq!(conditional, ["/bb"]);
-        assert_eq!(project.registry.requests("/aa"), 1);
-        assert_eq!(project.locked(), ["aa@1.0.0", "bb@1.0.0"]);
-        // ...and the cache file is whole again.
-        assert_eq!(fs::read(&file).unwrap(), whole, "{problem}");
-    }
+    garbled[at..at + name.len()].fill(b'!');
+    fs::write(&pack, &garbled).unwrap();
+    forget_lockfile(&project);
+    project.registry.reset_counts();
+    let output = project.utoo(&["install"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let url = format!("{}/aa", project.registry.url().trim_end_matches('/'));
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "warn: the cached packument of {url} in {} is damaged (not a valid packument); \
+             fetched it from the registry again",
+            pack.display()
+        )),
+        "{err}"
+    );
+    let conditional = |project: &Project| -> Vec<String> {
+        let requests = project.registry.conditional_requests();
+        sorted(requests.into_iter().map(|(path, ..)| path).collect())
+    };
+    assert_eq!(conditional(&project), ["/bb"]);
+    assert_eq!(project.registry.requests("/aa"), 1);
+    assert_eq!(project.locked(), ["aa@1.0.0", "bb@1.0.0"]);
+    // The fresh copy went into a new pack, which later installs read.
+    assert_eq!(packs(&project).len(), 2);
+    forget_lockfile(&project);
+    project.registry.reset_counts();
+    project.install(&["--prefer-offline"]);
+    assert_eq!(project.registry.traffic().requests, 0);
+
+    // The first pack is cut short: it is removed, and bb (only there) is
+    // fetched again while aa (in the newer pack) is revalidated.
+    fs::write(&pack, &garbled[..garbled.len() / 2]).unwrap();
+    forget_lockfile(&project);
+    project.registry.reset_counts();
+    let output = project.utoo(&["install"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "warn: the packument cache file {} was damaged (not a whole pack); removed it; \
+             its packuments are fetched from the registry again",
+            pack.display()
+        )),
+        "{err}"
+    );
+    assert!(!pack.exists());
+    assert_eq!(conditional(&project), ["/aa"]);
+    assert_eq!(project.registry.requests("/bb"), 1);
+    assert_eq!(project.locked(), ["aa@1.0.0", "bb@1.0.0"]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use utoo_package_cache::PackumentCacheError;
 use utoo_resolver_actor::{PackumentLoadError, PackumentLoader};
 
 /// The packuments of `names`, fetched at once; cache problems are printed
-/// as warnings, and cache files are written before this returns.
+/// as warnings, and what was fetched is in the cache when this returns.
 pub(crate) fn load_all(
     loader: &PackumentLoader,
     names: &[String],
@@ -25,24 +25,22 @@ pub(crate) fn load_all(
             packuments.push(match result {
                 Ok(loaded) => {
                     if let Some(damaged) = &loaded.damaged {
-                        warn(damaged, "; fetched it from the registry again");
+                        warn(damaged);
                     }
-                    if let Some(write) = loaded.write {
-                        if let Ok(Err(problem)) = write.await {
-                            warn(&problem, "");
-                        }
-                    }
-                    // The cache write is done, so this is the only handle.
+                    // The cache keeps its own copy, so this is the only handle.
                     Ok(Arc::unwrap_or_clone(loaded.packument))
                 }
                 Err(error) => Err(error),
             });
         }
+        for problem in loader.finish().await {
+            warn(&problem);
+        }
         packuments
     }))
 }
 
-fn warn(problem: &PackumentCacheError, then: &str) {
+fn warn(problem: &PackumentCacheError) {
     let mut text = problem.to_string();
     let mut cause = std::error::Error::source(problem);
     while let Some(inner) = cause {
@@ -50,5 +48,5 @@ fn warn(problem: &PackumentCacheError, then: &str) {
         text.push_str(&inner.to_string());
         cause = inner.source();
     }
-    eprintln!("warn: {text}{then}");
+    eprintln!("warn: {text}; {}", problem.consequence());
 }

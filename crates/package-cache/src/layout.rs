@@ -56,7 +56,7 @@ impl CacheLayout {
     }
 }
 
-pub(crate) fn plain_folder_name(part: &str) -> String {
+fn plain_folder_name(part: &str) -> String {
     let plain: String = part
         .chars()
         .map(

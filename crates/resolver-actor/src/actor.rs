@@ -1,3 +1,4 @@
+use std::rc::Rc;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -12,6 +13,8 @@ use crate::finish::{finish, ResolvedTree};
 use crate::lock::{project_tree, tree_from_lockfile};
 use crate::project::Project;
 use crate::source::{RegistrySource, RegistrySourceConfig};
+use crate::tree::Tree;
+use crate::warning::Warning;
 
 /// Sent to the `notify` recipient as soon as a registry version is picked
 /// (by the tree builder, or ahead of it by the prefetcher) and when a
@@ -127,10 +130,24 @@ impl Handler<Resolve> for ResolverActor {
     }
 }
 
-async fn resolve(
-    msg: Resolve,
-    source: std::rc::Rc<RegistrySource>,
-) -> Result<Resolution, ResolveError> {
+async fn resolve(msg: Resolve, source: Rc<RegistrySource>) -> Result<Resolution, ResolveError> {
+    let built = build_tree(&msg, &source).await;
+    // Sealed even when resolution fails, so a retry revalidates instead of
+    // fetching every packument again.
+    let cache_warnings = source.finish_cache_writes().await;
+    let (tree, mut warnings) = built?;
+    warnings.extend(cache_warnings);
+    let tree = finish(tree, &msg.platform, warnings)?;
+    Ok(Resolution {
+        tree,
+        packuments_requested: source.packuments_requested(),
+    })
+}
+
+async fn build_tree(
+    msg: &Resolve,
+    source: &Rc<RegistrySource>,
+) -> Result<(Tree, Vec<Warning>), ResolveError> {
     let start = match &msg.lockfile {
         Some(lock) => tree_from_lockfile(&msg.project, lock, msg.legacy_peer_deps)?,
         None => project_tree(&msg.project, msg.legacy_peer_deps),
@@ -139,7 +156,7 @@ async fn resolve(
         legacy_peer_deps: msg.legacy_peer_deps,
         project_dir: msg.project.dir.clone(),
     };
-    let mut builder = TreeBuilder::new(start, &source, options);
+    let mut builder = TreeBuilder::new(start, source, options);
     builder.start();
     loop {
         let more = builder.step().await?;
@@ -156,11 +173,5 @@ async fn resolve(
             break;
         }
     }
-    let (tree, mut warnings) = builder.into_parts();
-    warnings.extend(source.finish_cache_writes().await);
-    let tree = finish(tree, &msg.platform, warnings)?;
-    Ok(Resolution {
-        tree,
-        packuments_requested: source.packuments_requested(),
-    })
+    Ok(builder.into_parts())
 }

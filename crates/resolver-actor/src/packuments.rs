@@ -8,9 +8,8 @@
 //! it is several times smaller than a full document and is read back
 //! without a second trimming pass.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use tokio::task::JoinHandle;
 use utoo_npm_types::{packument_url, Packument, PackumentError, Registries, ABBREVIATED_ACCEPT};
 use utoo_package_cache::{CachedValidators, PackumentCache, PackumentCacheError, PackumentPolicy};
 use utoo_registry_client::{HttpError, RegistryClient, Revalidation, Validators};
@@ -27,7 +26,6 @@ pub struct PackumentLoader {
     cache: Option<PackumentCache>,
     policy: PackumentPolicy,
     max_bytes: u64,
-    writing: Arc<Mutex<()>>,
 }
 
 /// Why a packument could not be had.
@@ -51,17 +49,14 @@ pub enum PackumentLoadError {
     Stopped,
 }
 
-/// A packument, with what happened to its cache file.
+/// A packument, with what happened to its cached copy.
 #[derive(Debug)]
 pub struct Loaded {
     pub packument: Arc<Packument>,
     /// Bytes received from the registry (0 when the cache answered).
     pub bytes: u64,
-    /// A cache file found damaged (and fetched again): worth a warning.
+    /// A cached copy found damaged (and fetched again): worth a warning.
     pub damaged: Option<PackumentCacheError>,
-    /// The cache file being written, when the packument came from the
-    /// registry; await it before the process ends.
-    pub write: Option<JoinHandle<Result<(), PackumentCacheError>>>,
 }
 
 impl PackumentLoader {
@@ -72,7 +67,6 @@ impl PackumentLoader {
             cache: None,
             policy: PackumentPolicy::Revalidate,
             max_bytes,
-            writing: Arc::default(),
         }
     }
 
@@ -94,7 +88,7 @@ impl PackumentLoader {
 
     pub async fn load(&self, name: &str) -> Result<Loaded, PackumentLoadError> {
         let url = self.url(name);
-        let (cached, damaged) = match self.read_cached(name, &url).await? {
+        let (cached, damaged) = match self.read_cached(&url).await? {
             Ok(cached) => (cached, None),
             Err(damage) => (None, Some(damage)),
         };
@@ -104,7 +98,6 @@ impl PackumentLoader {
                     packument,
                     bytes: 0,
                     damaged,
-                    write: None,
                 })
             }
             (PackumentPolicy::CachedOnly, None) => {
@@ -134,7 +127,6 @@ impl PackumentLoader {
                     packument,
                     bytes: 0,
                     damaged,
-                    write: None,
                 })
             }
             (Revalidation::NotModified, None) => {
@@ -147,51 +139,64 @@ impl PackumentLoader {
             (Revalidation::Modified { body, validators }, _) => (body, validators),
         };
         let bytes = body.len() as u64;
-        let parsed = tokio::task::spawn_blocking(move || Packument::from_slice(&body))
-            .await
-            .map_err(|_| PackumentLoadError::Stopped)?;
-        let packument = Arc::new(parsed.map_err(|source| PackumentLoadError::Malformed {
-            url: url.clone(),
+        let cache = self.cache.clone();
+        let malformed_url = url.clone();
+        // Parsed and added to the cache in one hand-off to a blocking thread.
+        let parsed = tokio::task::spawn_blocking(move || {
+            let packument = Packument::from_slice(&body)?;
+            if let Some(cache) = cache {
+                let validators = CachedValidators {
+                    etag: validators.etag,
+                    last_modified: validators.last_modified,
+                };
+                cache.add(&url, &validators, &packument.to_compact_json());
+            }
+            Ok(Arc::new(packument))
+        })
+        .await
+        .map_err(|_| PackumentLoadError::Stopped)?;
+        let packument = parsed.map_err(|source| PackumentLoadError::Malformed {
+            url: malformed_url,
             source: Arc::new(source),
-        })?);
-        let write = self.cache.clone().map(|cache| {
-            let (name, packument) = (name.to_string(), packument.clone());
-            let validators = CachedValidators {
-                etag: validators.etag,
-                last_modified: validators.last_modified,
-            };
-            let writing = self.writing.clone();
-            tokio::task::spawn_blocking(move || {
-                // Writers take turns: threads creating files in one folder at
-                // once spin on its lock, and resolution needs the cores. The
-                // text is made in turn, so a waiting write holds no copy.
-                let _turn = writing.lock().unwrap_or_else(PoisonError::into_inner);
-                cache.write(&name, &url, &validators, &packument.to_compact_json())
-            })
-        });
+        })?;
         Ok(Loaded {
             packument,
             bytes,
             damaged,
-            write,
         })
+    }
+
+    /// Seals the packuments fetched since the last call into the cache, for
+    /// later installs; returns the cache's problems met on the way. Call it
+    /// once every load has finished.
+    pub async fn finish(&self) -> Vec<PackumentCacheError> {
+        let Some(cache) = self.cache.clone() else {
+            return Vec::new();
+        };
+        match tokio::task::spawn_blocking(move || cache.finish()).await {
+            Ok(problems) => problems,
+            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+            // The runtime is shutting down: nothing is left to report to.
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The cached packument and its validators: `Ok(None)` when there is
     /// none, `Err` when the file can't be used (then it is fetched again).
-    async fn read_cached(&self, name: &str, url: &str) -> Result<CachedRead, PackumentLoadError> {
+    async fn read_cached(&self, url: &str) -> Result<CachedRead, PackumentLoadError> {
         let Some(cache) = self.cache.clone() else {
             return Ok(Ok(None));
         };
-        let (name, url) = (name.to_string(), url.to_string());
+        let url = url.to_string();
         tokio::task::spawn_blocking(move || {
-            let Some(cached) = cache.read(&name, &url)? else {
+            let Some(cached) = cache.read(&url)? else {
                 return Ok(None);
             };
             match Packument::from_slice(&cached.body) {
                 Ok(packument) => Ok(Some((cached.validators, Arc::new(packument)))),
                 Err(_) => Err(PackumentCacheError::Damaged {
-                    path: cache.path(&name, &url),
+                    url,
+                    path: cached.file,
                     problem: "not a valid packument",
                 }),
             }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 use utoo_npm_types::{
     validate_package_name, GitSpec, Integrity, Manifest, NodeVersion, Packument, Registries, Spec,
 };
@@ -60,14 +59,6 @@ fn load_error(failure: PackumentLoadError, name: &str, dependent: &str) -> Resol
     }
 }
 
-/// What the packument cache did during one resolution: files being
-/// written, and damaged or unwritable ones to warn about.
-#[derive(Default)]
-struct CacheActivity {
-    writes: Vec<JoinHandle<Result<(), PackumentCacheError>>>,
-    problems: Vec<PackumentCacheError>,
-}
-
 /// Settings of one resolution against a registry.
 #[derive(Debug, Clone)]
 pub struct RegistrySourceConfig {
@@ -91,7 +82,8 @@ pub struct RegistrySourceConfig {
 pub struct RegistrySource {
     client: RegistryClient,
     loader: PackumentLoader,
-    cache_activity: Rc<RefCell<CacheActivity>>,
+    /// Cached packuments found damaged (and fetched again).
+    damaged_cache: Rc<RefCell<Vec<PackumentCacheError>>>,
     config: RegistrySourceConfig,
     node_version: OnceCell<Option<Version>>,
     limit: Arc<Semaphore>,
@@ -141,7 +133,7 @@ impl RegistrySource {
         Rc::new(RegistrySource {
             client,
             loader,
-            cache_activity: Rc::default(),
+            damaged_cache: Rc::default(),
             node_version: OnceCell::new(),
             limit: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             config,
@@ -161,17 +153,13 @@ impl RegistrySource {
         })
     }
 
-    /// Waits for the packument cache files still being written; returns
-    /// the cache's problems, as warnings.
+    /// Seals the packuments fetched into the cache; returns the cache's
+    /// problems, as warnings.
     pub async fn finish_cache_writes(&self) -> Vec<Warning> {
-        let writes = std::mem::take(&mut self.cache_activity.borrow_mut().writes);
-        for write in writes {
-            if let Ok(Err(problem)) = write.await {
-                self.cache_activity.borrow_mut().problems.push(problem);
-            }
-        }
-        std::mem::take(&mut self.cache_activity.borrow_mut().problems)
+        let damaged = std::mem::take(&mut *self.damaged_cache.borrow_mut());
+        damaged
             .into_iter()
+            .chain(self.loader.finish().await)
             .map(Warning::PackumentCache)
             .collect()
     }
@@ -196,7 +184,7 @@ impl RegistrySource {
         let limit = self.limit.clone();
         let name_owned = name.to_string();
         let in_flight = self.in_flight.clone();
-        let activity = self.cache_activity.clone();
+        let damaged_cache = self.damaged_cache.clone();
         let future = async move {
             let _permit = limit
                 .acquire_owned()
@@ -206,9 +194,7 @@ impl RegistrySource {
             let span = tracing::info_span!(utoo_telemetry::span::PACKUMENT, name = %name_owned, bytes = tracing::field::Empty);
             let loaded = loader.load(&name_owned).await?;
             span.record("bytes", loaded.bytes);
-            let mut activity = activity.borrow_mut();
-            activity.problems.extend(loaded.damaged);
-            activity.writes.extend(loaded.write);
+            damaged_cache.borrow_mut().extend(loaded.damaged);
             Ok(loaded.packument)
         }
         .boxed_local()

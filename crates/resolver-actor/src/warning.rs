@@ -61,10 +61,7 @@ impl fmt::Display for Warning {
                     write!(f, ": {inner}")?;
                     cause = inner.source();
                 }
-                if !matches!(error, PackumentCacheError::Write { .. }) {
-                    write!(f, "; fetched it from the registry again")?;
-                }
-                Ok(())
+                write!(f, "; {}", error.consequence())
             }
         }
     }
