@@ -342,6 +342,9 @@ impl Handler<Install> for Supervisor {
         if self.run.is_some() {
             return Box::pin(async { Err(InstallError::Busy) });
         }
+        if needs_node_version(&msg) {
+            msg.node_version.find_ahead();
+        }
         let (responder, answer) = oneshot::channel();
         let resolve = Resolve {
             project: msg.project.clone(),
@@ -376,6 +379,19 @@ impl Handler<Install> for Supervisor {
                 .unwrap_or(Err(InstallError::ActorStopped("supervisor")))
         })
     }
+}
+
+/// Whether the lockfile already shows that the engines check will need
+/// the Node.js version (a locked package declares `engines.node`).
+fn needs_node_version(request: &Install) -> bool {
+    let Some((lock, _)) = &request.lockfile else {
+        return false;
+    };
+    !request.lockfile_only
+        && lock
+            .packages
+            .values()
+            .any(|entry| entry.engines.contains_key("node"))
 }
 
 impl Supervisor {
