@@ -425,39 +425,51 @@ impl Tree {
     /// arborist's gatherDepSet, used to remove a node with what it brought.
     pub fn exclusive_deps(&self, start: NodeId) -> Vec<NodeId> {
         let mut set: Vec<NodeId> = vec![start];
+        let mut members: HashSet<NodeId> = HashSet::from([start]);
         let mut index = 0;
         while index < set.len() {
             let node = set[index];
             for edge in &self.node(node).edges {
                 if let Some(to) = self.resolve(node, &edge.name) {
                     if to != start
-                        && !set.contains(&to)
+                        && !members.contains(&to)
                         && self.edge_target_valid(node, edge) == Some(true)
                     {
+                        members.insert(to);
                         set.push(to);
                     }
                 }
             }
             index += 1;
         }
-        loop {
-            let outside = set.iter().position(|&dep| {
-                dep != start
-                    && self.edges_in(dep).iter().any(|from| {
-                        !set.contains(from)
-                            && self
-                                .node(*from)
-                                .edge(&self.node(dep).name)
-                                .is_some_and(|e| e.accepts(&self.node(dep).manifest))
-                    })
-            });
-            match outside {
-                Some(pos) => {
-                    set.remove(pos);
+        // Who depends on each dep (with an edge it accepts) does not change
+        // while the set shrinks, so it is found once.
+        let dependents: Vec<(NodeId, Vec<NodeId>)> = set[1..]
+            .iter()
+            .map(|&dep| {
+                let target = self.node(dep);
+                let from = self.edges_in(dep).into_iter().filter(|&from| {
+                    self.node(from)
+                        .edge(&target.name)
+                        .is_some_and(|e| e.accepts(&target.manifest))
+                });
+                (dep, from.collect())
+            })
+            .collect();
+        // Drop each dep that something outside the set needs, until none
+        // is: the order of removals doesn't change where this ends.
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (dep, from) in &dependents {
+                if members.contains(dep) && from.iter().any(|from| !members.contains(from)) {
+                    members.remove(dep);
+                    changed = true;
                 }
-                None => return set,
             }
         }
+        set.retain(|dep| members.contains(dep));
+        set
     }
 
     /// `name@version`, then the chain of dependents that led to it, up to the root.
