@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use utoo_npm_types::Packument;
 use utoo_package_cache::PackumentCacheError;
-use utoo_resolver_actor::{PackumentLoadError, PackumentLoader};
+use utoo_resolver_actor::{PackumentLoadError, PackumentLoader, Warning};
 
 /// The packuments of `names`, fetched at once; cache problems are printed
 /// as warnings, and what was fetched is in the cache when this returns.
@@ -24,7 +24,7 @@ pub(crate) fn load_all(
         for result in loaded {
             packuments.push(match result {
                 Ok(loaded) => {
-                    if let Some(damaged) = &loaded.damaged {
+                    if let Some(damaged) = loaded.damaged {
                         warn(damaged);
                     }
                     // The cache keeps its own copy, so this is the only handle.
@@ -34,19 +34,12 @@ pub(crate) fn load_all(
             });
         }
         for problem in loader.finish().await {
-            warn(&problem);
+            warn(problem);
         }
         packuments
     }))
 }
 
-fn warn(problem: &PackumentCacheError) {
-    let mut text = problem.to_string();
-    let mut cause = std::error::Error::source(problem);
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    eprintln!("warn: {text}; {}", problem.consequence());
+fn warn(problem: PackumentCacheError) {
+    eprintln!("warn: {}", Warning::PackumentCache(problem));
 }
