@@ -45,6 +45,7 @@
 //! ```
 
 mod error;
+mod inflate;
 mod unpack;
 
 use std::fs;

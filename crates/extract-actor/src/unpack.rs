@@ -11,6 +11,7 @@ use tar::{Archive, EntryType};
 use utoo_package_cache::{EntryIndex, INDEX_FILE};
 
 use crate::error::UnpackError;
+use crate::inflate::inflate_whole;
 
 /// What one extraction wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,7 +33,18 @@ pub fn unpack(
     max_bytes: u64,
     index: &mut EntryIndex,
 ) -> Result<UnpackStats, UnpackError> {
-    let mut archive = Archive::new(GzDecoder::new(tgz));
+    match inflate_whole(tgz) {
+        Some(tar) => unpack_tar(Archive::new(&tar[..]), dest, max_bytes, index),
+        None => unpack_tar(Archive::new(GzDecoder::new(tgz)), dest, max_bytes, index),
+    }
+}
+
+fn unpack_tar(
+    mut archive: Archive<impl Read>,
+    dest: &Path,
+    max_bytes: u64,
+    index: &mut EntryIndex,
+) -> Result<UnpackStats, UnpackError> {
     let mut stats = UnpackStats::default();
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
     // Where each file is in `index.files`: a path listed twice is written twice.
@@ -182,4 +194,40 @@ fn write_file(contents: &[u8], target: &Path, tar_mode: u32) -> Result<u64, Unpa
     };
     file.write_all(contents).map_err(io_err)?;
     Ok(contents.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inflate::{whole_size, WHOLE_INFLATE_MAX};
+
+    fn tgz_of(path: &str, body: &[u8]) -> Vec<u8> {
+        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(encoder);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, path, body).unwrap();
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_tarball_unpacks_alike_whether_inflated_whole_or_streamed() {
+        for size in [10_000, WHOLE_INFLATE_MAX + 1] {
+            let body: Vec<u8> = (0..size).map(|n| (n % 253) as u8).collect();
+            let tgz = tgz_of("package/lib/data.bin", &body);
+            assert_eq!(whole_size(&tgz).is_some(), size < WHOLE_INFLATE_MAX);
+            let dest = tempfile::tempdir().unwrap();
+            let mut index = EntryIndex::new("sha512-test");
+            let stats = unpack(&tgz, dest.path(), u64::MAX, &mut index).unwrap();
+            assert_eq!(
+                stats,
+                UnpackStats {
+                    files: 1,
+                    bytes: size as u64
+                }
+            );
+            assert_eq!(fs::read(dest.path().join("lib/data.bin")).unwrap(), body);
+        }
+    }
 }
