@@ -200,6 +200,24 @@ fn sigint_stops_promptly_and_says_so() {
 }
 
 #[test]
+fn a_decompression_bomb_behind_a_pax_size_is_refused() {
+    // The tar header says the file is empty; a pax record says 8 MiB.
+    let bomb = Tarball::new()
+        .pax_sized_zeros("package/huge.bin", 8 << 20)
+        .gzip()
+        .unwrap();
+    let project = raw_tarball_project(bomb);
+    let output = project.utoo(&["install", "--max-package-size", "4"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("evil@1.0.0") && err.contains("decompression bomb"),
+        "{err}"
+    );
+    assert_nothing_of_evil_left(&project);
+}
+
+#[test]
 fn a_decompression_bomb_is_refused() {
     let bomb = Tarball::new()
         .zeros("package/huge.bin", 8 << 20)

@@ -72,8 +72,8 @@ fn unpack_tar(
                 if let Some(parent) = relative.parent() {
                     make_dirs(dest, parent, &mut made_dirs, index)?;
                 }
-                let size = entry.header().size().map_err(UnpackError::Corrupt)?;
-                if stats.bytes.saturating_add(size) > max_bytes {
+                // The size read, which a pax header may set apart from the tar header's.
+                if stats.bytes.saturating_add(entry.size()) > max_bytes {
                     return Err(UnpackError::TooLarge(max_bytes));
                 }
                 let mode = entry.header().mode().unwrap_or(0o644);
@@ -198,6 +198,8 @@ fn write_file(contents: &[u8], target: &Path, tar_mode: u32) -> Result<u64, Unpa
 
 #[cfg(test)]
 mod tests {
+    use utoo_test_registry::Tarball;
+
     use super::*;
     use crate::inflate::{whole_size, WHOLE_INFLATE_MAX};
 
@@ -209,6 +211,22 @@ mod tests {
         header.set_mode(0o644);
         builder.append_data(&mut header, path, body).unwrap();
         builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_pax_size_past_the_limit_is_a_decompression_bomb() {
+        let tgz = Tarball::new()
+            .pax_sized_zeros("package/big.txt", 5000)
+            .gzip()
+            .unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut index = EntryIndex::new("sha512-test");
+        let err = unpack(&tgz, dest.path(), 1000, &mut index).unwrap_err();
+        assert!(matches!(err, UnpackError::TooLarge(1000)), "{err:?}");
+        assert!(!dest.path().join("big.txt").exists());
+
+        let stats = unpack(&tgz, dest.path(), 5000, &mut index).unwrap();
+        assert_eq!(stats.bytes, 5000, "the pax size is what is read");
     }
 
     #[test]

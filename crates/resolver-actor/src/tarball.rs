@@ -41,7 +41,8 @@ pub(crate) const MAX_MANIFEST_BYTES: u64 = 8 << 20;
 pub(crate) fn read_manifest_entry(
     entry: &mut tar::Entry<'_, impl Read>,
 ) -> Result<Vec<u8>, TarballError> {
-    if entry.header().size().unwrap_or(u64::MAX) > MAX_MANIFEST_BYTES {
+    // The size read, which a pax header may set apart from the tar header's.
+    if entry.size() > MAX_MANIFEST_BYTES {
         let path = entry.path().map_err(TarballError::EntryPath)?;
         return Err(TarballError::ManifestTooLarge(path.display().to_string()));
     }
@@ -148,6 +149,12 @@ pub(crate) mod tests {
         assert!(matches!(err, TarballError::BadName(_)), "{err}");
         let huge = " ".repeat(MAX_MANIFEST_BYTES as usize + 1);
         let err = manifest_from_tarball(&tgz(&[("package/package.json", &huge)]), "x").unwrap_err();
+        assert!(matches!(err, TarballError::ManifestTooLarge(_)), "{err}");
+        let hidden = utoo_test_registry::Tarball::new()
+            .pax_sized_zeros("package/package.json", MAX_MANIFEST_BYTES + 1)
+            .gzip()
+            .unwrap();
+        let err = manifest_from_tarball(&hidden, "x").unwrap_err();
         assert!(matches!(err, TarballError::ManifestTooLarge(_)), "{err}");
     }
 }

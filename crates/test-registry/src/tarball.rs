@@ -43,6 +43,7 @@ struct TarEntry {
 enum EntryKind {
     File { content: Bytes, mode: u32 },
     Zeros { len: u64 },
+    PaxSizedZeros { len: u64 },
     Symlink { target: String },
     Hardlink { target: String },
     Directory,
@@ -78,6 +79,13 @@ impl Tarball {
     /// multi-gigabyte entry costs only a few megabytes of tarball.
     pub fn zeros(self, path: &str, len: u64) -> Self {
         self.entry(path, EntryKind::Zeros { len })
+    }
+
+    /// A file of `len` zero bytes whose tar header says it is empty, while a
+    /// pax record before it gives its real size: a reader that checks the
+    /// header's size reads `len` bytes it never checked.
+    pub fn pax_sized_zeros(self, path: &str, len: u64) -> Self {
+        self.entry(path, EntryKind::PaxSizedZeros { len })
     }
 
     pub fn symlink(self, path: &str, target: &str) -> Self {
@@ -148,6 +156,13 @@ fn append_entry<W: Write>(archive: &mut tar::Builder<W>, entry: &TarEntry) -> io
             header.set_cksum();
             archive.append(&header, io::repeat(0).take(*len))
         }
+        EntryKind::PaxSizedZeros { len } => {
+            append_pax_size(archive, *len)?;
+            header.set_entry_type(EntryType::Regular);
+            header.set_mode(FILE_MODE);
+            header.set_cksum();
+            archive.append(&header, io::repeat(0).take(*len))
+        }
         EntryKind::Symlink { target } => append_link(archive, header, EntryType::Symlink, target),
         EntryKind::Hardlink { target } => append_link(archive, header, EntryType::Link, target),
         EntryKind::Directory => {
@@ -163,6 +178,28 @@ fn append_entry<W: Write>(archive: &mut tar::Builder<W>, entry: &TarEntry) -> io
             archive.append(&header, io::empty())
         }
     }
+}
+
+/// A pax extended header whose one record, `size`, applies to the next entry.
+fn append_pax_size<W: Write>(archive: &mut tar::Builder<W>, len: u64) -> io::Result<()> {
+    let field = format!(" size={len}\n");
+    // A record starts with its own length in decimal, that length included.
+    let mut length = field.len();
+    let record = loop {
+        let record = format!("{length}{field}");
+        if record.len() == length {
+            break record;
+        }
+        length = record.len();
+    };
+    let mut header = Header::new_ustar();
+    header.as_old_mut().name[..9].copy_from_slice(b"PaxHeader");
+    header.set_mtime(FIXED_MTIME);
+    header.set_mode(FILE_MODE);
+    header.set_entry_type(EntryType::XHeader);
+    header.set_size(record.len() as u64);
+    header.set_cksum();
+    archive.append(&header, record.as_bytes())
 }
 
 fn append_link<W: Write>(
