@@ -1,5 +1,6 @@
 //! Where packages live in the global cache, and when an entry is complete.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -43,6 +44,15 @@ impl CacheLayout {
     /// file by file when they are linked ([`crate::SealedIndex::check`]).
     pub fn is_complete(entry_dir: &Path) -> bool {
         entry_dir.join(INDEX_FILE).is_file()
+    }
+
+    /// The length of a complete entry's file index (one `stat`, as
+    /// [`CacheLayout::is_complete`] makes); `None` when the entry isn't
+    /// complete. It grows with the entry's files, so it tells which entries
+    /// take longest to link.
+    pub fn index_len(entry_dir: &Path) -> Option<u64> {
+        let metadata = fs::metadata(entry_dir.join(INDEX_FILE)).ok()?;
+        metadata.is_file().then_some(metadata.len())
     }
 
     /// The packuments kept between installs.

@@ -1,25 +1,62 @@
 //! Which packages can be cloned now: those whose cache entry is ready and
 //! whose parent folder is in place. Packages wait in an index by what they
-//! wait for, so each event touches only the packages it unblocks.
+//! wait for, so each event touches only the packages it unblocks. Of those
+//! ready, the largest entry goes first, then the earliest ready.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::causes::with_causes;
 use crate::messages::{InstallError, StageError};
-use crate::plan::{parent_path, PlannedPackage};
+use crate::plan::{parent_path, CachedEntry, PlannedPackage};
 
 /// What the cache holds for a package's tarball, as the supervisor knows it.
 pub(crate) enum EntryStatus<'a> {
-    Ready(&'a PathBuf),
+    Ready(&'a CachedEntry),
     Failed(&'a Arc<StageError>),
     Pending,
 }
 
+/// A package that can be cloned from `entry`, the `order`th to become ready.
+struct Ready {
+    package: PlannedPackage,
+    entry: CachedEntry,
+    order: usize,
+}
+
+impl Ready {
+    fn rank(&self) -> (u64, Reverse<usize>) {
+        (self.entry.size_hint, Reverse(self.order))
+    }
+}
+
+impl PartialEq for Ready {
+    fn eq(&self, other: &Ready) -> bool {
+        self.rank() == other.rank()
+    }
+}
+
+impl Eq for Ready {}
+
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Ready) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ready {
+    fn cmp(&self, other: &Ready) -> Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct CloneQueue {
-    ready: VecDeque<(PlannedPackage, PathBuf)>,
+    ready: BinaryHeap<Ready>,
+    /// How many packages became ready so far.
+    readied: usize,
     waiting_for_entry: HashMap<String, Vec<PlannedPackage>>,
     waiting_for_parent: HashMap<String, Vec<PlannedPackage>>,
     placed: HashSet<String>,
@@ -67,7 +104,7 @@ impl CloneQueue {
         entry: &impl Fn(&str) -> EntryStatus<'a>,
     ) -> Result<(), InstallError> {
         match entry(&package.download.cache_key()) {
-            EntryStatus::Ready(dir) => self.ready.push_back((package, dir.clone())),
+            EntryStatus::Ready(entry) => self.push_ready(package, entry),
             EntryStatus::Failed(error) => self.fail(package, error)?,
             EntryStatus::Pending => {
                 let key = package.download.cache_key().to_string();
@@ -123,10 +160,19 @@ impl CloneQueue {
         self.place_when_entry_ready(package, &entry)
     }
 
-    pub(crate) fn entry_ready(&mut self, key: &str, dir: &Path) {
+    pub(crate) fn entry_ready(&mut self, key: &str, entry: &CachedEntry) {
         for package in self.waiting_for_entry.remove(key).unwrap_or_default() {
-            self.ready.push_back((package, dir.to_path_buf()));
+            self.push_ready(package, entry);
         }
+    }
+
+    fn push_ready(&mut self, package: PlannedPackage, entry: &CachedEntry) {
+        self.ready.push(Ready {
+            package,
+            entry: entry.clone(),
+            order: self.readied,
+        });
+        self.readied += 1;
     }
 
     pub(crate) fn entry_failed(
@@ -155,7 +201,9 @@ impl CloneQueue {
     }
 
     pub(crate) fn next_ready(&mut self) -> Option<(PlannedPackage, PathBuf)> {
-        self.ready.pop_front()
+        self.ready
+            .pop()
+            .map(|ready| (ready.package, ready.entry.dir))
     }
 
     /// Whether every queued package was placed or skipped.
@@ -202,6 +250,13 @@ mod tests {
         Arc::new(StageError::Fetch(utoo_fetch_actor::FetchError::Stopped))
     }
 
+    fn entry(size_hint: u64) -> CachedEntry {
+        CachedEntry {
+            dir: PathBuf::from("/cache/x"),
+            size_hint,
+        }
+    }
+
     fn paths(queue: &mut CloneQueue) -> Vec<String> {
         std::iter::from_fn(|| queue.next_ready())
             .map(|(p, _)| p.path)
@@ -210,7 +265,7 @@ mod tests {
 
     #[test]
     fn nested_packages_wait_for_their_parent_and_their_entry() {
-        let dir = PathBuf::from("/cache/x");
+        let dir = entry(0);
         let mut queue = CloneQueue::new([]);
         let pending = |_: &str| EntryStatus::Pending;
         queue
@@ -235,6 +290,29 @@ mod tests {
             .placed("node_modules/a/node_modules/b", pending)
             .unwrap();
         assert!(queue.is_done());
+    }
+
+    #[test]
+    fn the_largest_ready_entry_is_cloned_first_and_equals_in_the_order_they_became_ready() {
+        let mut queue = CloneQueue::new([]);
+        let pending = |_: &str| EntryStatus::Pending;
+        for (path, key) in [("a", "ka"), ("b", "kb"), ("c", "kc"), ("d", "kd")] {
+            let package = package(&format!("node_modules/{path}"), key, false);
+            queue.add(package, pending).unwrap();
+        }
+        queue.entry_ready("kd", &entry(10));
+        queue.entry_ready("kb", &entry(300));
+        queue.entry_ready("ka", &entry(10));
+        queue.entry_ready("kc", &entry(20));
+        assert_eq!(
+            paths(&mut queue),
+            [
+                "node_modules/b",
+                "node_modules/c",
+                "node_modules/d",
+                "node_modules/a"
+            ]
+        );
     }
 
     #[test]

@@ -32,5 +32,5 @@ pub use messages::{
     Install, InstallError, InstallReport, LockfileSettings, Omit, PlacedPackage, StageError,
 };
 pub use pipeline::{Command, Gauges, Limits, Pipeline};
-pub use plan::{default_tarball_url, parent_path, Download, PlannedPackage};
+pub use plan::{default_tarball_url, parent_path, CachedEntry, Download, PlannedPackage};
 pub use state::{fingerprint, up_to_date};

@@ -25,7 +25,7 @@ use utoo_telemetry::queue;
 use crate::causes::causes;
 use crate::clone_queue::{CloneQueue, EntryStatus};
 use crate::messages::{InstallError, InstallReport, PlacedPackage, StageError};
-use crate::plan::{Download, PlannedPackage};
+use crate::plan::{CachedEntry, Download, PlannedPackage};
 
 /// Capacities of the blocking stages (threads of their `SyncArbiter`s).
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,7 @@ enum EntryState {
     Queued,
     Fetching,
     Extracting,
-    Ready(PathBuf),
+    Ready(CachedEntry),
     Failed(Arc<StageError>),
 }
 
@@ -162,16 +162,16 @@ impl Pipeline {
 
     /// Makes sure the cache will hold `download`; `cached` is its complete
     /// cache entry, when the cache has one.
-    pub fn want(&mut self, download: Download, cached: Option<PathBuf>) {
+    pub fn want(&mut self, download: Download, cached: Option<CachedEntry>) {
         let key = download.cache_key().to_string();
         if self.entries.contains_key(&key) {
             return;
         }
         match cached {
-            Some(dir) => {
+            Some(entry) => {
                 tracing::info!(package = %format!("{}@{}", download.name, download.version), "cache hit");
                 self.report.cache_hits += 1;
-                self.entries.insert(key, EntryState::Ready(dir));
+                self.entries.insert(key, EntryState::Ready(entry));
             }
             None => {
                 self.entries.insert(key, EntryState::Queued);
@@ -266,7 +266,11 @@ impl Pipeline {
                     self.extracted_here
                         .insert(download.cache_key().into_owned());
                 }
-                EntryState::Ready(entry.dir)
+                // It becomes ready alone: its size would order nothing.
+                EntryState::Ready(CachedEntry {
+                    dir: entry.dir,
+                    size_hint: 0,
+                })
             }
             Err(error) => EntryState::Failed(StageError::Extract(error).into()),
         };
@@ -360,7 +364,7 @@ impl Pipeline {
     fn entry_changed(&mut self, key: String, state: EntryState) -> Result<(), InstallError> {
         if let Some(queue) = self.clone_queue.as_mut() {
             match &state {
-                EntryState::Ready(dir) => queue.entry_ready(&key, dir),
+                EntryState::Ready(entry) => queue.entry_ready(&key, entry),
                 EntryState::Failed(error) => queue.entry_failed(&key, error)?,
                 _ => {}
             }
@@ -441,7 +445,7 @@ impl Pipeline {
 
 fn entry_status<'a>(entries: &'a HashMap<String, EntryState>, key: &str) -> EntryStatus<'a> {
     match entries.get(key) {
-        Some(EntryState::Ready(dir)) => EntryStatus::Ready(dir),
+        Some(EntryState::Ready(entry)) => EntryStatus::Ready(entry),
         Some(EntryState::Failed(error)) => EntryStatus::Failed(error),
         _ => EntryStatus::Pending,
     }

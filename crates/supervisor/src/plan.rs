@@ -124,10 +124,22 @@ impl Download {
     }
 
     /// Its entry in `cache`, when the entry is complete.
-    pub(crate) fn complete_entry(&self, cache: &CacheLayout) -> Option<PathBuf> {
+    pub(crate) fn complete_entry(&self, cache: &CacheLayout) -> Option<CachedEntry> {
         let dir = cache.entry_dir(&self.name, &self.version, &self.cache_key());
-        CacheLayout::is_complete(&dir).then_some(dir)
+        let size_hint = CacheLayout::index_len(&dir)?;
+        Some(CachedEntry { dir, size_hint })
     }
+}
+
+/// A complete cache entry, as the pipeline schedules it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedEntry {
+    pub dir: PathBuf,
+    /// How long linking the entry may take, comparable between entries:
+    /// the length of its file index. Entries ready at once are linked
+    /// largest first, so that a large package doesn't start last and end
+    /// the install alone. 0 when unknown.
+    pub size_hint: u64,
 }
 
 /// The tarball URL npm would use when a lockfile doesn't record `resolved`.

@@ -20,7 +20,7 @@ use crate::node_modules::{
     remove_any, Placement, HIDDEN_LOCKFILE,
 };
 use crate::plan::{
-    engine_mismatches, parent_path, plan, PlannedBundled, PlannedLink, PlannedPackage,
+    engine_mismatches, parent_path, plan, CachedEntry, PlannedBundled, PlannedLink, PlannedPackage,
 };
 use crate::published::add_workspaces_from_disk;
 
@@ -30,7 +30,7 @@ pub(crate) struct Prepared {
     /// Packages already in place.
     pub kept: Vec<PlannedPackage>,
     /// Packages to place, each with its complete cache entry if the cache has one.
-    pub to_place: Vec<(PlannedPackage, Option<PathBuf>)>,
+    pub to_place: Vec<(PlannedPackage, Option<CachedEntry>)>,
     pub warnings: Vec<String>,
     /// Packages removed from `node_modules`.
     pub removed: usize,

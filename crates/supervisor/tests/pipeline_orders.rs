@@ -11,7 +11,7 @@ use utoo_clone_actor::{CloneError, CloneStats};
 use utoo_extract_actor::{CacheEntry, UnpackStats};
 use utoo_fetch_actor::Tarball;
 use utoo_package_cache::Damage;
-use utoo_supervisor::{Command, Download, Limits, Pipeline, PlannedPackage};
+use utoo_supervisor::{CachedEntry, Command, Download, Limits, Pipeline, PlannedPackage};
 
 /// A tiny deterministic generator (xorshift64*), so a failing seed replays.
 struct Rng(u64);
@@ -180,7 +180,10 @@ fn install_in_random_order(seed: u64, limits: Limits) {
     let mut to_announce = packages();
     // Some tarballs are in the cache already.
     let cached = |p: &PlannedPackage| {
-        (p.download.cache_key().ends_with('7')).then(|| PathBuf::from("/cache/hit"))
+        (p.download.cache_key().ends_with('7')).then(|| CachedEntry {
+            dir: PathBuf::from("/cache/hit"),
+            size_hint: p.path.len() as u64,
+        })
     };
     let mut resolved = false;
     let mut steps = 0;
@@ -261,7 +264,10 @@ fn entries_this_install_extracted_are_cloned_without_checking_their_files_again(
     pipeline.want(fresh.download.clone(), None);
     pipeline.want(
         cached.download.clone(),
-        Some(PathBuf::from("/cache/k-cached")),
+        Some(CachedEntry {
+            dir: PathBuf::from("/cache/k-cached"),
+            size_hint: 1,
+        }),
     );
     for command in pipeline.next_commands() {
         let Command::Fetch(download) = command else {
