@@ -32,7 +32,7 @@ use utoo_fetch_actor::Tarball;
 use utoo_install_trace::{
     timings_html, EventRecord, Fields, Recording, SpanRecord, TimingsSummary, QUEUE_TARGET,
 };
-use utoo_supervisor::{Command as Work, Download, Limits, Pipeline, PlannedPackage};
+use utoo_supervisor::{CachedEntry, Command as Work, Download, Limits, Pipeline, PlannedPackage};
 use utoo_telemetry::queue;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -264,7 +264,10 @@ impl Simulation {
         self.recording.spans.push(record);
         let told = match next {
             State::Resolved => {
-                let entry = cached.then(|| PathBuf::from("/cache/hit"));
+                let entry = cached.then(|| CachedEntry {
+                    dir: PathBuf::from("/cache/hit"),
+                    size_hint: files,
+                });
                 if cached {
                     let fields = Fields::from([("package".to_string(), json!(id))]);
                     let hit = event("cache hit", "utoo_supervisor", self.now * 1000, fields);
