@@ -266,7 +266,8 @@ impl Pipeline {
                     self.extracted_here
                         .insert(download.cache_key().into_owned());
                 }
-                // It becomes ready alone: its size would order nothing.
+                // Entries extracted here become ready one by one as their
+                // extractions end, which orders them already.
                 EntryState::Ready(CachedEntry {
                     dir: entry.dir,
                     size_hint: 0,
