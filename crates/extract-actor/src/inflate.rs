@@ -10,8 +10,8 @@
 
 /// The largest tarball inflated whole. Larger ones stream, so an extraction
 /// holds at most this much inflated data at once. At 16 MiB, ant-design's
-/// cold install peaked 30 MB higher than at 8 MiB and saved little more time:
-/// most tarballs are far smaller, the few large ones hold most bytes.
+/// cold install peaked about 30 MB higher than at 8 MiB and saved under
+/// 0.1 s of CPU.
 pub(crate) const WHOLE_INFLATE_MAX: usize = 8 << 20;
 
 /// The size a gzip member's trailer claims, when it is one worth inflating whole.
