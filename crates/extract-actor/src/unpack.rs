@@ -203,16 +203,6 @@ mod tests {
     use super::*;
     use crate::inflate::{whole_size, WHOLE_INFLATE_MAX};
 
-    fn tgz_of(path: &str, body: &[u8]) -> Vec<u8> {
-        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut builder = tar::Builder::new(encoder);
-        let mut header = tar::Header::new_gnu();
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        builder.append_data(&mut header, path, body).unwrap();
-        builder.into_inner().unwrap().finish().unwrap()
-    }
-
     #[test]
     fn a_pax_size_past_the_limit_is_a_decompression_bomb() {
         let tgz = Tarball::new()
@@ -233,7 +223,10 @@ mod tests {
     fn a_tarball_unpacks_alike_whether_inflated_whole_or_streamed() {
         for size in [10_000, WHOLE_INFLATE_MAX + 1] {
             let body: Vec<u8> = (0..size).map(|n| (n % 253) as u8).collect();
-            let tgz = tgz_of("package/lib/data.bin", &body);
+            let tgz = Tarball::new()
+                .file("package/lib/data.bin", body.clone())
+                .gzip()
+                .unwrap();
             assert_eq!(whole_size(&tgz).is_some(), size < WHOLE_INFLATE_MAX);
             let dest = tempfile::tempdir().unwrap();
             let mut index = EntryIndex::new("sha512-test");

@@ -43,13 +43,12 @@ impl CacheLayout {
     /// last, is there. Whether its files are still as extracted is checked
     /// file by file when they are linked ([`crate::SealedIndex::check`]).
     pub fn is_complete(entry_dir: &Path) -> bool {
-        entry_dir.join(INDEX_FILE).is_file()
+        CacheLayout::index_len(entry_dir).is_some()
     }
 
-    /// The length of a complete entry's file index (one `stat`, as
-    /// [`CacheLayout::is_complete`] makes); `None` when the entry isn't
-    /// complete. It grows with the entry's files, so it tells which entries
-    /// take longest to link.
+    /// The length of a complete entry's file index; `None` when the entry
+    /// isn't complete. It grows with the entry's files, so it tells which
+    /// entries take longest to link.
     pub fn index_len(entry_dir: &Path) -> Option<u64> {
         let metadata = fs::metadata(entry_dir.join(INDEX_FILE)).ok()?;
         metadata.is_file().then_some(metadata.len())

@@ -149,19 +149,10 @@ fn append_entry<W: Write>(archive: &mut tar::Builder<W>, entry: &TarEntry) -> io
             header.set_cksum();
             archive.append(&header, content.as_ref())
         }
-        EntryKind::Zeros { len } => {
-            header.set_entry_type(EntryType::Regular);
-            header.set_mode(FILE_MODE);
-            header.set_size(*len);
-            header.set_cksum();
-            archive.append(&header, io::repeat(0).take(*len))
-        }
+        EntryKind::Zeros { len } => append_zeros(archive, header, *len, *len),
         EntryKind::PaxSizedZeros { len } => {
             append_pax_size(archive, *len)?;
-            header.set_entry_type(EntryType::Regular);
-            header.set_mode(FILE_MODE);
-            header.set_cksum();
-            archive.append(&header, io::repeat(0).take(*len))
+            append_zeros(archive, header, 0, *len)
         }
         EntryKind::Symlink { target } => append_link(archive, header, EntryType::Symlink, target),
         EntryKind::Hardlink { target } => append_link(archive, header, EntryType::Link, target),
@@ -180,6 +171,20 @@ fn append_entry<W: Write>(archive: &mut tar::Builder<W>, entry: &TarEntry) -> io
     }
 }
 
+/// `len` zero bytes, streamed, under a header that says `header_size`.
+fn append_zeros<W: Write>(
+    archive: &mut tar::Builder<W>,
+    mut header: Header,
+    header_size: u64,
+    len: u64,
+) -> io::Result<()> {
+    header.set_entry_type(EntryType::Regular);
+    header.set_mode(FILE_MODE);
+    header.set_size(header_size);
+    header.set_cksum();
+    archive.append(&header, io::repeat(0).take(len))
+}
+
 /// A pax extended header whose one record, `size`, applies to the next entry.
 fn append_pax_size<W: Write>(archive: &mut tar::Builder<W>, len: u64) -> io::Result<()> {
     let field = format!(" size={len}\n");
@@ -193,7 +198,7 @@ fn append_pax_size<W: Write>(archive: &mut tar::Builder<W>, len: u64) -> io::Res
         length = record.len();
     };
     let mut header = Header::new_ustar();
-    header.as_old_mut().name[..9].copy_from_slice(b"PaxHeader");
+    write_name(archive, &mut header, GNU_LONG_NAME, b"PaxHeader")?;
     header.set_mtime(FIXED_MTIME);
     header.set_mode(FILE_MODE);
     header.set_entry_type(EntryType::XHeader);
