@@ -135,8 +135,7 @@ fn workspace_and_file_folder_bins_stay_inside_node_modules_bin() {
 fn lockfile_package_paths_cannot_leave_node_modules() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));
     project.install(&[]);
-    let outside = outside(&project);
-    fs::write(outside.join("keep.txt"), "keep me").unwrap();
+    fs::write(outside(&project).join("keep.txt"), "keep me").unwrap();
     let bb = project.lockfile()["packages"]["node_modules/bb"].clone();
     let link_to_bb = json!({"resolved": "node_modules/bb", "link": true});
     for (hostile, entry) in [
@@ -148,28 +147,45 @@ fn lockfile_package_paths_cannot_leave_node_modules() {
         ),
     ] {
         edit_lockfile(&project, |lock| lock["packages"][hostile] = entry.clone());
-
-        let output = project.utoo(&["ci", "--ignore-scripts"]);
-
-        assert!(!output.status.success(), "{hostile}: {}", describe(&output));
-        let err = stderr(&output);
-        assert!(
-            err.contains("package-lock.json") && err.contains(hostile),
-            "{err}"
-        );
-        assert_eq!(
-            fs::read_to_string(outside.join("keep.txt")).unwrap(),
-            "keep me"
-        );
-        assert!(!outside.join("data.txt").exists(), "bb was placed outside");
-        assert!(
-            !is_symlink(&outside.join("evil")),
-            "a link was placed outside"
-        );
+        // With no node_modules, the lockfile's packages are placed while it is checked.
+        for into_nothing in [false, true] {
+            let node_modules = project.dir().join("node_modules");
+            match into_nothing {
+                true => fs::remove_dir_all(&node_modules).unwrap(),
+                false => fs::create_dir_all(&node_modules).unwrap(),
+            }
+            let output = project.utoo(&["ci", "--ignore-scripts"]);
+            assert!(!output.status.success(), "{hostile}: {}", describe(&output));
+            assert_refused(&project, hostile, &output);
+            assert_eq!(
+                node_modules.exists(),
+                !into_nothing,
+                "{hostile}: a failed install leaves node_modules as it found it"
+            );
+        }
         edit_lockfile(&project, |lock| {
             lock["packages"].as_object_mut().unwrap().remove(hostile);
         });
     }
+}
+
+/// The install refused the lockfile's `hostile` path and wrote nothing outside the project.
+fn assert_refused(project: &Project, hostile: &str, output: &std::process::Output) {
+    let outside = outside(project);
+    let err = stderr(output);
+    assert!(
+        err.contains("package-lock.json") && err.contains(hostile),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(outside.join("keep.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(!outside.join("data.txt").exists(), "bb was placed outside");
+    assert!(
+        !is_symlink(&outside.join("evil")),
+        "a link was placed outside"
+    );
 }
 
 /// A new project wanting `aa`, installed with `first`'s cache.

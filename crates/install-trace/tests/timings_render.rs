@@ -365,6 +365,7 @@ impl Simulation {
                     self.clone_queue.push_back(i);
                 }
                 Work::AllPlaced => self.all_placed = true,
+                Work::PlacingStopped => panic!("this install never stops placing"),
             }
         }
     }

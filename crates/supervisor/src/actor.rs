@@ -2,6 +2,8 @@
 //! to start), the other actors (who do it) and the install
 //! [`transaction`](crate::transaction) (what happens before and after).
 
+use std::fs;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,9 +18,10 @@ use utoo_resolver_actor::{PackagePlaced, Resolution, Resolve};
 use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError, InstallReport, StageError};
+use crate::node_modules::{is_install_path, remove_any};
 use crate::pipeline::{Command, Gauges, Limits, Pipeline};
-use crate::plan::{download_for, locked_downloads, Download, PlannedPackage};
-use crate::transaction::{self, Prepared, Transaction};
+use crate::plan::{download_for, locked_packages, Download, PlannedPackage};
+use crate::transaction::{self, Checked, InPlace, Prepare, Prepared, Transaction};
 
 /// The actors a supervisor drives, as recipients so that tools (and tests)
 /// can put their own in between.
@@ -40,6 +43,15 @@ struct Run {
     pipeline: Pipeline,
     /// Set once resolution is prepared.
     transaction: Option<Transaction>,
+    /// The lockfile's packages, placed before resolution ends into a
+    /// `node_modules` that did not exist: this install's own, to take back
+    /// if the install fails.
+    placing_early: Option<Arc<Vec<PlannedPackage>>>,
+    /// The resolved tree, to place once the early placing has stopped.
+    to_place_once_stopped: Option<Checked>,
+    /// The error to answer with once the early placing has stopped and
+    /// `node_modules` is taken back.
+    failure: Option<InstallError>,
     report: InstallReport,
     /// The gauges as last sampled into the trace.
     sampled: Gauges,
@@ -83,9 +95,21 @@ impl Supervisor {
         }
     }
 
-    fn fail(&mut self, error: InstallError) {
+    fn fail(&mut self, error: InstallError, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        tracing::debug!(%error, "install failed");
+        if run.placing_early.is_some() {
+            // The first error is the one answered.
+            if run.failure.is_none() {
+                run.failure = Some(error);
+                run.pipeline.stop_placing();
+                self.dispatch(ctx);
+            }
+            return;
+        }
         if let Some(run) = self.run.take() {
-            tracing::debug!(%error, "install failed");
             let _ = run.responder.send(Err(error));
         }
     }
@@ -101,7 +125,7 @@ impl Supervisor {
         };
         match event(&mut run.pipeline) {
             Ok(()) => self.dispatch(ctx),
-            Err(error) => self.fail(error),
+            Err(error) => self.fail(error, ctx),
         }
     }
 
@@ -111,7 +135,11 @@ impl Supervisor {
         };
         let commands = run.pipeline.next_commands();
         run.sample_gauges();
+        let failing = run.failure.is_some();
         for command in commands {
+            if failing && !matches!(command, Command::PlacingStopped) {
+                continue;
+            }
             match command {
                 Command::Fetch(download) => self.fetch(download, ctx),
                 Command::Extract {
@@ -125,6 +153,7 @@ impl Supervisor {
                     check_files,
                 } => self.clone_package(package, from, check_files, ctx),
                 Command::AllPlaced => self.finish_placing(ctx),
+                Command::PlacingStopped => self.placing_stopped(ctx),
             }
         }
     }
@@ -146,7 +175,7 @@ impl Supervisor {
             sent.into_actor(self)
                 .map(move |reply, act, ctx| match reply {
                     Ok(result) => act.on_event(ctx, |p| p.fetched(download, result)),
-                    Err(_) => act.fail(InstallError::ActorStopped("fetch")),
+                    Err(_) => act.fail(InstallError::ActorStopped("fetch"), ctx),
                 }),
         );
     }
@@ -170,7 +199,7 @@ impl Supervisor {
             sent.into_actor(self)
                 .map(move |reply, act, ctx| match reply {
                     Ok(result) => act.on_event(ctx, |p| p.extracted(&download, result)),
-                    Err(_) => act.fail(InstallError::ActorStopped("extract")),
+                    Err(_) => act.fail(InstallError::ActorStopped("extract"), ctx),
                 }),
         );
     }
@@ -196,7 +225,7 @@ impl Supervisor {
             sent.into_actor(self)
                 .map(move |reply, act, ctx| match reply {
                     Ok(result) => act.on_event(ctx, |p| p.cloned(package, result)),
-                    Err(_) => act.fail(InstallError::ActorStopped("clone")),
+                    Err(_) => act.fail(InstallError::ActorStopped("clone"), ctx),
                 }),
         );
     }
@@ -208,17 +237,83 @@ impl Supervisor {
         run.resolve_span = None;
         let request = Arc::clone(&run.request);
         let cache = self.cache.clone();
-        let prepare =
-            tokio::task::spawn_blocking(move || transaction::prepare(&request, resolution, &cache));
+        let early = run.placing_early.clone();
+        let prepare = tokio::task::spawn_blocking(move || {
+            transaction::prepare(
+                &request,
+                resolution,
+                &cache,
+                early.as_deref().map(Vec::as_slice),
+            )
+        });
         ctx.spawn(
             prepare
                 .into_actor(self)
                 .map(|joined, act, ctx| match joined {
-                    Ok(Ok(prepared)) => act.prepared(prepared, ctx),
-                    Ok(Err(error)) => act.fail(error),
-                    Err(_) => act.fail(InstallError::ActorStopped("supervisor")),
+                    Ok(Ok(Prepare::Prepared(prepared))) => act.prepared(prepared, ctx),
+                    Ok(Ok(Prepare::StopEarlyPlacing(checked))) => {
+                        act.stop_early_placing(checked, ctx)
+                    }
+                    Ok(Err(error)) => act.fail(error, ctx),
+                    Err(_) => act.fail(InstallError::ActorStopped("supervisor"), ctx),
                 }),
         );
+    }
+
+    /// The resolved tree is not the one placed early: placing stops, and
+    /// once no clone is under way, what stays is sorted out.
+    fn stop_early_placing(&mut self, checked: Checked, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        tracing::info!("the resolved tree differs from the lockfile's: placing again");
+        run.to_place_once_stopped = Some(checked);
+        run.pipeline.stop_placing();
+        self.dispatch(ctx);
+    }
+
+    /// No clone is under way any more: either `node_modules` is taken back
+    /// (the install failed), or placing starts again from what is in place.
+    fn placing_stopped(&mut self, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        if run.failure.is_some() {
+            return self.take_back_node_modules(ctx);
+        }
+        let Some(checked) = run.to_place_once_stopped.take() else {
+            return;
+        };
+        let request = Arc::clone(&run.request);
+        let cache = self.cache.clone();
+        let placed = run.pipeline.placed_packages().to_vec();
+        let place = tokio::task::spawn_blocking(move || {
+            transaction::place(&request, checked, &cache, InPlace::PlacedEarly(&placed))
+        });
+        ctx.spawn(place.into_actor(self).map(|joined, act, ctx| match joined {
+            Ok(Ok(prepared)) => act.prepared(prepared, ctx),
+            Ok(Err(error)) => act.fail(error, ctx),
+            Err(_) => act.fail(InstallError::ActorStopped("supervisor"), ctx),
+        }));
+    }
+
+    /// The install failed after placing into a `node_modules` that did not
+    /// exist: it is removed before the error is answered.
+    fn take_back_node_modules(&mut self, ctx: &mut Context<Self>) {
+        let Some(mut run) = self.run.take() else {
+            return;
+        };
+        let Some(error) = run.failure.take() else {
+            return;
+        };
+        let node_modules = run.request.project_dir.join("node_modules");
+        let removal = tokio::task::spawn_blocking(move || remove_any(&node_modules));
+        ctx.spawn(removal.into_actor(self).map(move |removed, _act, _ctx| {
+            if let Ok(Err(removal_error)) = removed {
+                tracing::warn!(%removal_error, "could not remove the node_modules this install began");
+            }
+            let _ = run.responder.send(Err(error));
+        }));
     }
 
     fn prepared(&mut self, prepared: Prepared, ctx: &mut Context<Self>) {
@@ -252,7 +347,7 @@ impl Supervisor {
         let placed = run.pipeline.placed_packages();
         match transaction::link_links_inside_packages(&run.request, &transaction.links, placed) {
             Ok(changed) => transaction.bins_need_linking |= changed,
-            Err(error) => return self.fail(error),
+            Err(error) => return self.fail(error, ctx),
         }
         if !transaction.bins_need_linking {
             return self.commit(ctx);
@@ -281,7 +376,7 @@ impl Supervisor {
         };
         ctx.spawn(work.into_actor(self).map(|result, act, ctx| match result {
             Ok(()) => act.commit(ctx),
-            Err(error) => act.fail(error),
+            Err(error) => act.fail(error, ctx),
         }));
     }
 
@@ -361,17 +456,20 @@ impl Handler<Install> for Supervisor {
             responder,
             pipeline: Pipeline::new(self.limits),
             transaction: None,
+            placing_early: None,
+            to_place_once_stopped: None,
+            failure: None,
             report: InstallReport::default(),
             sampled: Gauges::default(),
             _install_span: tracing::info_span!(span::INSTALL),
             resolve_span: Some(tracing::info_span!(span::RESOLVE)),
         });
         let sent = self.actors.resolver.send(resolve);
-        self.want_locked_downloads(ctx);
+        self.start_from_lockfile(ctx);
         ctx.spawn(sent.into_actor(self).map(|reply, act, ctx| match reply {
             Ok(Ok(resolution)) => act.resolved(resolution, ctx),
-            Ok(Err(error)) => act.fail(error.into()),
-            Err(_) => act.fail(InstallError::ActorStopped("resolver")),
+            Ok(Err(error)) => act.fail(error.into(), ctx),
+            Err(_) => act.fail(InstallError::ActorStopped("resolver"), ctx),
         }));
         Box::pin(async move {
             answer
@@ -395,26 +493,46 @@ fn needs_node_version(request: &Install) -> bool {
 }
 
 impl Supervisor {
-    /// Into an empty `node_modules`, a lockfile's packages are all to be
-    /// placed: their downloads start now, while resolution checks the
-    /// lockfile, rather than when it ends. One the resolution then drops
-    /// is counted as an unused download.
-    fn want_locked_downloads(&mut self, ctx: &mut Context<Self>) {
-        let Some(run) = self.run.as_ref() else {
+    /// With a lockfile, into an empty `node_modules`, its packages are all
+    /// to be placed: their downloads start now, while resolution checks the
+    /// lockfile, rather than when it ends. One the resolution then drops is
+    /// counted as an unused download. When `node_modules` does not exist
+    /// (rather than `utoo ci` emptying it later), the packages in it are
+    /// placed now too.
+    fn start_from_lockfile(&mut self, ctx: &mut Context<Self>) {
+        let Some(run) = self.run.as_mut() else {
             return;
         };
         let request = Arc::clone(&run.request);
         let Some((lock, _)) = &request.lockfile else {
             return;
         };
-        let into_empty = request.clean || !request.project_dir.join("node_modules").exists();
-        if request.lockfile_only || !into_empty {
+        let node_modules = request.project_dir.join("node_modules");
+        let absent = matches!(fs::symlink_metadata(&node_modules), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        if request.lockfile_only || !(absent || request.clean) {
             return;
         }
-        for manifest in locked_downloads(lock, request.omit) {
-            self.want_placed(&manifest);
+        let locked = locked_packages(lock, &request);
+        for package in &locked {
+            self.want(package.download.clone());
         }
-        self.dispatch(ctx);
+        if !absent {
+            return self.dispatch(ctx);
+        }
+        // Packages in workspaces' own `node_modules` wait for the resolution,
+        // and so do optional ones: whether one can be installed here depends
+        // on the packages that need it, which the resolution finds.
+        let early: Vec<PlannedPackage> = locked
+            .into_iter()
+            .filter(|p| {
+                !p.optional && p.path.starts_with("node_modules/") && is_install_path(&p.path)
+            })
+            .collect();
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
+        run.placing_early = Some(Arc::new(early.clone()));
+        self.on_event(ctx, |pipeline| pipeline.place_early(early));
     }
 
     /// Makes sure the cache will hold a package the resolution placed.
@@ -426,7 +544,7 @@ impl Supervisor {
         {
             return;
         }
-        let Some(run) = self.run.as_mut() else {
+        let Some(run) = self.run.as_ref() else {
             return;
         };
         let request = &run.request;
@@ -436,6 +554,14 @@ impl Supervisor {
             &request.prepare_git,
             manifest,
         );
+        self.want(download);
+    }
+
+    /// Makes sure the cache will hold `download`.
+    fn want(&mut self, download: Download) {
+        let Some(run) = self.run.as_mut() else {
+            return;
+        };
         if run.pipeline.knows(&download.cache_key()) {
             return;
         }

@@ -63,6 +63,9 @@ pub(crate) struct CloneQueue {
     skipped: HashSet<String>,
     /// Packages neither placed, skipped nor failed yet.
     unfinished: usize,
+    /// While placing ahead of resolution: packages whose entry failed,
+    /// held until the resolution says whether they are wanted at all.
+    held_failures: Option<Vec<(PlannedPackage, Arc<StageError>)>>,
     pub warnings: Vec<String>,
 }
 
@@ -73,6 +76,24 @@ impl CloneQueue {
             placed: kept.into_iter().collect(),
             ..CloneQueue::default()
         }
+    }
+
+    /// A queue placing what the lockfile promises before resolution has
+    /// confirmed it: a failed entry fails nothing until [`CloneQueue::confirm`].
+    pub(crate) fn ahead_of_resolution() -> CloneQueue {
+        CloneQueue {
+            held_failures: Some(Vec::new()),
+            ..CloneQueue::default()
+        }
+    }
+
+    /// The resolution wants every package queued so far: the failures held
+    /// back count now, skipping optional packages or failing the install.
+    pub(crate) fn confirm(&mut self) -> Result<(), InstallError> {
+        for (package, error) in self.held_failures.take().unwrap_or_default() {
+            self.fail(package, &error)?;
+        }
+        Ok(())
     }
 
     /// Queues a package; parents must be added before the packages nested in them.
@@ -120,6 +141,10 @@ impl CloneQueue {
         package: PlannedPackage,
         error: &Arc<StageError>,
     ) -> Result<(), InstallError> {
+        if let Some(held) = self.held_failures.as_mut() {
+            held.push((package, Arc::clone(error)));
+            return Ok(());
+        }
         let label = format!("{}@{}", package.name, package.version);
         if !package.optional {
             return Err(InstallError::Stage {

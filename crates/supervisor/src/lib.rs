@@ -2,6 +2,9 @@
 //! resolver, starts each package's download as soon as the resolver places
 //! it, hands downloaded tarballs to the extract actor and cached packages
 //! to the clone actor, then links bins and writes `package-lock.json`.
+//! With a lockfile and no `node_modules`, it places the lockfile's tree
+//! while the resolver checks it, and sorts out what to keep if the
+//! resolution differs; a failed install removes the `node_modules` it began.
 //!
 //! Backpressure: up to the network concurrency, downloads start at once,
 //! but each reads its body only holding one of the pipeline's

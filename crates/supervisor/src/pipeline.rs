@@ -11,6 +11,13 @@
 //!   ends. So bodies being read plus the backlog stay within the bound,
 //!   while requests in flight are bounded only by the network concurrency;
 //! - clones outstanding never exceed twice the clone capacity.
+//!
+//! Into an empty `node_modules`, placing can start before resolution ends
+//! ([`Pipeline::place_early`]): the lockfile's tree is cloned while the
+//! resolution checks it. The resolution then either confirms it
+//! ([`Pipeline::start_placing`] goes on from there) or not: placing stops
+//! ([`Pipeline::stop_placing`]), and once the clones under way end
+//! ([`Command::PlacingStopped`]) the supervisor sorts out what to keep.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -72,6 +79,8 @@ pub enum Command {
     },
     /// Every package is in place or skipped: bins and lockfiles can follow.
     AllPlaced,
+    /// Placing was stopped and no clone is under way any more.
+    PlacingStopped,
 }
 
 /// The queue depths a trace draws as counters.
@@ -118,8 +127,14 @@ pub struct Pipeline {
     extracted_here: HashSet<String>,
     /// Cache keys downloaded before resolution ended: some may turn out unneeded.
     fetched_early: HashSet<String>,
-    /// Packages to clone; `None` until resolution ends.
+    resolved: bool,
+    /// Packages to clone; `None` until placing starts.
     clone_queue: Option<CloneQueue>,
+    /// What [`Pipeline::place_early`] queued, until the resolution confirms it.
+    early: Option<EarlyPlacing>,
+    /// No new clone starts: placing was stopped.
+    stopping: bool,
+    stop_announced: bool,
     clones_in_flight: usize,
     /// Cache keys whose entry was found damaged, to be extracted again.
     damaged: HashSet<String>,
@@ -145,7 +160,11 @@ impl Pipeline {
             held_permits: HashMap::new(),
             extracted_here: HashSet::new(),
             fetched_early: HashSet::new(),
+            resolved: false,
             clone_queue: None,
+            early: None,
+            stopping: false,
+            stop_announced: false,
             clones_in_flight: 0,
             damaged: HashSet::new(),
             recloned: HashSet::new(),
@@ -180,18 +199,51 @@ impl Pipeline {
         }
     }
 
+    /// Starts cloning `packages` (each already [`Pipeline::want`]ed; parents
+    /// before the packages nested in them) into an empty `node_modules`
+    /// before resolution ends. Their failed downloads fail nothing until
+    /// [`Pipeline::start_placing`] confirms that they are wanted.
+    pub fn place_early(&mut self, packages: Vec<PlannedPackage>) -> Result<(), InstallError> {
+        let mut queue = CloneQueue::ahead_of_resolution();
+        let mut early = EarlyPlacing::default();
+        for package in packages {
+            early.paths.insert(package.path.clone());
+            early.keys.insert(package.download.cache_key().into_owned());
+            queue.add(package, |key| entry_status(&self.entries, key))?;
+        }
+        self.clone_queue = Some(queue);
+        self.early = Some(early);
+        Ok(())
+    }
+
+    /// No new clone starts; [`Command::PlacingStopped`] follows once the
+    /// clones under way have ended. Then [`Pipeline::start_placing`] can
+    /// start again from what is in place.
+    pub fn stop_placing(&mut self) {
+        self.stopping = true;
+    }
+
     /// Resolution has ended: `kept` packages are in place already, and
     /// `to_place` (each already [`Pipeline::want`]ed; parents before the
-    /// packages nested in them) are to be cloned.
+    /// packages nested in them) are to be cloned. When placing started
+    /// early and was not stopped, the resolution confirms it: `kept` is
+    /// empty, and of `to_place` only packages at paths not placed early
+    /// are added.
     pub fn start_placing(
         &mut self,
         kept: Vec<PlannedPackage>,
         to_place: Vec<PlannedPackage>,
     ) -> Result<(), InstallError> {
-        let needed: HashSet<String> = to_place
+        self.resolved = true;
+        let early = self.early.take();
+        let mut needed: HashSet<String> = to_place
             .iter()
+            .chain(&kept)
             .map(|p| p.download.cache_key().into_owned())
             .collect();
+        if let (Some(early), false) = (&early, self.stopping) {
+            needed.extend(early.keys.iter().cloned());
+        }
         self.fetch_queue.retain(|download| {
             let keep = needed.contains(download.cache_key().as_ref());
             if !keep {
@@ -204,8 +256,36 @@ impl Pipeline {
             .iter()
             .filter(|key| !needed.contains(*key))
             .count();
-        let mut queue = CloneQueue::new(kept.iter().map(|p| p.path.clone()));
-        self.placed.extend(kept);
+        match (early, self.clone_queue.as_mut()) {
+            (Some(early), Some(queue)) if !self.stopping => {
+                for package in to_place
+                    .into_iter()
+                    .filter(|p| !early.paths.contains(&p.path))
+                {
+                    queue.add(package, |key| entry_status(&self.entries, key))?;
+                }
+                queue.confirm()
+            }
+            _ => self.restart_placing(kept, to_place),
+        }
+    }
+
+    /// Placing from what is in place: `kept`, nothing else this install
+    /// placed so far.
+    fn restart_placing(
+        &mut self,
+        kept: Vec<PlannedPackage>,
+        to_place: Vec<PlannedPackage>,
+    ) -> Result<(), InstallError> {
+        self.stopping = false;
+        self.stop_announced = false;
+        let kept_paths: HashSet<&str> = kept.iter().map(|p| p.path.as_str()).collect();
+        self.report
+            .placed
+            .retain(|p| kept_paths.contains(p.path.as_str()));
+        self.report.added = self.report.placed.len();
+        let mut queue = CloneQueue::new(kept_paths.iter().map(|p| p.to_string()));
+        self.placed = kept;
         for package in to_place {
             queue.add(package, |key| entry_status(&self.entries, key))?;
         }
@@ -382,7 +462,7 @@ impl Pipeline {
                 break;
             };
             self.downloads_in_flight += 1;
-            if self.clone_queue.is_none() {
+            if !self.resolved {
                 self.fetched_early.insert(download.cache_key().to_string());
             }
             self.report.max_downloads_in_flight = self
@@ -392,6 +472,13 @@ impl Pipeline {
             self.entries
                 .insert(download.cache_key().to_string(), EntryState::Fetching);
             commands.push(Command::Fetch(download));
+        }
+        if self.stopping {
+            if self.clones_in_flight == 0 && !self.stop_announced {
+                self.stop_announced = true;
+                commands.push(Command::PlacingStopped);
+            }
+            return commands;
         }
         let Some(queue) = self.clone_queue.as_mut() else {
             return commands;
@@ -411,7 +498,12 @@ impl Pipeline {
             });
         }
         self.report.warnings.append(&mut queue.warnings);
-        if queue.is_done() && self.clones_in_flight == 0 && !self.all_placed_announced {
+        // Before resolution ends, an early queue placing all it has is not the whole tree.
+        if self.resolved
+            && queue.is_done()
+            && self.clones_in_flight == 0
+            && !self.all_placed_announced
+        {
             self.all_placed_announced = true;
             commands.push(Command::AllPlaced);
         }
@@ -442,6 +534,14 @@ impl Pipeline {
     pub fn take_report(&mut self) -> InstallReport {
         std::mem::take(&mut self.report)
     }
+}
+
+/// The packages [`Pipeline::place_early`] queued.
+#[derive(Default)]
+struct EarlyPlacing {
+    paths: HashSet<String>,
+    /// Their cache keys, which the resolution then needs.
+    keys: HashSet<String>,
 }
 
 fn entry_status<'a>(entries: &'a HashMap<String, EntryState>, key: &str) -> EntryStatus<'a> {

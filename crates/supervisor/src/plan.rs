@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use nodejs_semver::{Range, Version};
 use utoo_lockfile::Lockfile;
-use utoo_npm_types::{validate_package_name, Manifest, NodeVersion, Registries};
+use utoo_npm_types::{validate_package_name, NodeVersion, Registries};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{manifest_from_entry, PackageKind, ResolvedPackage, ResolvedTree};
 
-use crate::messages::Omit;
+use crate::messages::{Install, Omit};
 
 /// One package to place in `node_modules`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedPackage {
     /// Install path relative to the project, e.g. `node_modules/a/node_modules/b`.
     pub path: String,
@@ -183,23 +183,48 @@ pub(crate) fn download_for(
 }
 
 /// The packages of `lock` that an install into an empty `node_modules`
-/// downloads: those inside a `node_modules`, with a valid name, neither
-/// links nor bundled (they come in their bundler's tarball) nor omitted.
-pub(crate) fn locked_downloads(lock: &Lockfile, omit: Omit) -> impl Iterator<Item = Manifest> + '_ {
-    lock.packages.iter().filter_map(move |(path, entry)| {
-        let (_, folder) = path.rsplit_once("node_modules/")?;
-        let omitted = (omit.dev && entry.dev)
-            || (omit.optional && entry.optional)
-            || (omit.peer && entry.peer)
-            || (omit.dev && omit.optional && entry.dev_optional);
-        let downloaded = !entry.link && !entry.in_bundle && entry.version.is_some();
-        if omitted || !downloaded || validate_package_name(folder).is_err() {
-            return None;
-        }
-        let manifest = manifest_from_entry(folder, entry);
-        validate_package_name(&manifest.name).ok()?;
-        Some(manifest)
-    })
+/// places, as the lockfile has them: those inside a `node_modules`, with
+/// a valid name, neither links nor bundled (they come in their bundler's
+/// tarball), nor omitted, nor unable to run on this platform.
+pub(crate) fn locked_packages(lock: &Lockfile, request: &Install) -> Vec<PlannedPackage> {
+    let omit = request.omit;
+    lock.packages
+        .iter()
+        .filter_map(|(path, entry)| {
+            let (_, folder) = path.rsplit_once("node_modules/")?;
+            let omitted = (omit.dev && entry.dev)
+                || (omit.optional && entry.optional)
+                || (omit.peer && entry.peer)
+                || (omit.dev && omit.optional && entry.dev_optional);
+            let downloaded = !entry.link && !entry.in_bundle && entry.version.is_some();
+            if omitted || !downloaded || validate_package_name(folder).is_err() {
+                return None;
+            }
+            let manifest = manifest_from_entry(folder, entry);
+            validate_package_name(&manifest.name).ok()?;
+            if !request
+                .platform
+                .allows(&manifest.os, &manifest.cpu, &manifest.libc)
+            {
+                return None;
+            }
+            let download = download_for(
+                &request.registry,
+                &request.project_dir,
+                &request.prepare_git,
+                &manifest,
+            );
+            Some(PlannedPackage {
+                path: path.clone(),
+                name: folder.to_string(),
+                version: manifest.version,
+                download,
+                bins: manifest.bin,
+                optional: entry.optional,
+                has_install_script: manifest.has_install_script,
+            })
+        })
+        .collect()
 }
 
 /// npm's omit rules: `devOptional` packages go only when both dev and optional are omitted.

@@ -69,5 +69,6 @@ pub(crate) fn record(node_modules: &Path, fingerprint: &str) -> io::Result<()> {
     let path = node_modules.join(STATE_FILE);
     // Counted with the state file itself in place.
     let entries = top_level_entries(node_modules)? + usize::from(!path.exists());
-    utoo_atomic_write::write_atomic(&path, format!("{fingerprint}\n{entries}\n"))
+    // Not flushed: an empty file after a power loss only means a full install next time.
+    utoo_atomic_write::write_atomic_unflushed(&path, format!("{fingerprint}\n{entries}\n"))
 }

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
+use utoo_atomic_write::write_atomic_unflushed;
 use utoo_clone_actor::LinkBins;
 use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_package_cache::CacheLayout;
@@ -17,10 +18,11 @@ use utoo_telemetry::span;
 use crate::messages::{Install, InstallError, PlacedPackage};
 use crate::node_modules::{
     hidden_lockfile, hidden_lockfile_of, is_install_path, keep_what_is_in_place, place_links,
-    remove_any, Placement, HIDDEN_LOCKFILE,
+    remove_any, Placement, Recorded, HIDDEN_LOCKFILE,
 };
 use crate::plan::{
-    engine_mismatches, parent_path, plan, CachedEntry, PlannedBundled, PlannedLink, PlannedPackage,
+    engine_mismatches, parent_path, plan, CachedEntry, Plan, PlannedBundled, PlannedLink,
+    PlannedPackage,
 };
 use crate::published::add_workspaces_from_disk;
 
@@ -58,13 +60,75 @@ pub(crate) struct Transaction {
     hidden_lockfile_current: bool,
 }
 
-/// Turns the resolved tree into the lockfile text and the placement plan,
-/// checks them, and removes from `node_modules` what the plan no longer has.
+/// The resolved tree as a lockfile and a plan, checked; nothing on disk
+/// has changed yet.
+pub(crate) struct Checked {
+    lockfile: Lockfile,
+    text: String,
+    warnings: Vec<String>,
+    planned: Plan,
+    packuments_requested: usize,
+    locked: usize,
+}
+
+/// What preparing leads to.
+pub(crate) enum Prepare {
+    Prepared(Prepared),
+    /// The packages placed ahead of resolution are not all the tree's:
+    /// placing must stop before [`place`] sorts out what stays.
+    StopEarlyPlacing(Checked),
+}
+
+/// What `node_modules` holds before [`place`].
+pub(crate) enum InPlace<'a> {
+    /// What earlier installs left, as the hidden lockfile records it.
+    Recorded,
+    /// Only these packages, placed by this install ahead of resolution
+    /// (`node_modules` did not exist before).
+    PlacedEarly(&'a [PlannedPackage]),
+}
+
+/// Checks the resolved tree and gets `node_modules` ready for it. With
+/// `placing_early` (the packages being placed ahead of resolution into a
+/// `node_modules` that did not exist), `node_modules` is left to them when
+/// the tree has each of them at its path, else placing must stop first.
 pub(crate) fn prepare(
     request: &Install,
     resolution: Resolution,
     cache: &CacheLayout,
-) -> Result<Prepared, InstallError> {
+    placing_early: Option<&[PlannedPackage]>,
+) -> Result<Prepare, InstallError> {
+    let checked = check(request, resolution)?;
+    if request.lockfile_only {
+        return Ok(Prepare::Prepared(Prepared {
+            transaction: Transaction {
+                new_lockfile: checked.text,
+                installed_lock: None,
+                links: Vec::new(),
+                bundled: Vec::new(),
+                bins_need_linking: true,
+                hidden_lockfile_current: false,
+            },
+            kept: Vec::new(),
+            to_place: Vec::new(),
+            warnings: checked.warnings,
+            removed: 0,
+            packuments_requested: checked.packuments_requested,
+            locked: checked.locked,
+        }));
+    }
+    match placing_early {
+        None => place(request, checked, cache, InPlace::Recorded).map(Prepare::Prepared),
+        Some(early) if confirms(&checked.planned, early) => {
+            place_beside_early(request, checked, cache, early).map(Prepare::Prepared)
+        }
+        Some(_) => Ok(Prepare::StopEarlyPlacing(checked)),
+    }
+}
+
+/// Turns the resolved tree into the lockfile text and the placement plan,
+/// and checks them: frozen lockfile, engines, install paths.
+fn check(request: &Install, resolution: Resolution) -> Result<Checked, InstallError> {
     let mut warnings: Vec<String> = resolution
         .tree
         .warnings
@@ -90,25 +154,17 @@ pub(crate) fn prepare(
             return Err(InstallError::FrozenLockfile { path, differences });
         }
     }
-    let mut prepared = Prepared {
-        transaction: Transaction {
-            new_lockfile: text,
-            installed_lock: None,
-            links: Vec::new(),
-            bundled: Vec::new(),
-            bins_need_linking: true,
-            hidden_lockfile_current: false,
-        },
-        kept: Vec::new(),
-        to_place: Vec::new(),
+    let mut checked = Checked {
+        lockfile,
+        text,
         warnings: Vec::new(),
-        removed: 0,
+        planned: Plan::default(),
         packuments_requested: resolution.packuments_requested,
         locked: resolution.tree.packages.len(),
     };
     if request.lockfile_only {
-        prepared.warnings = warnings;
-        return Ok(prepared);
+        checked.warnings = warnings;
+        return Ok(checked);
     }
     let mismatches = engine_mismatches(&resolution.tree, &request.node_version);
     if request.engine_strict && !mismatches.is_empty() {
@@ -131,28 +187,56 @@ pub(crate) fn prepare(
     {
         return Err(InstallError::UnsafeInstallPath(unsafe_path.clone()));
     }
+    checked.warnings = warnings;
+    checked.planned = planned;
+    Ok(checked)
+}
+
+/// Whether the plan has each package placed early, as it was placed, at its path.
+fn confirms(planned: &Plan, early: &[PlannedPackage]) -> bool {
+    let by_path: HashMap<&str, &PlannedPackage> = planned
+        .packages
+        .iter()
+        .map(|p| (p.path.as_str(), p))
+        .collect();
+    early
+        .iter()
+        .all(|package| by_path.get(package.path.as_str()) == Some(&package))
+}
+
+/// Removes from `node_modules` what the plan no longer has, keeps what is
+/// in place as planned, and places the links outside package folders.
+pub(crate) fn place(
+    request: &Install,
+    checked: Checked,
+    cache: &CacheLayout,
+    in_place: InPlace,
+) -> Result<Prepared, InstallError> {
+    let Checked {
+        lockfile,
+        text,
+        warnings,
+        planned,
+        packuments_requested,
+        locked,
+    } = checked;
     let node_modules = request.project_dir.join("node_modules");
+    let placed_early = match in_place {
+        InPlace::Recorded => None,
+        InPlace::PlacedEarly(placed) => Some(placed),
+    };
     if request.clean {
-        remove_node_modules(request)?;
+        remove_node_modules(request, placed_early.is_none())?;
     }
     let _check = tracing::info_span!(span::CHECK_NODE_MODULES).entered();
-    let expected_hidden = hidden_lockfile(
-        &lockfile,
-        &planned.packages,
-        &planned.links,
-        &planned.bundled,
-        &JsonFormat::detect(&request.package_json_text),
-    );
-    // A link inside a package's folder goes in once that package is placed.
-    let outer_links: Vec<PlannedLink> = planned
-        .links
-        .iter()
-        .filter(|link| !link.inside_package())
-        .cloned()
-        .collect();
+    let expected_hidden = expected_hidden_lockfile(request, &lockfile, &planned);
     let io_error = |source| InstallError::Io {
         path: node_modules.clone(),
         source,
+    };
+    let recorded = match placed_early {
+        None => Recorded::from_disk(&node_modules, &expected_hidden),
+        Some(placed) => Recorded::placed(placed),
     };
     let Placement {
         kept,
@@ -165,38 +249,124 @@ pub(crate) fn prepare(
         planned.packages,
         &planned.links,
         &planned.bundled,
-        &expected_hidden,
+        &recorded,
     )
     .map_err(io_error)?;
-    let links_changed = place_links(&request.project_dir, &outer_links).map_err(io_error)?;
-    prepared.to_place = to_place
+    let links_changed =
+        place_links(&request.project_dir, &outer_links(&planned.links)).map_err(io_error)?;
+    Ok(Prepared {
+        transaction: Transaction {
+            new_lockfile: text,
+            installed_lock: Some((lockfile, expected_hidden)),
+            links: planned.links,
+            bundled: planned.bundled,
+            bins_need_linking: changed || links_changed,
+            hidden_lockfile_current: hidden_current,
+        },
+        kept,
+        to_place: with_cache_entries(to_place, cache),
+        warnings,
+        // What this install placed and took back was never there.
+        removed: if placed_early.is_some() { 0 } else { removed },
+        packuments_requested,
+        locked,
+    })
+}
+
+/// With the packages placed ahead of resolution all confirmed, the others
+/// are placed beside them; `node_modules` holds nothing else.
+fn place_beside_early(
+    request: &Install,
+    checked: Checked,
+    cache: &CacheLayout,
+    early: &[PlannedPackage],
+) -> Result<Prepared, InstallError> {
+    let Checked {
+        lockfile,
+        text,
+        warnings,
+        planned,
+        packuments_requested,
+        locked,
+    } = checked;
+    if request.clean {
+        remove_node_modules(request, false)?;
+    }
+    let expected_hidden = expected_hidden_lockfile(request, &lockfile, &planned);
+    let early: HashSet<&str> = early.iter().map(|p| p.path.as_str()).collect();
+    let others: Vec<PlannedPackage> = planned
+        .packages
+        .into_iter()
+        .filter(|p| !early.contains(p.path.as_str()))
+        .collect();
+    place_links(&request.project_dir, &outer_links(&planned.links)).map_err(|source| {
+        InstallError::Io {
+            path: request.project_dir.join("node_modules"),
+            source,
+        }
+    })?;
+    Ok(Prepared {
+        transaction: Transaction {
+            new_lockfile: text,
+            installed_lock: Some((lockfile, expected_hidden)),
+            links: planned.links,
+            bundled: planned.bundled,
+            bins_need_linking: true,
+            hidden_lockfile_current: false,
+        },
+        kept: Vec::new(),
+        to_place: with_cache_entries(others, cache),
+        warnings,
+        removed: 0,
+        packuments_requested,
+        locked,
+    })
+}
+
+fn expected_hidden_lockfile(request: &Install, lockfile: &Lockfile, planned: &Plan) -> String {
+    hidden_lockfile(
+        lockfile,
+        &planned.packages,
+        &planned.links,
+        &planned.bundled,
+        &JsonFormat::detect(&request.package_json_text),
+    )
+}
+
+/// The links outside package folders; a link inside a package's folder
+/// goes in once that package is placed.
+fn outer_links(links: &[PlannedLink]) -> Vec<PlannedLink> {
+    links
+        .iter()
+        .filter(|link| !link.inside_package())
+        .cloned()
+        .collect()
+}
+
+fn with_cache_entries(
+    packages: Vec<PlannedPackage>,
+    cache: &CacheLayout,
+) -> Vec<(PlannedPackage, Option<CachedEntry>)> {
+    packages
         .into_iter()
         .map(|package| {
             let cached = package.download.complete_entry(cache);
             (package, cached)
         })
-        .collect();
-    prepared.kept = kept;
-    prepared.removed = removed;
-    prepared.warnings = warnings;
-    prepared.transaction.links = planned.links;
-    prepared.transaction.bundled = planned.bundled;
-    prepared.transaction.bins_need_linking = changed || links_changed;
-    prepared.transaction.hidden_lockfile_current = hidden_current;
-    prepared.transaction.installed_lock = Some((lockfile, expected_hidden));
-    Ok(prepared)
+        .collect()
 }
 
-/// Removes the project's and its workspaces' `node_modules` (a link is
-/// removed, not followed), as `npm ci` does once the lockfile is in sync.
-fn remove_node_modules(request: &Install) -> Result<(), InstallError> {
+/// Removes the workspaces' `node_modules`, and the project's if `with_root`
+/// (a link is removed, not followed), as `npm ci` does once the lockfile is in sync.
+fn remove_node_modules(request: &Install, with_root: bool) -> Result<(), InstallError> {
     let members = request
         .project
         .workspaces
         .iter()
         .filter(|w| w.is_inside())
         .map(|w| request.project_dir.join(&w.location));
-    for folder in std::iter::once(request.project_dir.clone()).chain(members) {
+    let root = with_root.then(|| request.project_dir.clone());
+    for folder in root.into_iter().chain(members) {
         let node_modules = folder.join("node_modules");
         remove_any(&node_modules).map_err(|source| InstallError::Io {
             path: node_modules,
@@ -371,9 +541,13 @@ pub(crate) fn commit(
         };
         // The file was read before placing: rewrite it only when it didn't
         // match the plan, or optional failures changed what is in place.
+        // Not flushed to disk: after a power loss the file may be empty,
+        // which the next install (or npm) reads as "nothing known in place".
         if any_skipped || workspaces_added || !transaction.hidden_lockfile_current {
             std::fs::create_dir_all(&node_modules).map_err(io_error)?;
-            write_atomic(&node_modules.join(HIDDEN_LOCKFILE), &hidden)?;
+            let path = node_modules.join(HIDDEN_LOCKFILE);
+            write_atomic_unflushed(&path, &hidden)
+                .map_err(|source| InstallError::Io { path, source })?;
         }
     }
     if !request.lockfile_only {

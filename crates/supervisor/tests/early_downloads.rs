@@ -1,7 +1,10 @@
 //! Downloads start before resolution ends: into an empty `node_modules`,
 //! a lockfile's while the resolution still checks it, and in a fresh
 //! resolution each registry version as soon as it is picked. A download
-//! the final tree does without is counted, not placed.
+//! the final tree does without is counted, not placed. Into a
+//! `node_modules` that does not exist, the lockfile's tree is placed
+//! before resolution ends too: the resolution confirms it or replaces
+//! what it no longer has, and a failed install takes `node_modules` back.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +13,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde_json::{json, Value};
 use tracing_subscriber::prelude::*;
-use utoo_clone_actor::{CloneActor, SharedStrategy};
+use utoo_clone_actor::{CloneActor, CloneError, ClonePackage, CloneStats, SharedStrategy};
 use utoo_extract_actor::ExtractActor;
 use utoo_fetch_actor::FetchActor;
 use utoo_install_trace::{Recorder, RecordingHandle};
@@ -18,11 +21,29 @@ use utoo_lockfile::Lockfile;
 use utoo_package_cache::CacheLayout;
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::ResolverActor;
-use utoo_supervisor::{Actors, InstallReport, Limits, Supervisor};
+use utoo_supervisor::{Actors, InstallError, InstallReport, Limits, Supervisor};
 use utoo_test_registry::{Fault, Fixtures, NetworkShape, TestRegistry};
 
 mod support;
 use support::install_request;
+
+/// The clone actor, with a `clone asked` span on the supervisor's thread
+/// (where the trace is recorded) for each package it is asked to place.
+struct TracedClone(Addr<CloneActor>);
+
+impl Actor for TracedClone {
+    type Context = Context<Self>;
+}
+
+impl Handler<ClonePackage> for TracedClone {
+    type Result = ResponseFuture<Result<CloneStats, CloneError>>;
+
+    fn handle(&mut self, msg: ClonePackage, _ctx: &mut Context<Self>) -> Self::Result {
+        drop(tracing::info_span!("clone asked", package = %msg.package).entered());
+        let clone = self.0.clone();
+        Box::pin(async move { clone.send(msg).await.expect("the clone actor runs") })
+    }
+}
 
 async fn install(
     registry: &TestRegistry,
@@ -30,6 +51,17 @@ async fn install(
     cache: &CacheLayout,
     package_json: Value,
 ) -> (InstallReport, RecordingHandle) {
+    let (report, recording) = try_install(registry, project_dir, cache, package_json, false).await;
+    (report.unwrap(), recording)
+}
+
+async fn try_install(
+    registry: &TestRegistry,
+    project_dir: &Path,
+    cache: &CacheLayout,
+    package_json: Value,
+    frozen_lockfile: bool,
+) -> (Result<InstallReport, InstallError>, RecordingHandle) {
     let (recorder, recording) = Recorder::new();
     let _subscriber =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder));
@@ -48,7 +80,7 @@ async fn install(
         resolver: ResolverActor::new(client.clone(), 16).start().recipient(),
         fetch: FetchActor::new(client, 16).start().recipient(),
         extract: extract.recipient(),
-        clone: clone.clone().recipient(),
+        clone: TracedClone(clone.clone()).start().recipient(),
         link_bins: clone.recipient(),
     };
     let limits = Limits {
@@ -57,16 +89,9 @@ async fn install(
         network_concurrency: 16,
     };
     let supervisor = Supervisor::new(actors, cache.clone(), limits).start();
-    let report = supervisor
-        .send(install_request(
-            project_dir,
-            package_json,
-            registry.url(),
-            lockfile,
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let mut request = install_request(project_dir, package_json, registry.url(), lockfile);
+    request.frozen_lockfile = frozen_lockfile;
+    let report = supervisor.send(request).await.unwrap();
     (report, recording)
 }
 
@@ -82,6 +107,128 @@ fn span_time(recording: &RecordingHandle, name: &str, field: Option<(&str, &str)
         })
         .unwrap_or_else(|| panic!("no {name} span"));
     (span.start_us, span.start_us + span.duration_us)
+}
+
+/// When the clone actor was asked to place `package`, each time.
+fn clones_started(recording: &RecordingHandle, package: &str) -> Vec<u64> {
+    recording
+        .snapshot()
+        .spans
+        .into_iter()
+        .filter(|s| s.name == "clone asked" && s.fields.get("package") == Some(&json!(package)))
+        .map(|s| s.start_us)
+        .collect()
+}
+
+fn installed_version(project_dir: &Path, name: &str) -> String {
+    let path = project_dir
+        .join("node_modules")
+        .join(name)
+        .join("package.json");
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    manifest["version"].as_str().unwrap().to_string()
+}
+
+/// A project locked at `aa@1.0.0` and `bb@1.0.0`, installed once into
+/// `cache` so that both are cached, with `node_modules` then removed.
+async fn locked_project(
+    registry: &TestRegistry,
+    scratch: &Path,
+    cache: &CacheLayout,
+) -> std::path::PathBuf {
+    let project_dir = scratch.join("app");
+    std::fs::create_dir_all(&project_dir).unwrap();
+    let locked = json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0"}});
+    install(registry, &project_dir, cache, locked).await;
+    std::fs::remove_dir_all(project_dir.join("node_modules")).unwrap();
+    project_dir
+}
+
+const LOCKED: &str = "aa@1.0.0\naa@2.0.0\nbb@1.0.0\ncc@1.0.0";
+
+#[actix::test]
+async fn a_lockfiles_tree_is_placed_while_resolution_checks_it_and_kept_when_confirmed() {
+    let registry = TestRegistry::start(Fixtures::parse(LOCKED).unwrap()).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = CacheLayout::new(scratch.path().join("cache"));
+    let project_dir = locked_project(&registry, scratch.path(), &cache).await;
+    // cc is new: resolving it waits 500 ms for its packument, and the
+    // locked aa and bb stay as they are.
+    registry.inject("/cc", Fault::Delay(Duration::from_millis(500)), None);
+    let wants_cc =
+        json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0", "cc": "1.0.0"}});
+    let (report, recording) = install(&registry, &project_dir, &cache, wants_cc).await;
+
+    let (_, resolved_at) = span_time(&recording, "resolve", None);
+    for package in ["aa@1.0.0", "bb@1.0.0"] {
+        let started = clones_started(&recording, package);
+        assert_eq!(started.len(), 1, "{package} is placed once: {started:?}");
+        assert!(
+            started[0] < resolved_at,
+            "{package} was placed at {} µs, resolution ended at {resolved_at} µs",
+            started[0]
+        );
+    }
+    assert_eq!(clones_started(&recording, "cc@1.0.0").len(), 1);
+    assert_eq!(report.added, 3);
+    assert_eq!(installed_version(&project_dir, "cc"), "1.0.0");
+}
+
+#[actix::test]
+async fn a_package_placed_early_that_the_resolution_replaces_is_placed_again() {
+    let registry = TestRegistry::start(Fixtures::parse(LOCKED).unwrap()).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = CacheLayout::new(scratch.path().join("cache"));
+    let project_dir = locked_project(&registry, scratch.path(), &cache).await;
+    registry.inject("/aa", Fault::Delay(Duration::from_millis(500)), None);
+    let wants_aa_2 = json!({"name": "app", "dependencies": {"aa": "2.0.0", "bb": "1.0.0"}});
+    let (report, recording) = install(&registry, &project_dir, &cache, wants_aa_2).await;
+
+    let (_, resolved_at) = span_time(&recording, "resolve", None);
+    let (aa_1_placed, _) = span_time(&recording, "clone asked", Some(("package", "aa@1.0.0")));
+    assert!(
+        aa_1_placed < resolved_at,
+        "the locked aa@1.0.0 was placed early"
+    );
+    assert_eq!(installed_version(&project_dir, "aa"), "2.0.0");
+    assert_eq!(clones_started(&recording, "bb@1.0.0").len(), 1, "bb stays");
+    let placed: Vec<String> = report
+        .placed
+        .iter()
+        .map(|p| format!("{}@{}", p.name, p.version))
+        .collect();
+    assert_eq!(placed.len(), 2, "{placed:?}");
+    assert!(placed.contains(&"aa@2.0.0".to_string()) && placed.contains(&"bb@1.0.0".to_string()));
+    assert_eq!((report.added, report.removed), (2, 0));
+}
+
+#[actix::test]
+async fn a_failed_install_takes_back_the_node_modules_it_began() {
+    let registry = TestRegistry::start(Fixtures::parse(LOCKED).unwrap()).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = CacheLayout::new(scratch.path().join("cache"));
+    let project_dir = locked_project(&registry, scratch.path(), &cache).await;
+    // The lockfile lacks cc: a frozen install fails once cc is resolved,
+    // 500 ms after aa and bb were placed.
+    registry.inject("/cc", Fault::Delay(Duration::from_millis(500)), None);
+    let wants_cc =
+        json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0", "cc": "1.0.0"}});
+    let (result, recording) = try_install(&registry, &project_dir, &cache, wants_cc, true).await;
+
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, InstallError::FrozenLockfile { .. }),
+        "{error}"
+    );
+    assert_eq!(
+        clones_started(&recording, "aa@1.0.0").len(),
+        1,
+        "aa was placed"
+    );
+    assert!(
+        !project_dir.join("node_modules").exists(),
+        "the node_modules this install began is gone"
+    );
 }
 
 #[actix::test]

@@ -1,9 +1,10 @@
 //! The pipeline on its own, with no actors, threads or sleeps: many
 //! installs, each with its events in a different random order (packages
 //! announced, downloads, extractions and clones finishing, a damaged cache
-//! entry), and after every event the bounds hold.
+//! entry), and after every event the bounds hold. Some place a lockfile's
+//! tree before resolution ends, which the resolution confirms or replaces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -11,7 +12,9 @@ use utoo_clone_actor::{CloneError, CloneStats};
 use utoo_extract_actor::{CacheEntry, UnpackStats};
 use utoo_fetch_actor::Tarball;
 use utoo_package_cache::Damage;
-use utoo_supervisor::{CachedEntry, Command, Download, Limits, Pipeline, PlannedPackage};
+use utoo_supervisor::{
+    parent_path, CachedEntry, Command, Download, Limits, Pipeline, PlannedPackage,
+};
 
 /// A tiny deterministic generator (xorshift64*), so a failing seed replays.
 struct Rng(u64);
@@ -69,6 +72,35 @@ fn packages() -> Vec<PlannedPackage> {
     all
 }
 
+/// Where placing starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// When resolution ends.
+    Resolved,
+    /// Before, from a lockfile whose tree the resolution keeps, adding
+    /// the packages sharing a tarball.
+    LockfileConfirmed,
+    /// Before, from a stale lockfile: the resolution wants p5 at another
+    /// version and no longer has `stale` (with what is nested in it).
+    LockfileReplaced,
+}
+
+impl Start {
+    fn early_packages(self) -> Vec<PlannedPackage> {
+        match self {
+            Start::Resolved => Vec::new(),
+            Start::LockfileConfirmed => packages().into_iter().take(60).collect(),
+            Start::LockfileReplaced => {
+                let mut early = packages();
+                early[5] = package("node_modules/p5", "old5");
+                early.push(package("node_modules/stale", "s"));
+                early.push(package("node_modules/stale/node_modules/q1", "n1"));
+                early
+            }
+        }
+    }
+}
+
 enum InFlight {
     Fetch(Download),
     Extract(Download),
@@ -81,18 +113,45 @@ struct Run {
     in_flight: Vec<InFlight>,
     all_placed: usize,
     damaged_once: bool,
+    /// Placing was stopped and has not been announced stopped yet.
+    stopping: bool,
+    placing_stopped: usize,
+    clones_by_path: HashMap<String, usize>,
+    /// Cache keys whose download started.
+    fetched: HashSet<String>,
 }
 
 impl Run {
     fn take_commands(&mut self) {
         for command in self.pipeline.next_commands() {
             match command {
-                Command::Fetch(download) => self.in_flight.push(InFlight::Fetch(download)),
+                Command::Fetch(download) => {
+                    self.fetched.insert(download.cache_key().into_owned());
+                    self.in_flight.push(InFlight::Fetch(download))
+                }
                 Command::Extract { download, .. } => {
                     self.in_flight.push(InFlight::Extract(download))
                 }
-                Command::Clone { package, .. } => self.in_flight.push(InFlight::Clone(package)),
+                Command::Clone { package, .. } => {
+                    assert!(
+                        !self.stopping,
+                        "{} cloned after placing stopped",
+                        package.path
+                    );
+                    *self.clones_by_path.entry(package.path.clone()).or_default() += 1;
+                    self.in_flight.push(InFlight::Clone(package));
+                }
                 Command::AllPlaced => self.all_placed += 1,
+                Command::PlacingStopped => {
+                    assert!(self.stopping);
+                    let cloning = self
+                        .in_flight
+                        .iter()
+                        .any(|w| matches!(w, InFlight::Clone(_)));
+                    assert!(!cloning, "placing announced stopped with a clone under way");
+                    self.stopping = false;
+                    self.placing_stopped += 1;
+                }
             }
         }
         self.check_bounds();
@@ -168,7 +227,25 @@ impl Run {
     }
 }
 
-fn install_in_random_order(seed: u64, limits: Limits) {
+/// The final tree's packages that the early placing left as wanted: at
+/// their path, from the same tarball, under a parent kept too.
+fn kept(placed_early: &[PlannedPackage], wanted: &[PlannedPackage]) -> Vec<PlannedPackage> {
+    let placed: HashMap<&str, &PlannedPackage> =
+        placed_early.iter().map(|p| (p.path.as_str(), p)).collect();
+    let mut kept_paths = HashSet::new();
+    let mut kept = Vec::new();
+    for package in wanted {
+        let same = placed.get(package.path.as_str()) == Some(&package);
+        let parent_kept = parent_path(&package.path).is_none_or(|p| kept_paths.contains(p));
+        if same && parent_kept {
+            kept_paths.insert(package.path.clone());
+            kept.push(package.clone());
+        }
+    }
+    kept
+}
+
+fn install_in_random_order(seed: u64, limits: Limits, start: Start) {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut run = Run {
         limits,
@@ -176,6 +253,10 @@ fn install_in_random_order(seed: u64, limits: Limits) {
         in_flight: Vec::new(),
         all_placed: 0,
         damaged_once: false,
+        stopping: false,
+        placing_stopped: 0,
+        clones_by_path: HashMap::new(),
+        fetched: HashSet::new(),
     };
     let mut to_announce = packages();
     // Some tarballs are in the cache already.
@@ -185,11 +266,33 @@ fn install_in_random_order(seed: u64, limits: Limits) {
             size_hint: p.path.len() as u64,
         })
     };
+    let early = start.early_packages();
+    if !early.is_empty() {
+        for package in &early {
+            run.pipeline.want(package.download.clone(), cached(package));
+        }
+        run.pipeline
+            .place_early(early.clone())
+            .expect("placing starts");
+        run.take_commands();
+    }
     let mut resolved = false;
     let mut steps = 0;
     while run.all_placed == 0 {
         steps += 1;
         assert!(steps < 10_000, "seed {seed}: the pipeline stalled");
+        if run.placing_stopped == 1 && !resolved {
+            // The supervisor sorts out what stays, then places the rest.
+            resolved = true;
+            let all = packages();
+            let kept = kept(run.pipeline.placed_packages(), &all);
+            let to_place = all.into_iter().filter(|p| !kept.contains(p)).collect();
+            run.pipeline
+                .start_placing(kept, to_place)
+                .expect("placing starts again");
+            run.take_commands();
+            continue;
+        }
         let announce = !to_announce.is_empty() && (run.in_flight.is_empty() || rng.below(3) == 0);
         if announce {
             let next = to_announce.remove(rng.below(to_announce.len()));
@@ -197,17 +300,23 @@ fn install_in_random_order(seed: u64, limits: Limits) {
             run.pipeline.want(next.download, dir);
         } else if to_announce.is_empty()
             && !resolved
+            && !run.stopping
             && (run.in_flight.is_empty() || rng.below(4) == 0)
         {
             // Resolution ends: every package is wanted again with its cache state, then placed.
-            resolved = true;
             let all = packages();
             for package in &all {
                 run.pipeline.want(package.download.clone(), cached(package));
             }
-            run.pipeline
-                .start_placing(Vec::new(), all)
-                .expect("placing starts");
+            if let Start::LockfileReplaced = start {
+                run.stopping = true;
+                run.pipeline.stop_placing();
+            } else {
+                resolved = true;
+                run.pipeline
+                    .start_placing(Vec::new(), all)
+                    .expect("placing starts");
+            }
         } else if !run.in_flight.is_empty() {
             let work = run.in_flight.swap_remove(rng.below(run.in_flight.len()));
             run.finish(work);
@@ -215,12 +324,50 @@ fn install_in_random_order(seed: u64, limits: Limits) {
         run.take_commands();
     }
     assert_eq!(run.all_placed, 1, "seed {seed}");
-    assert!(
-        run.in_flight.is_empty(),
-        "seed {seed}: work left after all placed"
+    // Only a download the tree does without may still be under way.
+    let used: HashSet<String> = packages()
+        .iter()
+        .map(|p| p.download.cache_key().into_owned())
+        .collect();
+    let left_over = run.in_flight.iter().all(|work| match work {
+        InFlight::Fetch(download) | InFlight::Extract(download) => {
+            !used.contains(download.cache_key().as_ref())
+        }
+        InFlight::Clone(_) => false,
+    });
+    assert!(left_over, "seed {seed}: work left after all placed");
+    let placed: HashSet<String> = run
+        .pipeline
+        .placed_packages()
+        .iter()
+        .map(|p| p.path.clone())
+        .collect();
+    let wanted = packages();
+    assert_eq!(
+        placed,
+        wanted.iter().map(|p| p.path.clone()).collect(),
+        "seed {seed}: what is in place is the tree"
     );
+    if let Start::LockfileConfirmed = start {
+        for (path, clones) in &run.clones_by_path {
+            let expected = if path == "node_modules/p3" { 2 } else { 1 };
+            assert_eq!(
+                *clones, expected,
+                "seed {seed}: {path} cloned {clones} times"
+            );
+        }
+    }
     let report = run.pipeline.take_report();
-    assert_eq!(report.added, packages().len(), "seed {seed}");
+    assert_eq!(report.added, wanted.len(), "seed {seed}");
+    assert_eq!(
+        report.unused_downloads,
+        run.fetched.difference(&used).count(),
+        "seed {seed}"
+    );
+    assert!(
+        report.placed.iter().all(|p| placed.contains(&p.path)),
+        "seed {seed}: a package placed early and taken back is not reported placed"
+    );
     assert!(report.max_extract_backlog <= limits.max_extract_backlog());
     assert_eq!(
         report.warnings.len(),
@@ -246,7 +393,24 @@ fn the_backlog_bound_holds_in_every_order_of_events() {
             network_concurrency,
         };
         for seed in 0..300 {
-            install_in_random_order(seed, limits);
+            install_in_random_order(seed, limits, Start::Resolved);
+        }
+    }
+}
+
+#[test]
+fn placing_a_lockfiles_tree_early_keeps_the_bounds_and_places_the_resolved_tree() {
+    for (extract_capacity, clone_capacity, network_concurrency) in
+        [(1, 1, 1), (2, 2, 16), (4, 2, 3)]
+    {
+        let limits = Limits {
+            extract_capacity,
+            clone_capacity,
+            network_concurrency,
+        };
+        for seed in 0..200 {
+            install_in_random_order(seed, limits, Start::LockfileConfirmed);
+            install_in_random_order(seed, limits, Start::LockfileReplaced);
         }
     }
 }
