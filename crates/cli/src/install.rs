@@ -708,10 +708,8 @@ fn run_actors(install: Install, settings: ActorSettings) -> anyhow::Result<Insta
             let worker = ExtractActor::new(cache.clone()).with_max_unpacked_bytes(sizes.tarball);
             SyncArbiter::start(limits.extract_capacity, move || worker.clone())
         };
-        let strategy = SharedStrategy::default();
-        let clone = SyncArbiter::start(limits.clone_capacity, move || {
-            CloneActor::new(strategy.clone())
-        });
+        let cloner = CloneActor::new(SharedStrategy::default());
+        let clone = SyncArbiter::start(limits.clone_capacity, move || cloner.clone());
         let actors = Actors {
             resolver: resolver.recipient(),
             fetch: fetch.recipient(),

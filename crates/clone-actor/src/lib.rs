@@ -24,8 +24,8 @@
 //!     let mut index = EntryIndex::new("sha512-demo");
 //!     index.add_file("cli.js", 20);
 //!     index.write_into(cache.path()).unwrap();
-//!     let strategy = SharedStrategy::default();
-//!     let cloner = SyncArbiter::start(2, move || CloneActor::new(strategy.clone()));
+//!     let worker = CloneActor::new(SharedStrategy::default());
+//!     let cloner = SyncArbiter::start(2, move || worker.clone());
 //!     let node_modules = project.path().join("node_modules");
 //!     cloner
 //!         .send(ClonePackage {
@@ -58,10 +58,12 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use thiserror::Error;
-use utoo_package_cache::{Damage, IndexError, SealedIndex};
+use utoo_package_cache::{Damage, IndexError, IndexedFile, SealedIndex};
 use utoo_telemetry::span;
 
 pub use strategy::{SharedStrategy, Strategy};
@@ -154,18 +156,38 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> CloneError + '_ {
     }
 }
 
+/// Workers cloned from one `CloneActor` (`SyncArbiter::start(n, move ||
+/// actor.clone())`) share its strategy and know of each other's clones: a
+/// package with many files is placed by several threads only while no
+/// other clone is under way.
+#[derive(Clone)]
 pub struct CloneActor {
     strategy: SharedStrategy,
+    /// Clones under way across the workers.
+    active: Arc<AtomicUsize>,
 }
 
 impl CloneActor {
     pub fn new(strategy: SharedStrategy) -> CloneActor {
-        CloneActor { strategy }
+        CloneActor {
+            strategy,
+            active: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Threads one clone may place its files with: every core while it is
+    /// the only clone under way, else its own.
+    fn spare_placers(&self) -> usize {
+        match self.active.load(Ordering::SeqCst) {
+            1 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            _ => 1,
+        }
     }
 
     /// Creates the package's folder and the entry's folders, parents first,
     /// then places each file once it has checked that the file is as
-    /// extracted; all relative to the two open folders.
+    /// extracted; all relative to the two open folders. A package with
+    /// many files is placed by several threads.
     fn clone_entry(
         &self,
         from: &Path,
@@ -184,28 +206,85 @@ impl CloneActor {
                 .make_dir(dir)
                 .map_err(|e| io_error(&to.join(dir))(e))?;
         }
-        for file in &sealed.index.files {
+        let folders = Folders {
+            from,
+            to,
+            source: &source,
+            target: &target,
+        };
+        let files = &sealed.index.files;
+        let place = |batch: &[IndexedFile]| self.place_files(batch, &sealed, &folders, check_files);
+        let threads = self
+            .spare_placers()
+            .min(files.len() / FILES_PER_THREAD)
+            .max(1);
+        let placed = if threads == 1 {
+            place(files)?
+        } else {
+            std::thread::scope(|scope| {
+                let mut chunks = files.chunks(files.len().div_ceil(threads));
+                let first = chunks.next().unwrap_or_default();
+                let others: Vec<_> = chunks
+                    .map(|chunk| scope.spawn(move || place(chunk)))
+                    .collect();
+                let mut placed = place(first);
+                for other in others {
+                    // A panic in a placer is a bug: it is passed on, not caught.
+                    let theirs = other
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    placed = placed.and_then(|ours| theirs.map(|theirs| ours.or(theirs)));
+                }
+                placed
+            })?
+        };
+        stats.files += files.len() as u64;
+        stats.strategy = placed.or(stats.strategy);
+        Ok(())
+    }
+
+    /// Checks (when asked) and places `files`; says how the last was placed.
+    fn place_files(
+        &self,
+        files: &[IndexedFile],
+        sealed: &SealedIndex,
+        folders: &Folders,
+        check_files: bool,
+    ) -> Result<Option<Strategy>, CloneError> {
+        let mut strategy = None;
+        for file in files {
             if check_files {
                 sealed
-                    .check_facts(file, source.facts(&file.path))
+                    .check_facts(file, folders.source.facts(&file.path))
                     .map_err(|damage| CloneError::Damaged {
-                        entry: from.to_path_buf(),
+                        entry: folders.from.to_path_buf(),
                         damage,
                     })?;
             }
             let placed = match self.strategy.get() {
-                Some(Strategy::Hardlink) => source
-                    .link_to(&file.path, &target)
+                Some(Strategy::Hardlink) => folders
+                    .source
+                    .link_to(&file.path, folders.target)
                     .map(|()| Strategy::Hardlink),
                 _ => self
                     .strategy
-                    .place(&from.join(&file.path), &to.join(&file.path)),
+                    .place(&folders.from.join(&file.path), &folders.to.join(&file.path)),
             };
-            stats.strategy = Some(placed.map_err(|e| io_error(&to.join(&file.path))(e))?);
-            stats.files += 1;
+            strategy = Some(placed.map_err(|e| io_error(&folders.to.join(&file.path))(e))?);
         }
-        Ok(())
+        Ok(strategy)
     }
+}
+
+/// Below this many files per thread, a package's files are placed by one thread.
+const FILES_PER_THREAD: usize = 128;
+
+/// A cache entry's folder and the package's, by path and open.
+struct Folders<'a> {
+    from: &'a Path,
+    to: &'a Path,
+    source: &'a OpenDir,
+    target: &'a OpenDir,
 }
 
 impl Actor for CloneActor {
@@ -223,7 +302,10 @@ impl Handler<ClonePackage> for CloneActor {
             files: 0,
             strategy: self.strategy.get(),
         };
-        self.clone_entry(&msg.from, &msg.to, msg.check_files, &mut stats)?;
+        self.active.fetch_add(1, Ordering::SeqCst);
+        let cloned = self.clone_entry(&msg.from, &msg.to, msg.check_files, &mut stats);
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        cloned?;
         span.record("files", stats.files);
         Ok(stats)
     }

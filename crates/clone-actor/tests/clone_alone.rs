@@ -15,7 +15,8 @@ use utoo_clone_actor::{
 use utoo_package_cache::EntryIndex;
 
 fn cloner(strategy: SharedStrategy) -> Addr<CloneActor> {
-    SyncArbiter::start(2, move || CloneActor::new(strategy.clone()))
+    let worker = CloneActor::new(strategy);
+    SyncArbiter::start(2, move || worker.clone())
 }
 
 fn write(path: &Path, content: &str, mode: u32) {
@@ -504,4 +505,35 @@ async fn a_bin_folder_that_is_a_link_is_refused() {
         .expect("elsewhere")
         .next()
         .is_none());
+}
+
+#[actix::test]
+async fn a_package_with_many_files_is_placed_whole_and_damage_anywhere_in_it_is_found() {
+    let dirs = Dirs::new();
+    let from = dirs.cache.path().join("packages/big/1.0.0-abc");
+    let mut index = EntryIndex::new("sha512-big");
+    let files: Vec<String> = (0..1000).map(|n| format!("d{}/f{n}.js", n % 9)).collect();
+    for folder in (0..9).map(|d| format!("d{d}")) {
+        index.add_dir(folder);
+    }
+    for (n, file) in files.iter().enumerate() {
+        write(&from.join(file), &format!("file {n}\n"), 0o644);
+        index.add_file(file, fs::metadata(from.join(file)).expect("written").len());
+    }
+    index.write_into(&from).expect("index");
+    let actor = cloner(SharedStrategy::default());
+
+    let stats = clone(&actor, &from, &dirs.node_modules().join("big")).await;
+    assert_eq!(stats.files, 1000);
+    for (n, file) in files.iter().enumerate() {
+        let placed = fs::read_to_string(dirs.node_modules().join("big").join(file)).expect(file);
+        assert_eq!(placed, format!("file {n}\n"));
+    }
+
+    // The last file is checked as the first is, whichever thread places it.
+    fs::remove_file(from.join(&files[999])).expect("damage");
+    let error = try_clone(&actor, &from, &dirs.node_modules().join("again"))
+        .await
+        .expect_err("a file is missing");
+    assert!(error.is_damaged_entry(), "{error}");
 }

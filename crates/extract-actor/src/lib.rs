@@ -131,6 +131,15 @@ impl ExtractActor {
         self
     }
 
+    /// Threads one extraction may write its files with: every core while
+    /// it is the only extraction under way, else its own.
+    fn spare_writers(&self) -> usize {
+        match self.active.load(Ordering::SeqCst) {
+            1 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            _ => 1,
+        }
+    }
+
     /// Does the work of one [`Extract`] message on the calling thread.
     pub fn extract(&self, msg: &Extract) -> Result<CacheEntry, ExtractError> {
         let _active = Active::enter(&self.active);
@@ -182,6 +191,7 @@ impl ExtractActor {
             staging.path(),
             self.max_unpacked_bytes,
             &mut index,
+            || self.spare_writers(),
         )?;
         index
             .write_into(staging.path())

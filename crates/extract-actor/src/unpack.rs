@@ -1,5 +1,6 @@
 //! gunzip + untar into a folder, refusing anything that would land outside it.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -26,17 +27,158 @@ pub struct UnpackStats {
 /// pointing outside `dest` is an error, as are `..` and absolute paths, and
 /// unpacking more than `max_bytes` (a decompression bomb). Every folder and
 /// file written is recorded in `index`; a top-level entry named like the
-/// index itself is skipped.
+/// index itself is skipped. A tarball small enough to inflate whole has its
+/// files written once every folder exists, by up to `writers()` threads
+/// (asked then) when it has many.
 pub fn unpack(
     tgz: &[u8],
     dest: &Path,
     max_bytes: u64,
     index: &mut EntryIndex,
+    writers: impl Fn() -> usize,
 ) -> Result<UnpackStats, UnpackError> {
     match inflate_whole(tgz) {
-        Some(tar) => unpack_tar(Archive::new(&tar[..]), dest, max_bytes, index),
-        None => unpack_tar(Archive::new(GzDecoder::new(tgz)), dest, max_bytes, index),
+        Some(tar) => {
+            let mut files = Files::batched(&tar);
+            let stats = unpack_tar(Archive::new(&tar[..]), dest, max_bytes, index, &mut files)?;
+            files.write_batch(writers())?;
+            Ok(stats)
+        }
+        None => {
+            let archive = Archive::new(GzDecoder::new(tgz));
+            unpack_tar(archive, dest, max_bytes, index, &mut Files::AsRead)
+        }
     }
+}
+
+/// How files are written: as their entries are read from a stream, or,
+/// with the whole tar in memory, once every folder exists, by several
+/// threads for a package with many files.
+enum Files<'a> {
+    AsRead,
+    Batched {
+        tar: &'a [u8],
+        files: Vec<BatchedFile<'a>>,
+        /// Where each path is in `files`: a path listed twice is written once, as its last entry.
+        by_path: HashMap<PathBuf, usize>,
+    },
+}
+
+struct BatchedFile<'a> {
+    target: PathBuf,
+    mode: u32,
+    contents: Cow<'a, [u8]>,
+}
+
+/// Below this many files per thread, a package's files are written by one thread.
+const FILES_PER_THREAD: usize = 128;
+
+impl<'a> Files<'a> {
+    fn batched(tar: &'a [u8]) -> Files<'a> {
+        Files::Batched {
+            tar,
+            files: Vec::new(),
+            by_path: HashMap::new(),
+        }
+    }
+
+    /// Writes the file `entry` (at `relative` below `dest`), or records it
+    /// to write with the batch; returns its size.
+    fn take<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<R>,
+        relative: &Path,
+        dest: &Path,
+        scratch: &mut Vec<u8>,
+    ) -> Result<u64, UnpackError> {
+        let mode = entry.header().mode().unwrap_or(0o644);
+        let target = dest.join(relative);
+        let sparse = entry.header().entry_type() == EntryType::GNUSparse;
+        let (tar, files, by_path) = match self {
+            Files::Batched {
+                tar,
+                files,
+                by_path,
+            } => (*tar, files, by_path),
+            Files::AsRead => {
+                scratch.clear();
+                entry.read_to_end(scratch).map_err(UnpackError::Corrupt)?;
+                return write_file(scratch, &target, mode);
+            }
+        };
+        // A sparse file's bytes are not in one piece in the tar.
+        let contents = match sparse {
+            false => Cow::Borrowed(data_in(tar, entry)?),
+            true => {
+                let mut owned = Vec::new();
+                entry
+                    .read_to_end(&mut owned)
+                    .map_err(UnpackError::Corrupt)?;
+                Cow::Owned(owned)
+            }
+        };
+        let size = contents.len() as u64;
+        let file = BatchedFile {
+            target,
+            mode,
+            contents,
+        };
+        match by_path.get(relative) {
+            Some(&at) => files[at] = file,
+            None => {
+                by_path.insert(relative.to_path_buf(), files.len());
+                files.push(file);
+            }
+        }
+        Ok(size)
+    }
+
+    fn write_batch(self, writers: usize) -> Result<(), UnpackError> {
+        let Files::Batched { files, .. } = self else {
+            return Ok(());
+        };
+        let write = |batch: &[BatchedFile]| {
+            batch
+                .iter()
+                .try_for_each(|f| write_file(&f.contents, &f.target, f.mode).map(drop))
+        };
+        let threads = writers.min(files.len() / FILES_PER_THREAD).max(1);
+        if threads == 1 {
+            return write(&files);
+        }
+        let per_thread = files.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut chunks = files.chunks(per_thread);
+            let first = chunks.next().unwrap_or_default();
+            let others: Vec<_> = chunks
+                .map(|chunk| scope.spawn(move || write(chunk)))
+                .collect();
+            let mut result = write(first);
+            for other in others {
+                // A panic in a writer is a bug: it is passed on, not caught.
+                let written = other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                result = result.and(written);
+            }
+            result
+        })
+    }
+}
+
+/// A file entry's bytes, where they lie in `tar` (the tar it is read from).
+fn data_in<'a, R: Read>(tar: &'a [u8], entry: &tar::Entry<R>) -> Result<&'a [u8], UnpackError> {
+    let start = usize::try_from(entry.raw_file_position()).ok();
+    let size = usize::try_from(entry.size()).ok();
+    let range = start
+        .zip(size)
+        .map(|(start, size)| start..start.saturating_add(size));
+    range.and_then(|range| tar.get(range)).ok_or_else(|| {
+        UnpackError::Corrupt(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "a file's bytes run past the end of the archive",
+        ))
+    })
 }
 
 fn unpack_tar(
@@ -44,6 +186,7 @@ fn unpack_tar(
     dest: &Path,
     max_bytes: u64,
     index: &mut EntryIndex,
+    files: &mut Files,
 ) -> Result<UnpackStats, UnpackError> {
     let mut stats = UnpackStats::default();
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
@@ -76,13 +219,7 @@ fn unpack_tar(
                 if stats.bytes.saturating_add(entry.size()) > max_bytes {
                     return Err(UnpackError::TooLarge(max_bytes));
                 }
-                let mode = entry.header().mode().unwrap_or(0o644);
-                let target = dest.join(&relative);
-                contents.clear();
-                entry
-                    .read_to_end(&mut contents)
-                    .map_err(UnpackError::Corrupt)?;
-                let written = write_file(&contents, &target, mode)?;
+                let written = files.take(&mut entry, &relative, dest, &mut contents)?;
                 stats.bytes += written;
                 match indexed_files.get(&relative) {
                     Some(&at) => index.files[at].size = written,
@@ -198,6 +335,8 @@ fn write_file(contents: &[u8], target: &Path, tar_mode: u32) -> Result<u64, Unpa
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use utoo_test_registry::Tarball;
 
     use super::*;
@@ -211,12 +350,70 @@ mod tests {
             .unwrap();
         let dest = tempfile::tempdir().unwrap();
         let mut index = EntryIndex::new("sha512-test");
-        let err = unpack(&tgz, dest.path(), 1000, &mut index).unwrap_err();
+        let err = unpack(&tgz, dest.path(), 1000, &mut index, || 1).unwrap_err();
         assert!(matches!(err, UnpackError::TooLarge(1000)), "{err:?}");
         assert!(!dest.path().join("big.txt").exists());
 
-        let stats = unpack(&tgz, dest.path(), 5000, &mut index).unwrap();
+        let stats = unpack(&tgz, dest.path(), 5000, &mut index, || 1).unwrap();
         assert_eq!(stats.bytes, 5000, "the pax size is what is read");
+    }
+
+    #[test]
+    fn many_files_are_written_alike_by_several_threads_and_a_repeated_path_keeps_its_last_entry() {
+        let mut tarball = Tarball::new().file("package/dup.txt", "first");
+        for n in 0..3 * FILES_PER_THREAD {
+            tarball = tarball.file(&format!("package/d{}/f{n}.js", n % 7), format!("file {n}"));
+        }
+        let tgz = tarball
+            .executable("package/bin/run", "#!/bin/sh\n")
+            .file("package/dup.txt", "last")
+            .gzip()
+            .unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut index = EntryIndex::new("sha512-test");
+        let stats = unpack(&tgz, dest.path(), u64::MAX, &mut index, || 2).unwrap();
+
+        assert_eq!(stats.files, 3 * FILES_PER_THREAD as u64 + 2);
+        for n in 0..3 * FILES_PER_THREAD {
+            let path = dest.path().join(format!("d{}/f{n}.js", n % 7));
+            assert_eq!(fs::read_to_string(path).unwrap(), format!("file {n}"));
+        }
+        assert_eq!(
+            fs::read_to_string(dest.path().join("dup.txt")).unwrap(),
+            "last"
+        );
+        let dup = index
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("dup.txt"))
+            .unwrap();
+        assert_eq!(dup.size, 4);
+        let mode = fs::metadata(dest.path().join("bin/run"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+    }
+
+    #[test]
+    fn a_file_entry_longer_than_the_archive_is_corrupt() {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("package/short.txt").unwrap();
+        header.set_size(100_000);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append(&header, &b"only this"[..]).unwrap();
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let tgz = gz.finish().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut index = EntryIndex::new("sha512-test");
+
+        let err = unpack(&tgz, dest.path(), u64::MAX, &mut index, || 2).unwrap_err();
+        assert!(matches!(err, UnpackError::Corrupt(_)), "{err:?}");
+        assert!(!dest.path().join("short.txt").exists());
     }
 
     #[test]
@@ -230,7 +427,7 @@ mod tests {
             assert_eq!(whole_size(&tgz).is_some(), size < WHOLE_INFLATE_MAX);
             let dest = tempfile::tempdir().unwrap();
             let mut index = EntryIndex::new("sha512-test");
-            let stats = unpack(&tgz, dest.path(), u64::MAX, &mut index).unwrap();
+            let stats = unpack(&tgz, dest.path(), u64::MAX, &mut index, || 2).unwrap();
             assert_eq!(
                 stats,
                 UnpackStats {
