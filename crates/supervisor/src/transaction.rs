@@ -208,18 +208,10 @@ fn confirms(planned: &Plan, early: &[PlannedPackage]) -> bool {
 /// in place as planned, and places the links outside package folders.
 pub(crate) fn place(
     request: &Install,
-    checked: Checked,
+    mut checked: Checked,
     cache: &CacheLayout,
     in_place: InPlace,
 ) -> Result<Prepared, InstallError> {
-    let Checked {
-        lockfile,
-        text,
-        warnings,
-        planned,
-        packuments_requested,
-        locked,
-    } = checked;
     let node_modules = request.project_dir.join("node_modules");
     let placed_early = match in_place {
         InPlace::Recorded => None,
@@ -229,7 +221,7 @@ pub(crate) fn place(
         remove_node_modules(request, placed_early.is_none())?;
     }
     let _check = tracing::info_span!(span::CHECK_NODE_MODULES).entered();
-    let expected_hidden = expected_hidden_lockfile(request, &lockfile, &planned);
+    let expected_hidden = expected_hidden_lockfile(request, &checked.lockfile, &checked.planned);
     let io_error = |source| InstallError::Io {
         path: node_modules.clone(),
         source,
@@ -238,15 +230,10 @@ pub(crate) fn place(
         None => Recorded::from_disk(&node_modules, &expected_hidden),
         Some(placed) => Recorded::placed(placed),
     };
-    let Placement {
-        kept,
-        to_place,
-        removed,
-        changed,
-        hidden_current,
-    } = keep_what_is_in_place(
+    let planned = &mut checked.planned;
+    let placement = keep_what_is_in_place(
         &node_modules,
-        planned.packages,
+        std::mem::take(&mut planned.packages),
         &planned.links,
         &planned.bundled,
         &recorded,
@@ -254,48 +241,34 @@ pub(crate) fn place(
     .map_err(io_error)?;
     let links_changed =
         place_links(&request.project_dir, &outer_links(&planned.links)).map_err(io_error)?;
-    Ok(Prepared {
-        transaction: Transaction {
-            new_lockfile: text,
-            installed_lock: Some((lockfile, expected_hidden)),
-            links: planned.links,
-            bundled: planned.bundled,
-            bins_need_linking: changed || links_changed,
-            hidden_lockfile_current: hidden_current,
-        },
-        kept,
-        to_place: with_cache_entries(to_place, cache),
-        warnings,
+    let found = Placement {
+        changed: placement.changed || links_changed,
         // What this install placed and took back was never there.
-        removed: if placed_early.is_some() { 0 } else { removed },
-        packuments_requested,
-        locked,
-    })
+        removed: if placed_early.is_some() {
+            0
+        } else {
+            placement.removed
+        },
+        ..placement
+    };
+    Ok(checked.into_prepared(expected_hidden, found, cache))
 }
 
 /// With the packages placed ahead of resolution all confirmed, the others
 /// are placed beside them; `node_modules` holds nothing else.
 fn place_beside_early(
     request: &Install,
-    checked: Checked,
+    mut checked: Checked,
     cache: &CacheLayout,
     early: &[PlannedPackage],
 ) -> Result<Prepared, InstallError> {
-    let Checked {
-        lockfile,
-        text,
-        warnings,
-        planned,
-        packuments_requested,
-        locked,
-    } = checked;
     if request.clean {
         remove_node_modules(request, false)?;
     }
-    let expected_hidden = expected_hidden_lockfile(request, &lockfile, &planned);
+    let expected_hidden = expected_hidden_lockfile(request, &checked.lockfile, &checked.planned);
     let early: HashSet<&str> = early.iter().map(|p| p.path.as_str()).collect();
-    let others: Vec<PlannedPackage> = planned
-        .packages
+    let planned = &mut checked.planned;
+    let others: Vec<PlannedPackage> = std::mem::take(&mut planned.packages)
         .into_iter()
         .filter(|p| !early.contains(p.path.as_str()))
         .collect();
@@ -305,22 +278,41 @@ fn place_beside_early(
             source,
         }
     })?;
-    Ok(Prepared {
-        transaction: Transaction {
-            new_lockfile: text,
-            installed_lock: Some((lockfile, expected_hidden)),
-            links: planned.links,
-            bundled: planned.bundled,
-            bins_need_linking: true,
-            hidden_lockfile_current: false,
-        },
+    let found = Placement {
         kept: Vec::new(),
-        to_place: with_cache_entries(others, cache),
-        warnings,
+        to_place: others,
         removed: 0,
-        packuments_requested,
-        locked,
-    })
+        changed: true,
+        hidden_current: false,
+    };
+    Ok(checked.into_prepared(expected_hidden, found, cache))
+}
+
+impl Checked {
+    /// The install, prepared once `node_modules` holds what `found` says.
+    fn into_prepared(
+        self,
+        expected_hidden: String,
+        found: Placement,
+        cache: &CacheLayout,
+    ) -> Prepared {
+        Prepared {
+            transaction: Transaction {
+                new_lockfile: self.text,
+                installed_lock: Some((self.lockfile, expected_hidden)),
+                links: self.planned.links,
+                bundled: self.planned.bundled,
+                bins_need_linking: found.changed,
+                hidden_lockfile_current: found.hidden_current,
+            },
+            kept: found.kept,
+            to_place: with_cache_entries(found.to_place, cache),
+            warnings: self.warnings,
+            removed: found.removed,
+            packuments_requested: self.packuments_requested,
+            locked: self.locked,
+        }
+    }
 }
 
 fn expected_hidden_lockfile(request: &Install, lockfile: &Lockfile, planned: &Plan) -> String {

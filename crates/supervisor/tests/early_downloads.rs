@@ -129,35 +129,50 @@ fn installed_version(project_dir: &Path, name: &str) -> String {
     manifest["version"].as_str().unwrap().to_string()
 }
 
-/// A project locked at `aa@1.0.0` and `bb@1.0.0`, installed once into
-/// `cache` so that both are cached, with `node_modules` then removed.
-async fn locked_project(
-    registry: &TestRegistry,
-    scratch: &Path,
-    cache: &CacheLayout,
-) -> std::path::PathBuf {
-    let project_dir = scratch.join("app");
-    std::fs::create_dir_all(&project_dir).unwrap();
-    let locked = json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0"}});
-    install(registry, &project_dir, cache, locked).await;
-    std::fs::remove_dir_all(project_dir.join("node_modules")).unwrap();
-    project_dir
+/// A project locked at `aa@1.0.0` and `bb@1.0.0`, installed once so that
+/// both are cached, with `node_modules` then removed; from then on the
+/// registry answers `slow_path` 500 ms late.
+struct Locked {
+    registry: TestRegistry,
+    cache: CacheLayout,
+    project_dir: std::path::PathBuf,
+    _scratch: tempfile::TempDir,
 }
 
-const LOCKED: &str = "aa@1.0.0\naa@2.0.0\nbb@1.0.0\ncc@1.0.0";
+async fn locked_project(slow_path: &str) -> Locked {
+    let fixtures = Fixtures::parse("aa@1.0.0\naa@2.0.0\nbb@1.0.0\ncc@1.0.0").unwrap();
+    let registry = TestRegistry::start(fixtures).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = CacheLayout::new(scratch.path().join("cache"));
+    let project_dir = scratch.path().join("app");
+    std::fs::create_dir_all(&project_dir).unwrap();
+    let locked = json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0"}});
+    install(&registry, &project_dir, &cache, locked).await;
+    std::fs::remove_dir_all(project_dir.join("node_modules")).unwrap();
+    registry.inject(slow_path, Fault::Delay(Duration::from_millis(500)), None);
+    Locked {
+        registry,
+        cache,
+        project_dir,
+        _scratch: scratch,
+    }
+}
+
+/// The locked project with `cc` added, which the lockfile lacks.
+fn wants_cc() -> Value {
+    json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0", "cc": "1.0.0"}})
+}
 
 #[actix::test]
 async fn a_lockfiles_tree_is_placed_while_resolution_checks_it_and_kept_when_confirmed() {
-    let registry = TestRegistry::start(Fixtures::parse(LOCKED).unwrap()).unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let cache = CacheLayout::new(scratch.path().join("cache"));
-    let project_dir = locked_project(&registry, scratch.path(), &cache).await;
-    // cc is new: resolving it waits 500 ms for its packument, and the
-    // locked aa and bb stay as they are.
-    registry.inject("/cc", Fault::Delay(Duration::from_millis(500)), None);
-    let wants_cc =
-        json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0", "cc": "1.0.0"}});
-    let (report, recording) = install(&registry, &project_dir, &cache, wants_cc).await;
+    // Resolving cc waits for its packument; the locked aa and bb stay as they are.
+    let Locked {
+        registry,
+        cache,
+        project_dir,
+        ..
+    } = &locked_project("/cc").await;
+    let (report, recording) = install(registry, project_dir, cache, wants_cc()).await;
 
     let (_, resolved_at) = span_time(&recording, "resolve", None);
     for package in ["aa@1.0.0", "bb@1.0.0"] {
@@ -171,18 +186,19 @@ async fn a_lockfiles_tree_is_placed_while_resolution_checks_it_and_kept_when_con
     }
     assert_eq!(clones_started(&recording, "cc@1.0.0").len(), 1);
     assert_eq!(report.added, 3);
-    assert_eq!(installed_version(&project_dir, "cc"), "1.0.0");
+    assert_eq!(installed_version(project_dir, "cc"), "1.0.0");
 }
 
 #[actix::test]
 async fn a_package_placed_early_that_the_resolution_replaces_is_placed_again() {
-    let registry = TestRegistry::start(Fixtures::parse(LOCKED).unwrap()).unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let cache = CacheLayout::new(scratch.path().join("cache"));
-    let project_dir = locked_project(&registry, scratch.path(), &cache).await;
-    registry.inject("/aa", Fault::Delay(Duration::from_millis(500)), None);
+    let Locked {
+        registry,
+        cache,
+        project_dir,
+        ..
+    } = &locked_project("/aa").await;
     let wants_aa_2 = json!({"name": "app", "dependencies": {"aa": "2.0.0", "bb": "1.0.0"}});
-    let (report, recording) = install(&registry, &project_dir, &cache, wants_aa_2).await;
+    let (report, recording) = install(registry, project_dir, cache, wants_aa_2).await;
 
     let (_, resolved_at) = span_time(&recording, "resolve", None);
     let (aa_1_placed, _) = span_time(&recording, "clone asked", Some(("package", "aa@1.0.0")));
@@ -190,7 +206,7 @@ async fn a_package_placed_early_that_the_resolution_replaces_is_placed_again() {
         aa_1_placed < resolved_at,
         "the locked aa@1.0.0 was placed early"
     );
-    assert_eq!(installed_version(&project_dir, "aa"), "2.0.0");
+    assert_eq!(installed_version(project_dir, "aa"), "2.0.0");
     assert_eq!(clones_started(&recording, "bb@1.0.0").len(), 1, "bb stays");
     let placed: Vec<String> = report
         .placed
@@ -204,16 +220,14 @@ async fn a_package_placed_early_that_the_resolution_replaces_is_placed_again() {
 
 #[actix::test]
 async fn a_failed_install_takes_back_the_node_modules_it_began() {
-    let registry = TestRegistry::start(Fixtures::parse(LOCKED).unwrap()).unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let cache = CacheLayout::new(scratch.path().join("cache"));
-    let project_dir = locked_project(&registry, scratch.path(), &cache).await;
-    // The lockfile lacks cc: a frozen install fails once cc is resolved,
-    // 500 ms after aa and bb were placed.
-    registry.inject("/cc", Fault::Delay(Duration::from_millis(500)), None);
-    let wants_cc =
-        json!({"name": "app", "dependencies": {"aa": "1.0.0", "bb": "1.0.0", "cc": "1.0.0"}});
-    let (result, recording) = try_install(&registry, &project_dir, &cache, wants_cc, true).await;
+    // A frozen install fails once cc is resolved, 500 ms after aa and bb were placed.
+    let Locked {
+        registry,
+        cache,
+        project_dir,
+        ..
+    } = &locked_project("/cc").await;
+    let (result, recording) = try_install(registry, project_dir, cache, wants_cc(), true).await;
 
     let error = result.unwrap_err();
     assert!(

@@ -382,37 +382,37 @@ fn install_in_random_order(seed: u64, limits: Limits, start: Start) {
     );
 }
 
-#[test]
-fn the_backlog_bound_holds_in_every_order_of_events() {
-    for (extract_capacity, clone_capacity, network_concurrency) in
-        [(1, 1, 1), (2, 2, 16), (4, 2, 3), (8, 3, 64)]
-    {
-        let limits = Limits {
+/// Extract capacity, clone capacity and network concurrency, from one of
+/// each to more requests in flight than anything else.
+const LIMITS: [(usize, usize, usize); 4] = [(1, 1, 1), (2, 2, 16), (4, 2, 3), (8, 3, 64)];
+
+fn every_limit(run: impl Fn(Limits)) {
+    for (extract_capacity, clone_capacity, network_concurrency) in LIMITS {
+        run(Limits {
             extract_capacity,
             clone_capacity,
             network_concurrency,
-        };
-        for seed in 0..300 {
-            install_in_random_order(seed, limits, Start::Resolved);
-        }
+        });
     }
 }
 
 #[test]
+fn the_backlog_bound_holds_in_every_order_of_events() {
+    every_limit(|limits| {
+        for seed in 0..300 {
+            install_in_random_order(seed, limits, Start::Resolved);
+        }
+    });
+}
+
+#[test]
 fn placing_a_lockfiles_tree_early_keeps_the_bounds_and_places_the_resolved_tree() {
-    for (extract_capacity, clone_capacity, network_concurrency) in
-        [(1, 1, 1), (2, 2, 16), (4, 2, 3)]
-    {
-        let limits = Limits {
-            extract_capacity,
-            clone_capacity,
-            network_concurrency,
-        };
+    every_limit(|limits| {
         for seed in 0..200 {
             install_in_random_order(seed, limits, Start::LockfileConfirmed);
             install_in_random_order(seed, limits, Start::LockfileReplaced);
         }
-    }
+    });
 }
 
 #[test]
