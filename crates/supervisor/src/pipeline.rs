@@ -217,10 +217,13 @@ impl Pipeline {
     }
 
     /// No new clone starts; [`Command::PlacingStopped`] follows once the
-    /// clones under way have ended. Then [`Pipeline::start_placing`] can
-    /// start again from what is in place.
+    /// clones under way have ended, also when placing was stopped and
+    /// announced before (the install then failed while sorting out what
+    /// stays). Then [`Pipeline::start_placing`] can start again from what
+    /// is in place.
     pub fn stop_placing(&mut self) {
         self.stopping = true;
+        self.stop_announced = false;
     }
 
     /// Resolution has ended: `kept` packages are in place already, and

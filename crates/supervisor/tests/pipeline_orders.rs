@@ -416,6 +416,45 @@ fn placing_a_lockfiles_tree_early_keeps_the_bounds_and_places_the_resolved_tree(
 }
 
 #[test]
+fn placing_stopped_again_after_it_was_announced_is_announced_again() {
+    let limits = Limits {
+        extract_capacity: 1,
+        clone_capacity: 1,
+        network_concurrency: 1,
+    };
+    let mut pipeline = Pipeline::new(limits);
+    let early = package("node_modules/a", "ka");
+    let entry = CachedEntry {
+        dir: PathBuf::from("/cache/ka"),
+        size_hint: 1,
+    };
+    pipeline.want(early.download.clone(), Some(entry));
+    pipeline.place_early(vec![early]).unwrap();
+    let stopped = |pipeline: &mut Pipeline| {
+        pipeline
+            .next_commands()
+            .iter()
+            .filter(|c| matches!(c, Command::PlacingStopped))
+            .count()
+    };
+    let Some(Command::Clone { package, .. }) = pipeline.next_commands().pop() else {
+        panic!("the cached package is cloned at once");
+    };
+    pipeline.stop_placing();
+    assert_eq!(stopped(&mut pipeline), 0, "a clone is under way");
+    let stats = CloneStats {
+        files: 1,
+        strategy: None,
+    };
+    pipeline.cloned(package, Ok(stats)).unwrap();
+    assert_eq!(stopped(&mut pipeline), 1);
+    assert_eq!(stopped(&mut pipeline), 0, "announced once");
+    // The install fails while what stays is sorted out: stopped again.
+    pipeline.stop_placing();
+    assert_eq!(stopped(&mut pipeline), 1);
+}
+
+#[test]
 fn entries_this_install_extracted_are_cloned_without_checking_their_files_again() {
     let limits = Limits {
         extract_capacity: 2,
