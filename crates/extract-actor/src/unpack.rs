@@ -58,9 +58,8 @@ enum Files<'a> {
     AsRead,
     Batched {
         tar: &'a [u8],
+        /// The tarball's files, in the order they are first listed.
         files: Vec<BatchedFile<'a>>,
-        /// Where each path is in `files`: a path listed twice is written once, as its last entry.
-        by_path: HashMap<PathBuf, usize>,
     },
 }
 
@@ -78,28 +77,26 @@ impl<'a> Files<'a> {
         Files::Batched {
             tar,
             files: Vec::new(),
-            by_path: HashMap::new(),
         }
     }
 
     /// Writes the file `entry` (at `relative` below `dest`), or records it
-    /// to write with the batch; returns its size.
+    /// to write with the batch; returns its size. `listed_as` is the
+    /// position, among the tarball's files, of an earlier entry for the
+    /// same path: the later entry replaces it, as with tar.
     fn take<R: Read>(
         &mut self,
         entry: &mut tar::Entry<R>,
         relative: &Path,
         dest: &Path,
         scratch: &mut Vec<u8>,
+        listed_as: Option<usize>,
     ) -> Result<u64, UnpackError> {
         let mode = entry.header().mode().unwrap_or(0o644);
         let target = dest.join(relative);
         let sparse = entry.header().entry_type() == EntryType::GNUSparse;
-        let (tar, files, by_path) = match self {
-            Files::Batched {
-                tar,
-                files,
-                by_path,
-            } => (*tar, files, by_path),
+        let (tar, files) = match self {
+            Files::Batched { tar, files } => (*tar, files),
             Files::AsRead => {
                 scratch.clear();
                 entry.read_to_end(scratch).map_err(UnpackError::Corrupt)?;
@@ -123,12 +120,9 @@ impl<'a> Files<'a> {
             mode,
             contents,
         };
-        match by_path.get(relative) {
-            Some(&at) => files[at] = file,
-            None => {
-                by_path.insert(relative.to_path_buf(), files.len());
-                files.push(file);
-            }
+        match listed_as {
+            Some(at) => files[at] = file,
+            None => files.push(file),
         }
         Ok(size)
     }
@@ -190,8 +184,10 @@ fn unpack_tar(
 ) -> Result<UnpackStats, UnpackError> {
     let mut stats = UnpackStats::default();
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
-    // Where each file is in `index.files`: a path listed twice is written twice.
-    let mut indexed_files: HashMap<PathBuf, usize> = HashMap::new();
+    // Each path's position among the tarball's files, and so in
+    // `index.files` after `first_file`: a path listed twice keeps its last entry.
+    let mut listed: HashMap<PathBuf, usize> = HashMap::new();
+    let first_file = index.files.len();
     fs::create_dir_all(dest).map_err(|e| UnpackError::Io(dest.to_path_buf(), e))?;
     made_dirs.insert(PathBuf::new());
     // One file's bytes at a time, so that each file is written with one `write`.
@@ -219,12 +215,13 @@ fn unpack_tar(
                 if stats.bytes.saturating_add(entry.size()) > max_bytes {
                     return Err(UnpackError::TooLarge(max_bytes));
                 }
-                let written = files.take(&mut entry, &relative, dest, &mut contents)?;
+                let listed_as = listed.get(&relative).copied();
+                let written = files.take(&mut entry, &relative, dest, &mut contents, listed_as)?;
                 stats.bytes += written;
-                match indexed_files.get(&relative) {
-                    Some(&at) => index.files[at].size = written,
+                match listed_as {
+                    Some(at) => index.files[first_file + at].size = written,
                     None => {
-                        indexed_files.insert(relative.clone(), index.files.len());
+                        listed.insert(relative.clone(), index.files.len() - first_file);
                         index.add_file(relative, written);
                         stats.files += 1;
                     }

@@ -9,7 +9,7 @@ use nodejs_semver::{Range, Version};
 use utoo_lockfile::Lockfile;
 use utoo_npm_types::{validate_package_name, NodeVersion, Registries};
 use utoo_package_cache::CacheLayout;
-use utoo_resolver_actor::{manifest_from_entry, PackageKind, ResolvedPackage, ResolvedTree};
+use utoo_resolver_actor::{manifest_from_entry, PackageKind, ResolvedTree};
 
 use crate::messages::{Install, Omit};
 
@@ -192,10 +192,13 @@ pub(crate) fn locked_packages(lock: &Lockfile, request: &Install) -> Vec<Planned
         .iter()
         .filter_map(|(path, entry)| {
             let (_, folder) = path.rsplit_once("node_modules/")?;
-            let omitted = (omit.dev && entry.dev)
-                || (omit.optional && entry.optional)
-                || (omit.peer && entry.peer)
-                || (omit.dev && omit.optional && entry.dev_optional);
+            let omitted = omitted(
+                omit,
+                entry.dev,
+                entry.optional,
+                entry.peer,
+                entry.dev_optional,
+            );
             let downloaded = !entry.link && !entry.in_bundle && entry.version.is_some();
             if omitted || !downloaded || validate_package_name(folder).is_err() {
                 return None;
@@ -227,12 +230,13 @@ pub(crate) fn locked_packages(lock: &Lockfile, request: &Install) -> Vec<Planned
         .collect()
 }
 
-/// npm's omit rules: `devOptional` packages go only when both dev and optional are omitted.
-fn omitted(package: &ResolvedPackage, omit: Omit) -> bool {
-    (omit.dev && package.dev)
-        || (omit.optional && package.optional)
-        || (omit.peer && package.peer)
-        || (omit.dev && omit.optional && package.dev_optional)
+/// npm's omit rules, for a package with these flags: `devOptional`
+/// packages go only when both dev and optional are omitted.
+fn omitted(omit: Omit, dev: bool, optional: bool, peer: bool, dev_optional: bool) -> bool {
+    (omit.dev && dev)
+        || (omit.optional && optional)
+        || (omit.peer && peer)
+        || (omit.dev && omit.optional && dev_optional)
 }
 
 /// The packages and links to place.
@@ -247,7 +251,7 @@ pub(crate) fn plan(
     for p in tree
         .packages
         .iter()
-        .filter(|p| p.installable && !omitted(p, omit))
+        .filter(|p| p.installable && !omitted(omit, p.dev, p.optional, p.peer, p.dev_optional))
     {
         match &p.kind {
             PackageKind::Tarball => plan.packages.push(PlannedPackage {
