@@ -21,14 +21,21 @@ const PREFERRED_KEYS: [&str; 8] = [
 /// included) before keys with object values; in each group the preferred keys, then the rest
 /// in `localeCompare(…, 'en')` order.
 pub(crate) fn ordered_entries(object: &Map<String, Value>) -> Vec<(&str, &Value)> {
-    let mut entries: Vec<(&str, &Value)> = object
+    let entries = object
         .iter()
         .map(|(key, value)| (key.as_str(), value))
         .collect();
+    in_npm_order(entries, |value| value.is_object())
+}
+
+/// `entries` in the order [`ordered_entries`] gives, for values that are not (yet) JSON values.
+pub(crate) fn in_npm_order<T>(
+    mut entries: Vec<(&str, T)>,
+    is_object: impl Fn(&T) -> bool,
+) -> Vec<(&str, T)> {
     entries.sort_by(|(a_key, a_value), (b_key, b_value)| {
-        a_value
-            .is_object()
-            .cmp(&b_value.is_object())
+        is_object(a_value)
+            .cmp(&is_object(b_value))
             .then_with(|| compare_keys(a_key, b_key))
     });
     // JavaScript objects enumerate array-index keys ("0", "42") first, ascending, whatever

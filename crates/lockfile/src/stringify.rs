@@ -1,27 +1,56 @@
 //! `JSON.stringify` as Node.js prints it, with npm's key order.
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::format::JsonFormat;
-use crate::order::ordered_entries;
+use crate::model::LockEntry;
+use crate::order::{in_npm_order, ordered_entries};
 
 /// `JSON.stringify` keeps at most this many characters of an indent string.
 const MAX_INDENT_CHARS: usize = 10;
 
-/// Prints `value` the way npm writes a lockfile. An empty indent gives compact output without a
-/// trailing newline, like `JSON.stringify` without a `space` argument.
-pub(crate) fn stringify(value: &Value, format: &JsonFormat) -> String {
-    let indent: String = format.indent.chars().take(MAX_INDENT_CHARS).collect();
-    let mut printer = Printer {
-        out: String::new(),
-        indent: &indent,
-        newline: &format.newline,
-    };
-    printer.value(value, 0);
-    if !indent.is_empty() {
-        printer.out.push_str(&format.newline);
+/// Prints the object `top` the way npm writes a lockfile, with `packages` (in npm's order), if any,
+/// as its `packages` object. Each entry becomes a JSON value only while it is printed, so a
+/// large lockfile never exists twice in memory.
+pub(crate) fn stringify_lockfile(
+    top: &Map<String, Value>,
+    packages: Option<Vec<(&str, &LockEntry)>>,
+    format: &JsonFormat,
+) -> String {
+    let indent = cut_indent(format);
+    let mut printer = Printer::new(&indent, format);
+    let mut entries: Vec<(&str, Part)> = top
+        .iter()
+        .map(|(key, value)| (key.as_str(), Part::Value(value)))
+        .collect();
+    if let Some(packages) = packages {
+        entries.push(("packages", Part::Packages(packages)));
     }
-    printer.out
+    let entries = in_npm_order(entries, |part| match part {
+        Part::Value(value) => value.is_object(),
+        Part::Packages(_) => true,
+    });
+    let entries = entries.into_iter().map(|(key, part)| (Some(key), part));
+    printer.container(('{', '}'), entries, 0, |printer, part, depth| match part {
+        Part::Value(value) => printer.value(value, depth),
+        Part::Packages(packages) => {
+            let entries = packages.into_iter().map(|(key, entry)| (Some(key), entry));
+            printer.container(('{', '}'), entries, depth, |printer, entry, depth| {
+                printer.object(&entry.to_map(), depth)
+            });
+        }
+    });
+    printer.finish()
+}
+
+/// A value of the lockfile's top-level object.
+enum Part<'a> {
+    Value(&'a Value),
+    Packages(Vec<(&'a str, &'a LockEntry)>),
+}
+
+fn cut_indent(format: &JsonFormat) -> String {
+    format.indent.chars().take(MAX_INDENT_CHARS).collect()
 }
 
 struct Printer<'a> {
@@ -30,7 +59,22 @@ struct Printer<'a> {
     newline: &'a str,
 }
 
-impl Printer<'_> {
+impl<'a> Printer<'a> {
+    fn new(indent: &'a str, format: &'a JsonFormat) -> Printer<'a> {
+        Printer {
+            out: String::new(),
+            indent,
+            newline: &format.newline,
+        }
+    }
+
+    fn finish(mut self) -> String {
+        if !self.indent.is_empty() {
+            self.out.push_str(self.newline);
+        }
+        self.out
+    }
+
     fn value(&mut self, value: &Value, depth: usize) {
         match value {
             Value::Null => self.out.push_str("null"),
@@ -39,22 +83,26 @@ impl Printer<'_> {
             Value::String(text) => self.string(text),
             Value::Array(items) => {
                 let items = items.iter().map(|item| (None, item));
-                self.container(('[', ']'), items, depth);
+                self.container(('[', ']'), items, depth, Printer::value);
             }
-            Value::Object(object) => {
-                let entries = ordered_entries(object)
-                    .into_iter()
-                    .map(|(key, value)| (Some(key), value));
-                self.container(('{', '}'), entries, depth);
-            }
+            Value::Object(object) => self.object(object, depth),
         }
     }
 
-    fn container<'v>(
+    fn object(&mut self, object: &Map<String, Value>, depth: usize) {
+        let entries = ordered_entries(object)
+            .into_iter()
+            .map(|(key, value)| (Some(key), value));
+        self.container(('{', '}'), entries, depth, Printer::value);
+    }
+
+    /// Prints `items` between `open` and `close`, each value with `print`.
+    fn container<'k, T>(
         &mut self,
         (open, close): (char, char),
-        items: impl ExactSizeIterator<Item = (Option<&'v str>, &'v Value)>,
+        items: impl ExactSizeIterator<Item = (Option<&'k str>, T)>,
         depth: usize,
+        mut print: impl FnMut(&mut Self, T, usize),
     ) {
         self.out.push(open);
         if items.len() == 0 {
@@ -73,7 +121,7 @@ impl Printer<'_> {
                     self.out.push(' ');
                 }
             }
-            self.value(value, depth + 1);
+            print(self, value, depth + 1);
         }
         self.line_break(depth);
         self.out.push(close);
@@ -151,6 +199,15 @@ fn js_number(number: &Number) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `value` printed as a lockfile's values are. An empty indent gives compact output
+    /// without a trailing newline, like `JSON.stringify` without a `space` argument.
+    fn stringify(value: &Value, format: &JsonFormat) -> String {
+        let indent = cut_indent(format);
+        let mut printer = Printer::new(&indent, format);
+        printer.value(value, 0);
+        printer.finish()
+    }
 
     fn two_spaces() -> JsonFormat {
         JsonFormat::default()

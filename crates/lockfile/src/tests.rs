@@ -85,6 +85,19 @@ fn registry_v2_round_trips_byte_for_byte_and_converts_to_v3() {
     assert_eq!(lockfile.to_json(&JsonFormat::default()), REGISTRY_V3);
 }
 
+#[test]
+fn the_kept_part_of_a_v2_lockfile_is_written_as_v3_without_the_rest() {
+    let lockfile = parse(REGISTRY_V2);
+    let kept = |location: &str| location.contains("esbuild");
+    let text = lockfile.to_json_v3_keeping(&JsonFormat::default(), kept);
+
+    let mut expected = parse(REGISTRY_V3);
+    expected.packages.retain(|location, _| kept(location));
+    assert!(expected.packages.len() > 1 && expected.packages.len() < 32);
+    assert_eq!(text, expected.to_json(&JsonFormat::default()));
+    assert_eq!(parse(&text), expected);
+}
+
 /// Written by npm 11.19.1 (`npm install --package-lock-only --lockfile-version 2`): nested
 /// `dependencies`, `requires` without peers, an `npm:` alias, a tarball URL and a `file:`
 /// tarball (saved as asked for, without `resolved`), dev and optional flags.

@@ -8,33 +8,46 @@ use crate::error::LockfileError;
 use crate::format::JsonFormat;
 use crate::legacy::legacy_dependencies;
 use crate::model::{LockEntry, Lockfile, PeerDependencyMeta, LOCKFILE_VERSION};
+use crate::order::in_npm_order;
 use crate::read::is_blank;
-use crate::stringify::stringify;
+use crate::stringify::stringify_lockfile;
 
 impl Lockfile {
     /// The lockfile as npm 11 writes it in its [`Lockfile::lockfile_version`]: keys in npm's
     /// order, values npm would not write left out, and a trailing newline. Version 3 has the
     /// `packages` section, version 1 the legacy `dependencies` tree, version 2 both.
     pub fn to_json(&self, format: &JsonFormat) -> String {
+        self.print(format, self.lockfile_version, |_| true)
+    }
+
+    /// The text [`Lockfile::to_json`] gives once the entries at locations `keep` refuses are
+    /// removed and the version is set to 3, without copying the lockfile (npm's hidden
+    /// lockfile is this lockfile's installed part).
+    pub fn to_json_v3_keeping(&self, format: &JsonFormat, keep: impl Fn(&str) -> bool) -> String {
+        self.print(format, LOCKFILE_VERSION, keep)
+    }
+
+    fn print(&self, format: &JsonFormat, version: u32, keep: impl Fn(&str) -> bool) -> String {
         let mut top = self.other.clone();
         insert_string(&mut top, "name", &self.name);
         insert_string(&mut top, "version", &self.version);
-        top.insert("lockfileVersion".to_owned(), self.lockfile_version.into());
+        top.insert("lockfileVersion".to_owned(), version.into());
         top.insert("requires".to_owned(), true.into());
-        if self.lockfile_version >= 2 {
-            let packages = self
+        let packages = (version >= 2).then(|| {
+            let kept = self
                 .packages
                 .iter()
-                .map(|(location, entry)| (location.clone(), Value::Object(entry.to_map())))
+                .filter(|(location, _)| keep(location))
+                .map(|(location, entry)| (location.as_str(), entry))
                 .collect();
-            top.insert("packages".to_owned(), Value::Object(packages));
-        }
-        if self.lockfile_version < LOCKFILE_VERSION {
+            in_npm_order(kept, |_| true)
+        });
+        if version < LOCKFILE_VERSION {
             if let Some(dependencies) = legacy_dependencies(self) {
                 top.insert("dependencies".to_owned(), dependencies);
             }
         }
-        stringify(&Value::Object(top), format)
+        stringify_lockfile(&top, packages, format)
     }
 
     /// Leaves out `resolved` where npm's `omit-lockfile-registry-resolved` does: on every
@@ -55,7 +68,7 @@ impl Lockfile {
 }
 
 impl LockEntry {
-    fn to_map(&self) -> Map<String, Value> {
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
         let mut map = self.other.clone();
         insert_string(&mut map, "name", &self.name);
         insert_string(&mut map, "version", &self.version);

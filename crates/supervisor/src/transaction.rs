@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use utoo_atomic_write::write_atomic_unflushed;
 use utoo_clone_actor::LinkBins;
@@ -47,7 +48,7 @@ pub(crate) struct Transaction {
     /// The new lockfile and the hidden lockfile expected once all is
     /// placed, to record what ends up in `node_modules`; `None` with
     /// `--lockfile-only`.
-    installed_lock: Option<(Lockfile, String)>,
+    installed_lock: Option<(Arc<Lockfile>, String)>,
     /// Links to workspaces and `file:` folders, in place already; links
     /// inside package folders (breaking dependency cycles) once all
     /// packages are.
@@ -63,7 +64,8 @@ pub(crate) struct Transaction {
 /// The resolved tree as a lockfile and a plan, checked; nothing on disk
 /// has changed yet.
 pub(crate) struct Checked {
-    lockfile: Lockfile,
+    /// The lockfile read from disk when this one is the same: one copy is held, not two.
+    lockfile: Arc<Lockfile>,
     text: String,
     warnings: Vec<String>,
     planned: Plan,
@@ -154,6 +156,10 @@ fn check(request: &Install, resolution: Resolution) -> Result<Checked, InstallEr
             return Err(InstallError::FrozenLockfile { path, differences });
         }
     }
+    let lockfile = match &request.lockfile {
+        Some((old, old_text)) if *old_text == text && **old == lockfile => Arc::clone(old),
+        _ => Arc::new(lockfile),
+    };
     let mut checked = Checked {
         lockfile,
         text,
@@ -494,8 +500,16 @@ pub(crate) fn commit(
     let project_dir = &request.project_dir;
     let mut workspaces_added = false;
     if let Some((installed, _)) = transaction.installed_lock.as_mut() {
-        let previous = request.lockfile.as_ref().map(|(lock, _)| &**lock);
-        if add_workspaces_from_disk(installed, previous, project_dir) {
+        let previous = request.lockfile.as_ref().map(|(lock, _)| lock);
+        // Unchanged from the lockfile on disk, every entry is one npm keeps as it is.
+        let unchanged = previous.is_some_and(|previous| Arc::ptr_eq(previous, installed));
+        if !unchanged
+            && add_workspaces_from_disk(
+                Arc::make_mut(installed),
+                previous.map(|previous| &**previous),
+                project_dir,
+            )
+        {
             transaction.new_lockfile = installed.to_json(&lockfile_format(request));
             workspaces_added = true;
         }
@@ -529,7 +543,7 @@ pub(crate) fn commit(
                 )
                 .collect();
             let format = JsonFormat::detect(&request.package_json_text);
-            hidden_lockfile_of(installed, &placed, &transaction.links, &format)
+            hidden_lockfile_of(&installed, &placed, &transaction.links, &format)
         };
         // The file was read before placing: rewrite it only when it didn't
         // match the plan, or optional failures changed what is in place.
