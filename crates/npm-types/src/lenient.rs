@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::Dist;
@@ -50,6 +51,59 @@ pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 /// fields (signatures, counts) and other shapes are skipped.
 pub(crate) fn dist<'de, D: Deserializer<'de>>(d: D) -> Result<Dist, D::Error> {
     d.deserialize_any(DistFields)
+}
+
+/// `dist` as [`dist`] reads it, with the three strings kept as their JSON
+/// text (escapes and all), ready to be copied into a compact document.
+#[derive(Default)]
+pub(crate) struct RawDist<'a> {
+    pub tarball: Option<&'a RawValue>,
+    pub integrity: Option<&'a RawValue>,
+    pub shasum: Option<&'a RawValue>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawDist<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawDistFields)
+    }
+}
+
+impl RawDist<'_> {
+    /// The `dist` object [`dist`] gives, as compact JSON.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"tarball\":");
+        write_raw(out, self.tarball, "\"\"");
+        out.extend_from_slice(b",\"integrity\":");
+        write_raw(out, self.integrity, "null");
+        out.extend_from_slice(b",\"shasum\":");
+        write_raw(out, self.shasum, "null");
+        out.push(b'}');
+    }
+}
+
+/// Appends `raw`'s text, or `absent` without one.
+fn write_raw(out: &mut Vec<u8>, raw: Option<&RawValue>, absent: &str) {
+    let text = raw.map_or(absent, RawValue::get);
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Whether `scripts` has an install script (`preinstall`, `install` or
+/// `postinstall` as a string), read as [`string_map`] reads `scripts`.
+pub(crate) struct HasInstallScript(pub bool);
+
+impl<'de> Deserialize<'de> for HasInstallScript {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(InstallScripts)
+    }
+}
+
+/// A boolean as [`flag`] reads it.
+pub(crate) struct Flagged(pub bool);
+
+impl<'de> Deserialize<'de> for Flagged {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Flag).map(Flagged)
+    }
 }
 
 // The visitors below read straight from the document: what they keep is
@@ -271,6 +325,77 @@ impl<'de> Visitor<'de> for DistFields {
     }
 
     skip_other_shapes!(Dist::default());
+}
+
+struct RawDistFields;
+
+impl<'de> Visitor<'de> for RawDistFields {
+    type Value = RawDist<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawDist<'de>, A::Error> {
+        let mut dist = RawDist::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let field = match key.as_ref() {
+                "tarball" => &mut dist.tarball,
+                "integrity" => &mut dist.integrity,
+                "shasum" => &mut dist.shasum,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            let raw: &RawValue = map.next_value()?;
+            *field = raw.get().starts_with('"').then_some(raw);
+        }
+        Ok(dist)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawDist<'de>, E> {
+        Ok(RawDist::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawDist<'de>, A::Error> {
+        skip_seq(seq).map(|()| RawDist::default())
+    }
+
+    skip_other_shapes!(RawDist::default());
+}
+
+struct InstallScripts;
+
+impl<'de> Visitor<'de> for InstallScripts {
+    type Value = HasInstallScript;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        const INSTALL: [&str; 3] = ["preinstall", "install", "postinstall"];
+        // A repeated key counts as its last value, as in a parsed object.
+        let mut strings = [false; INSTALL.len()];
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match INSTALL.iter().position(|name| *name == key) {
+                Some(index) => strings[index] = map.next_value::<MaybeString>()?.0.is_some(),
+                None => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        Ok(HasInstallScript(strings.contains(&true)))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(HasInstallScript(false))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| HasInstallScript(false))
+    }
+
+    skip_other_shapes!(HasInstallScript(false));
 }
 
 /// `bin` as npm normalises it: a string becomes `{<unscoped name>: path}`,

@@ -1,12 +1,14 @@
 use std::collections::BTreeMap;
+use std::io::Write;
 
+use bytes::Bytes;
 use nodejs_semver::Version;
-use serde::Deserialize;
+use serde::{de, Deserialize};
 use serde_json::Value;
 use thiserror::Error;
 
 use crate::lenient;
-use crate::version_fields::VersionFields;
+use crate::version_fields::Versions;
 use crate::Manifest;
 
 #[derive(Debug, Error)]
@@ -23,7 +25,8 @@ pub struct PackumentVersion {
     pub deprecated: bool,
     /// `engines.node`, when given.
     pub node_engine: Option<Box<str>>,
-    compact: Box<[u8]>,
+    /// Its part of the packument's compact documents, shared by its versions.
+    compact: Bytes,
 }
 
 impl PackumentVersion {
@@ -32,7 +35,7 @@ impl PackumentVersion {
             version,
             deprecated: manifest.deprecated.is_some(),
             node_engine: manifest.engines.get("node").map(|r| r.as_str().into()),
-            compact: manifest.to_compact_json().into_boxed_slice(),
+            compact: Bytes::from(manifest.to_compact_json()),
         }
     }
 
@@ -64,24 +67,31 @@ struct RawPackument<'a> {
     )]
     dist_tags: BTreeMap<String, String>,
     #[serde(default, borrow)]
-    versions: BTreeMap<String, VersionFields<'a>>,
+    versions: Versions<'a>,
 }
 
 impl Packument {
     pub fn from_slice(bytes: &[u8]) -> Result<Packument, PackumentError> {
-        let raw: RawPackument = serde_json::from_slice(bytes)?;
-        let mut versions = Vec::with_capacity(raw.versions.len());
-        for fields in raw.versions.values() {
-            let kept = fields.compact()?;
-            if let Ok(version) = Version::parse(&kept.version) {
-                versions.push(PackumentVersion {
-                    version,
+        // Checked once here, the text's values are not checked again one by one.
+        let text = std::str::from_utf8(bytes).map_err(<serde_json::Error as de::Error>::custom)?;
+        let raw: RawPackument = serde_json::from_str(text)?;
+        let mut buffer = raw.versions.buffer;
+        // Held as long as the packument: without the room it grew into.
+        buffer.shrink_to_fit();
+        let buffer = Bytes::from(buffer);
+        let mut versions: Vec<PackumentVersion> = raw
+            .versions
+            .by_key
+            .into_values()
+            .filter_map(|kept| {
+                Some(PackumentVersion {
+                    version: kept.version?,
                     deprecated: kept.deprecated,
                     node_engine: kept.node_engine,
-                    compact: kept.compact.into_boxed_slice(),
-                });
-            }
-        }
+                    compact: buffer.slice(kept.compact),
+                })
+            })
+            .collect();
         versions.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(Packument {
             name: raw.name,
@@ -135,8 +145,8 @@ impl Packument {
             if index > 0 {
                 out.push(b',');
             }
-            string(&mut out, &version.version.to_string());
-            out.push(b':');
+            // Semver versions have nothing to escape.
+            let _ = write!(out, "\"{}\":", version.version);
             out.extend_from_slice(&version.compact);
         }
         out.extend_from_slice(b"}}");

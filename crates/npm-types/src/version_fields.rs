@@ -1,17 +1,22 @@
-//! One version of a packument as the registry wrote it. The fields a
-//! [`Manifest`](crate::Manifest) reads are copied as written into a compact
-//! document, so reading the copy gives the manifest the original gives,
-//! without building a manifest for every version while a packument is read
-//! (an install uses a handful of a packument's versions, often hundreds).
+//! The versions of a packument as the registry wrote them, each made compact
+//! while it is read: the fields a [`Manifest`](crate::Manifest) reads are
+//! copied as written into one buffer, so reading a version's copy gives the
+//! manifest the original gives, without building a manifest for every
+//! version (an install uses a handful of a packument's versions, often
+//! hundreds) or holding the document's fields version by version.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use nodejs_semver::Version;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::lenient;
+use crate::lenient::{self, Flagged, HasInstallScript, RawDist};
 use crate::manifest::split_engines;
 
 /// Fields a manifest reads as written.
@@ -40,38 +45,84 @@ const COPIED: [&str; 17] = [
 /// install script.
 const NORMALISED: [&str; 3] = ["dist", "scripts", "hasInstallScript"];
 
-/// A version object's fields, in order, each as its raw JSON text.
-pub(crate) struct VersionFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-/// A version as a packument keeps it: what choosing a version needs, and
-/// the compact document its manifest is read from.
-pub(crate) struct CompactVersion {
-    pub version: String,
-    pub deprecated: bool,
-    pub node_engine: Option<Box<str>>,
-    pub compact: Vec<u8>,
+/// A packument's `versions` object: each version's compact document in
+/// `buffer`, by the key it was listed under (a repeated key counts once,
+/// with its last value, as in a parsed object).
+#[derive(Default)]
+pub(crate) struct Versions<'a> {
+    pub by_key: BTreeMap<Cow<'a, str>, CompactVersion>,
+    pub buffer: Vec<u8>,
 }
 
-impl VersionFields<'_> {
-    pub(crate) fn compact(&self) -> serde_json::Result<CompactVersion> {
-        let mut out = Vec::with_capacity(
-            self.0
-                .iter()
-                .map(|(k, v)| k.len() + v.get().len() + 4)
-                .sum(),
-        );
+/// A version as a packument keeps it: what choosing a version needs, and
+/// where its compact document is in the buffer.
+pub(crate) struct CompactVersion {
+    /// `None` when the version is missing or not valid semver.
+    pub version: Option<Version>,
+    pub deprecated: bool,
+    pub node_engine: Option<Box<str>>,
+    pub compact: Range<usize>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Versions<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(VersionsVisitor)
+    }
+}
+
+struct VersionsVisitor;
+
+impl<'de> Visitor<'de> for VersionsVisitor {
+    type Value = Versions<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of versions")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut versions = Versions::default();
+        while let Some(Key(key)) = map.next_key()? {
+            let version = map.next_value_seed(CompactSeed(&mut versions.buffer))?;
+            versions.by_key.insert(key, version);
+        }
+        Ok(versions)
+    }
+}
+
+/// Reads one version object, appending its compact document to the buffer.
+struct CompactSeed<'b>(&'b mut Vec<u8>);
+
+impl<'de> DeserializeSeed<'de> for CompactSeed<'_> {
+    type Value = CompactVersion;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<CompactVersion, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CompactSeed<'_> {
+    type Value = CompactVersion;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a version object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CompactVersion, A::Error> {
+        let out = self.0;
+        let start = out.len();
         out.push(b'{');
         let mut seen = [false; COPIED.len() + NORMALISED.len()];
         let mut kept = CompactVersion {
-            version: String::new(),
+            version: None,
             deprecated: false,
             node_engine: None,
-            compact: Vec::new(),
+            compact: 0..0,
         };
         let (mut dist, mut install_script) = (None, false);
-        for (key, raw) in &self.0 {
+        while let Some(Key(key)) = map.next_key()? {
             let key = key.as_ref();
             let Some(index) = COPIED.iter().chain(&NORMALISED).position(|k| *k == key) else {
+                map.next_value::<IgnoredAny>()?;
                 continue;
             };
             // A manifest with a field written twice is refused, so a version
@@ -80,25 +131,17 @@ impl VersionFields<'_> {
                 return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
             }
             match key {
-                "dist" => dist = Some(lenient::dist(&mut reader(raw))?),
-                "scripts" => {
-                    let scripts = lenient::string_map(&mut reader(raw))?;
-                    install_script |= ["preinstall", "install", "postinstall"]
-                        .iter()
-                        .any(|s| scripts.contains_key(*s));
-                }
-                "hasInstallScript" => install_script |= lenient::flag(&mut reader(raw))?,
+                "dist" => dist = Some(map.next_value::<RawDist>()?),
+                "scripts" => install_script |= map.next_value::<HasInstallScript>()?.0,
+                "hasInstallScript" => install_script |= map.next_value::<Flagged>()?.0,
                 _ => {
+                    let raw: &RawValue = map.next_value()?;
                     match key {
-                        "version" => {
-                            kept.version =
-                                lenient::optional_string(&mut reader(raw))?.unwrap_or_default()
-                        }
-                        "deprecated" => {
-                            kept.deprecated = lenient::optional_string(&mut reader(raw))?.is_some()
-                        }
+                        "version" => kept.version = semver(raw).map_err(de::Error::custom)?,
+                        "deprecated" => kept.deprecated = raw.get().starts_with('"'),
                         "engines" => {
-                            let engines = Option::<Value>::deserialize(&mut reader(raw))?;
+                            let engines = Option::<Value>::deserialize(&mut reader(raw))
+                                .map_err(de::Error::custom)?;
                             kept.node_engine = split_engines(engines)
                                 .0
                                 .get("node")
@@ -106,59 +149,53 @@ impl VersionFields<'_> {
                         }
                         _ => {}
                     }
-                    field(&mut out, key, raw.get().as_bytes());
+                    field(out, start, key, raw.get().as_bytes());
                 }
             }
         }
         if let Some(dist) = dist {
-            field(&mut out, "dist", &serde_json::to_vec(&dist)?);
+            field(out, start, "dist", b"");
+            dist.write(out);
         }
         if install_script {
-            field(&mut out, "hasInstallScript", b"true");
+            field(out, start, "hasInstallScript", b"true");
         }
         out.push(b'}');
-        kept.compact = out;
+        kept.compact = start..out.len();
         Ok(kept)
     }
+}
+
+/// The semver version a raw `version` value gives: `None` when it is not
+/// a string or not valid semver.
+fn semver(raw: &RawValue) -> serde_json::Result<Option<Version>> {
+    let text = raw.get();
+    let plain = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains('\\'));
+    let version = match plain {
+        Some(plain) => Version::parse(plain).ok(),
+        None => lenient::optional_string(&mut reader(raw))?
+            .and_then(|written| Version::parse(&written).ok()),
+    };
+    Ok(version)
 }
 
 fn reader(raw: &RawValue) -> serde_json::Deserializer<serde_json::de::StrRead<'_>> {
     serde_json::Deserializer::from_str(raw.get())
 }
 
-/// Appends `"key":value` (keys here are plain ASCII names).
-fn field(out: &mut Vec<u8>, key: &str, value: &[u8]) {
-    if out.len() > 1 {
+/// Appends `"key":value` to the object begun at `start` (keys here are
+/// plain ASCII names).
+fn field(out: &mut Vec<u8>, start: usize, key: &str, value: &[u8]) {
+    if out.len() > start + 1 {
         out.push(b',');
     }
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
     out.extend_from_slice(value);
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for VersionFields<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(FieldsVisitor)
-    }
-}
-
-struct FieldsVisitor;
-
-impl<'de> Visitor<'de> for FieldsVisitor {
-    type Value = VersionFields<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a version object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Vec::new();
-        while let Some((Key(key), raw)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-            fields.push((key, raw));
-        }
-        Ok(VersionFields(fields))
-    }
 }
 
 /// An object key, borrowed from the document unless it has escapes.
@@ -193,8 +230,12 @@ mod tests {
     use super::*;
     use crate::Manifest;
 
-    fn compact(version_object: &str) -> serde_json::Result<CompactVersion> {
-        serde_json::from_str::<VersionFields>(version_object)?.compact()
+    fn compact(version_object: &str) -> serde_json::Result<(CompactVersion, Vec<u8>)> {
+        let mut buffer = b"[".to_vec();
+        let mut reader = serde_json::Deserializer::from_str(version_object);
+        let kept = CompactSeed(&mut buffer).deserialize(&mut reader)?;
+        let compact = buffer[kept.compact.clone()].to_vec();
+        Ok((kept, compact))
     }
 
     #[test]
@@ -209,16 +250,15 @@ mod tests {
                 "funding":{"url":"u"},"workspaces":["w/*"],"dist":{"tarball":"t2","shasum":"aa"},
                 "\u0064ependencies":{"escaped":"key"}}"#,
             r#"{"version":"3.0.0"}"#,
+            r#"{"version":"4.0.\u0030","dist":{"tarball":"http:\/\/r\/t.tgz","integrity":7,"integrity":"sha512-\u0041","shasum":"a","shasum":null},
+                "scripts":{"install":"x","install":false,"preinstall":["y"]}}"#,
+            r#"{"version":"5.0.0","dist":"odd","scripts":{"postinstall":"z"},"hasInstallScript":"yes"}"#,
         ];
         for object in objects {
             let original = Manifest::from_slice(object.as_bytes()).unwrap();
-            let kept = compact(object).unwrap();
-            assert_eq!(
-                Manifest::from_slice(&kept.compact).unwrap(),
-                original,
-                "{object}"
-            );
-            assert_eq!(kept.version, original.version);
+            let (kept, text) = compact(object).unwrap();
+            assert_eq!(Manifest::from_slice(&text).unwrap(), original, "{object}");
+            assert_eq!(kept.version.unwrap().to_string(), original.version);
             assert_eq!(kept.deprecated, original.deprecated.is_some());
             assert_eq!(
                 kept.node_engine.as_deref(),
