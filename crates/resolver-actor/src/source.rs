@@ -30,6 +30,9 @@ use crate::warning::Warning;
 /// on it; each turns a failure into a [`ResolveError`] naming its own dependent.
 type PackumentFuture = Shared<LocalBoxFuture<'static, Result<Arc<Packument>, PackumentLoadError>>>;
 
+/// The running Node.js version, shared by every pick that waits for it.
+type NodeVersionFuture = Shared<LocalBoxFuture<'static, Option<Version>>>;
+
 fn load_error(failure: PackumentLoadError, name: &str, dependent: &str) -> ResolveError {
     match failure {
         PackumentLoadError::Http {
@@ -85,7 +88,8 @@ pub struct RegistrySource {
     /// Cached packuments found damaged (and fetched again).
     damaged_cache: Rc<RefCell<Vec<PackumentCacheError>>>,
     config: RegistrySourceConfig,
-    node_version: OnceCell<Option<Version>>,
+    /// Started by the first pick that needs it; picks after it wait for it.
+    node_version: OnceCell<NodeVersionFuture>,
     limit: Arc<Semaphore>,
     packuments: RefCell<HashMap<String, PackumentFuture>>,
     picks: RefCell<HashMap<(String, String), Arc<Manifest>>>,
@@ -146,11 +150,27 @@ impl RegistrySource {
         })
     }
 
-    fn node_version(&self) -> &Option<Version> {
-        self.node_version.get_or_init(|| {
-            let found = self.config.node_version.find()?;
-            Version::parse(found.trim().trim_start_matches('v')).ok()
-        })
+    /// The running Node.js version, found on a blocking thread: starting
+    /// `node` takes milliseconds in which this thread keeps receiving
+    /// packuments.
+    async fn node_version(&self) -> Option<Version> {
+        let probe = self.config.node_version.clone();
+        let finding = self.node_version.get_or_init(|| {
+            async move {
+                let found = match tokio::task::spawn_blocking(move || probe.find()).await {
+                    Ok(found) => found?,
+                    Err(stopped) if stopped.is_panic() => {
+                        std::panic::resume_unwind(stopped.into_panic())
+                    }
+                    // The runtime is shutting down: nothing waits for the answer.
+                    Err(_) => return None,
+                };
+                Version::parse(found.trim().trim_start_matches('v')).ok()
+            }
+            .boxed_local()
+            .shared()
+        });
+        finding.clone().await
     }
 
     /// Seals the packuments fetched into the cache; returns the cache's
@@ -239,10 +259,10 @@ impl RegistrySource {
         // Node.js is asked its version only for a packument whose versions declare engines.
         let declares_engines = packument.versions.iter().any(|v| v.node_engine.is_some());
         let node = match declares_engines {
-            true => self.node_version().as_ref(),
+            true => self.node_version().await,
             false => None,
         };
-        let picked = pick_manifest(&packument, &spec, node).ok_or_else(|| {
+        let picked = pick_manifest(&packument, &spec, node.as_ref()).ok_or_else(|| {
             ResolveError::NoMatchingVersion {
                 name: name.to_string(),
                 spec: raw_spec.to_string(),

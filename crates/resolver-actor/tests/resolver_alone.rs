@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde_json::{json, Value};
 use utoo_lockfile::Lockfile;
-use utoo_npm_types::Platform;
+use utoo_npm_types::{NodeVersion, Platform};
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{
     lockfile_from_tree, PackagePlaced, Project, Resolution, Resolve, ResolveError, ResolvedTree,
@@ -47,7 +47,7 @@ const CONFLICT: &str = "
 ";
 
 struct Setup {
-    registry: TestRegistry,
+    registry: Arc<TestRegistry>,
     resolver: Addr<ResolverActor>,
     placed: Arc<Mutex<Vec<String>>>,
     collector: Addr<Collector>,
@@ -68,7 +68,7 @@ impl Setup {
         }
         .start();
         Setup {
-            registry,
+            registry: Arc::new(registry),
             resolver: ResolverActor::new(client, 8).start(),
             placed,
             collector,
@@ -80,12 +80,22 @@ impl Setup {
         package_json: &Value,
         lockfile: Option<Lockfile>,
     ) -> Result<Resolution, ResolveError> {
+        self.resolve_on_node(package_json, lockfile, NodeVersion::unknown())
+            .await
+    }
+
+    async fn resolve_on_node(
+        &self,
+        package_json: &Value,
+        lockfile: Option<Lockfile>,
+        node_version: NodeVersion,
+    ) -> Result<Resolution, ResolveError> {
         self.resolver
             .send(Resolve {
                 project: Project::from_package_json(package_json, "app"),
                 lockfile: lockfile.map(std::sync::Arc::new),
                 registry: utoo_npm_types::Registries::new(self.registry.url()),
-                node_version: utoo_npm_types::NodeVersion::unknown(),
+                node_version,
                 legacy_peer_deps: false,
                 platform: Platform::current(),
                 notify: Some(self.collector.clone().recipient()),
@@ -412,6 +422,55 @@ async fn a_transient_packument_failure_is_retried() {
     assert_eq!(layout(&resolution.tree), expected_layout());
     assert_eq!(setup.registry.requests("/bb"), 2);
     assert_eq!(setup.registry.requests("/aa"), 1);
+}
+
+/// `aa` brings `en` (which declares `engines.node`) and `bb`; `bb` brings
+/// `cc`, so `cc` is asked for only once `bb`'s packument has been read.
+const ENGINES: &str = "
+    aa@1.0.0 deps(en@^1, bb@^1)
+    en@1.0.0 engines(node=>=99)
+    en@1.1.0
+    bb@1.0.0 deps(cc@^1)
+    cc@1.0.0
+";
+
+#[actix::test]
+async fn packuments_are_read_while_node_is_asked_its_version() {
+    let setup = Setup::new(ENGINES);
+    // `en` arrives first, and its pick asks for Node.js's version.
+    setup
+        .registry
+        .inject("/bb", Fault::Delay(Duration::from_millis(200)), None);
+    let registry = setup.registry.clone();
+    let waited_for_cc = Arc::new(Mutex::new(None));
+    let outcome = waited_for_cc.clone();
+    // A slow `node`: it answers once `cc` was asked for, or gives up.
+    let node = NodeVersion::new(move || {
+        let started = std::time::Instant::now();
+        while registry.requests("/cc") == 0 && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        *outcome.lock().expect("outcome lock") = Some(registry.requests("/cc") > 0);
+        Some("v20.0.0".to_string())
+    });
+    let package_json = json!({"name": "app", "dependencies": {"aa": "^1.0.0"}});
+
+    let resolution = setup
+        .resolve_on_node(&package_json, None, node)
+        .await
+        .expect("resolution");
+
+    assert_eq!(
+        *waited_for_cc.lock().expect("outcome lock"),
+        Some(true),
+        "bb's packument was read while node was being asked"
+    );
+    let en = resolution
+        .tree
+        .packages
+        .iter()
+        .find(|p| p.path == "node_modules/en");
+    assert_eq!(en.map(|p| p.manifest.version.as_str()), Some("1.1.0"));
 }
 
 #[actix::test]
