@@ -149,6 +149,10 @@ fn silent_prints_nothing_and_verbose_logs_retries_and_utoo_events_only() {
         stderr.contains("extract_backlog"),
         "-v shows utoo's own events below warnings: {stderr}"
     );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "log lines written to a pipe carry colour codes: {stderr:?}"
+    );
     // utoo logs nothing at debug here, so any debug line would be hyper's,
     // rustls' or another crate's, which -v leaves out.
     assert!(

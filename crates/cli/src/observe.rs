@@ -48,11 +48,19 @@ fn default_directives(verbose: u8) -> &'static str {
     }
 }
 
+/// Colour only for a person at a terminal, and never with `NO_COLOR` set
+/// (to anything but an empty string, as no-color.org defines it).
+fn colour_on_stderr() -> bool {
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    std::io::stderr().is_terminal() && !no_colour
+}
+
 pub(crate) fn init(observe: Observe) -> Observers {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(default_directives(observe.verbose)));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .with_filter(filter);
     let (recorder, recording) = match observe.trace.is_some() || observe.timings.is_some() {
