@@ -29,6 +29,30 @@ fn warm_cache_makes_no_tarball_requests() {
     assert_eq!(project.installed(), ["aa@1.0.0", "bb@1.0.0"]);
 }
 
+/// `helper` is optional, needed only by `plat`, which this machine can't
+/// run: locked, but never placed, so an install from the lockfile has no
+/// reason to download it.
+#[test]
+fn an_install_from_the_lockfile_downloads_no_optional_package_it_does_not_place() {
+    let fixtures = "
+        aa@1.0.0 optional(plat@1)
+        plat@1.0.0 cpu(wasm32) deps(helper@^1)
+        helper@1.0.0
+    ";
+    let project = Project::new(fixtures, json!({"dependencies": {"aa": "1"}}));
+    project.install(&[]);
+    let lockfile = fs::read_to_string(project.dir().join("package-lock.json")).unwrap();
+    assert!(lockfile.contains("\"node_modules/helper\""), "{lockfile}");
+    fs::remove_dir_all(project.dir().join("node_modules")).unwrap();
+    fs::remove_dir_all(project.cache()).unwrap();
+    project.registry.reset_counts();
+
+    project.install(&[]);
+    assert_eq!(project.installed(), ["aa@1.0.0"]);
+    assert_eq!(project.registry.requests("/helper/-/helper-1.0.0.tgz"), 0);
+    assert_eq!(project.registry.tarball_requests(), 1);
+}
+
 #[test]
 fn cache_entry_without_its_index_is_redone() {
     let project = Project::new(FIXTURES, json!({"dependencies": {"aa": "1"}}));

@@ -2,6 +2,7 @@
 //! to start), the other actors (who do it) and the install
 //! [`transaction`](crate::transaction) (what happens before and after).
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use tokio::sync::oneshot;
 use utoo_clone_actor::{ClonePackage, LinkBins};
 use utoo_extract_actor::Extract;
 use utoo_fetch_actor::FetchTarball;
+use utoo_lockfile::Lockfile;
 use utoo_npm_types::{Manifest, Platform};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{PackagePlaced, Resolution, Resolve};
@@ -52,6 +54,10 @@ struct Run {
     /// The error to answer with once the early placing has stopped and
     /// `node_modules` is taken back.
     failure: Option<InstallError>,
+    /// Versions (by name) that the lockfile has only as optional packages:
+    /// whether one is installed here depends on the packages that need it,
+    /// so its download waits for the resolution's plan.
+    optional_only: HashMap<String, Vec<String>>,
     report: InstallReport,
     /// The gauges as last sampled into the trace.
     sampled: Gauges,
@@ -451,6 +457,10 @@ impl Handler<Install> for Supervisor {
             notify: (!msg.lockfile_only).then(|| ctx.address().recipient()),
         };
         self.platform = msg.platform.clone();
+        let optional_only = match &msg.lockfile {
+            Some((lock, _)) if !msg.lockfile_only => optional_only(lock),
+            _ => HashMap::new(),
+        };
         self.run = Some(Run {
             request: Arc::new(msg),
             responder,
@@ -459,6 +469,7 @@ impl Handler<Install> for Supervisor {
             placing_early: None,
             to_place_once_stopped: None,
             failure: None,
+            optional_only,
             report: InstallReport::default(),
             sampled: Gauges::default(),
             _install_span: tracing::info_span!(span::INSTALL),
@@ -477,6 +488,38 @@ impl Handler<Install> for Supervisor {
                 .unwrap_or(Err(InstallError::ActorStopped("supervisor")))
         })
     }
+}
+
+/// The versions of each package that `lock` has only as optional packages
+/// (no entry of the same name and version is required).
+fn optional_only(lock: &Lockfile) -> HashMap<String, Vec<String>> {
+    let downloaded = lock.packages.iter().filter_map(|(path, entry)| {
+        let (_, folder) = path.rsplit_once("node_modules/")?;
+        let version = entry.version.as_deref().filter(|_| !entry.link)?;
+        Some((
+            entry.name.as_deref().unwrap_or(folder),
+            version,
+            entry.optional,
+        ))
+    });
+    let mut optional: HashMap<String, Vec<String>> = HashMap::new();
+    let mut required = Vec::new();
+    for (name, version, is_optional) in downloaded {
+        match is_optional {
+            true => optional
+                .entry(name.to_string())
+                .or_default()
+                .push(version.to_string()),
+            false => required.push((name, version)),
+        }
+    }
+    for (name, version) in required {
+        if let Some(versions) = optional.get_mut(name) {
+            versions.retain(|v| v != version);
+        }
+    }
+    optional.retain(|_, versions| !versions.is_empty());
+    optional
 }
 
 /// Whether the lockfile already shows that the engines check will need
@@ -513,7 +556,7 @@ impl Supervisor {
             return;
         }
         let locked = locked_packages(lock, &request);
-        for package in &locked {
+        for package in locked.iter().filter(|p| !p.optional) {
             self.want(package.download.clone());
         }
         if !absent {
@@ -547,6 +590,13 @@ impl Supervisor {
         let Some(run) = self.run.as_ref() else {
             return;
         };
+        let held_back = run
+            .optional_only
+            .get(&manifest.name)
+            .is_some_and(|versions| versions.contains(&manifest.version));
+        if held_back {
+            return;
+        }
         let request = &run.request;
         let download = download_for(
             &request.registry,
