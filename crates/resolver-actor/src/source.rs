@@ -154,8 +154,8 @@ impl RegistrySource {
     /// `node` takes milliseconds in which this thread keeps receiving
     /// packuments.
     async fn node_version(&self) -> Option<Version> {
-        let probe = self.config.node_version.clone();
         let finding = self.node_version.get_or_init(|| {
+            let probe = self.config.node_version.clone();
             async move {
                 let found = match tokio::task::spawn_blocking(move || probe.find()).await {
                     Ok(found) => found?,

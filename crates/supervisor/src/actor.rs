@@ -13,7 +13,6 @@ use tokio::sync::oneshot;
 use utoo_clone_actor::{ClonePackage, LinkBins};
 use utoo_extract_actor::Extract;
 use utoo_fetch_actor::FetchTarball;
-use utoo_lockfile::Lockfile;
 use utoo_npm_types::{Manifest, Platform};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{PackagePlaced, Resolution, Resolve};
@@ -22,7 +21,7 @@ use utoo_telemetry::span;
 use crate::messages::{Install, InstallError, InstallReport, StageError};
 use crate::node_modules::{is_install_path, remove_any};
 use crate::pipeline::{Command, Gauges, Limits, Pipeline};
-use crate::plan::{download_for, locked_packages, Download, PlannedPackage};
+use crate::plan::{download_for, locked_packages, optional_only, Download, PlannedPackage};
 use crate::transaction::{self, Checked, InPlace, Prepare, Prepared, Transaction};
 
 /// The actors a supervisor drives, as recipients so that tools (and tests)
@@ -490,38 +489,6 @@ impl Handler<Install> for Supervisor {
     }
 }
 
-/// The versions of each package that `lock` has only as optional packages
-/// (no entry of the same name and version is required).
-fn optional_only(lock: &Lockfile) -> HashMap<String, Vec<String>> {
-    let downloaded = lock.packages.iter().filter_map(|(path, entry)| {
-        let (_, folder) = path.rsplit_once("node_modules/")?;
-        let version = entry.version.as_deref().filter(|_| !entry.link)?;
-        Some((
-            entry.name.as_deref().unwrap_or(folder),
-            version,
-            entry.optional,
-        ))
-    });
-    let mut optional: HashMap<String, Vec<String>> = HashMap::new();
-    let mut required = Vec::new();
-    for (name, version, is_optional) in downloaded {
-        match is_optional {
-            true => optional
-                .entry(name.to_string())
-                .or_default()
-                .push(version.to_string()),
-            false => required.push((name, version)),
-        }
-    }
-    for (name, version) in required {
-        if let Some(versions) = optional.get_mut(name) {
-            versions.retain(|v| v != version);
-        }
-    }
-    optional.retain(|_, versions| !versions.is_empty());
-    optional
-}
-
 /// Whether the lockfile already shows that the engines check will need
 /// the Node.js version (a locked package declares `engines.node`).
 fn needs_node_version(request: &Install) -> bool {
@@ -555,21 +522,23 @@ impl Supervisor {
         if request.lockfile_only || !(absent || request.clean) {
             return;
         }
-        let locked = locked_packages(lock, &request);
-        for package in locked.iter().filter(|p| !p.optional) {
+        // Optional packages wait for the resolution: whether one can be
+        // installed here depends on the packages that need it, which the
+        // resolution finds.
+        let required: Vec<PlannedPackage> = locked_packages(lock, &request)
+            .into_iter()
+            .filter(|p| !p.optional)
+            .collect();
+        for package in &required {
             self.want(package.download.clone());
         }
         if !absent {
             return self.dispatch(ctx);
         }
-        // Packages in workspaces' own `node_modules` wait for the resolution,
-        // and so do optional ones: whether one can be installed here depends
-        // on the packages that need it, which the resolution finds.
-        let early: Vec<PlannedPackage> = locked
+        // So do packages in workspaces' own `node_modules`.
+        let early: Vec<PlannedPackage> = required
             .into_iter()
-            .filter(|p| {
-                !p.optional && p.path.starts_with("node_modules/") && is_install_path(&p.path)
-            })
+            .filter(|p| p.path.starts_with("node_modules/") && is_install_path(&p.path))
             .collect();
         let Some(run) = self.run.as_mut() else {
             return;

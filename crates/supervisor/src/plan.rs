@@ -2,11 +2,11 @@
 //! can't run here, each with the download it needs.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use nodejs_semver::{Range, Version};
-use utoo_lockfile::Lockfile;
+use utoo_lockfile::{LockEntry, Lockfile};
 use utoo_npm_types::{validate_package_name, NodeVersion, Registries};
 use utoo_package_cache::CacheLayout;
 use utoo_resolver_actor::{manifest_from_entry, PackageKind, ResolvedTree};
@@ -191,7 +191,7 @@ pub(crate) fn locked_packages(lock: &Lockfile, request: &Install) -> Vec<Planned
     lock.packages
         .iter()
         .filter_map(|(path, entry)| {
-            let (_, folder) = path.rsplit_once("node_modules/")?;
+            let folder = downloaded_folder(path, entry)?;
             let omitted = omitted(
                 omit,
                 entry.dev,
@@ -199,8 +199,7 @@ pub(crate) fn locked_packages(lock: &Lockfile, request: &Install) -> Vec<Planned
                 entry.peer,
                 entry.dev_optional,
             );
-            let downloaded = !entry.link && !entry.in_bundle && entry.version.is_some();
-            if omitted || !downloaded || validate_package_name(folder).is_err() {
+            if omitted || validate_package_name(folder).is_err() {
                 return None;
             }
             let manifest = manifest_from_entry(folder, entry);
@@ -228,6 +227,44 @@ pub(crate) fn locked_packages(lock: &Lockfile, request: &Install) -> Vec<Planned
             })
         })
         .collect()
+}
+
+/// The versions of each package that `lock` has only as optional packages
+/// (no entry of the same name and version is required): whether one is
+/// installed here depends on the packages that need it.
+pub(crate) fn optional_only(lock: &Lockfile) -> HashMap<String, Vec<String>> {
+    let downloaded = lock.packages.iter().filter_map(|(path, entry)| {
+        let folder = downloaded_folder(path, entry)?;
+        let name = entry.name.as_deref().unwrap_or(folder);
+        Some((name, entry.version.as_deref()?, entry.optional))
+    });
+    let mut optional: HashMap<String, Vec<String>> = HashMap::new();
+    let mut required = Vec::new();
+    for (name, version, is_optional) in downloaded {
+        match is_optional {
+            true => optional
+                .entry(name.to_string())
+                .or_default()
+                .push(version.to_string()),
+            false => required.push((name, version)),
+        }
+    }
+    for (name, version) in required {
+        if let Some(versions) = optional.get_mut(name) {
+            versions.retain(|v| v != version);
+        }
+    }
+    optional.retain(|_, versions| !versions.is_empty());
+    optional
+}
+
+/// The folder a locked package is downloaded into; `None` for the project,
+/// workspaces, links, packages inside a bundle (they come in their
+/// bundler's tarball) and entries without a version.
+fn downloaded_folder<'a>(path: &'a str, entry: &LockEntry) -> Option<&'a str> {
+    let (_, folder) = path.rsplit_once("node_modules/")?;
+    let downloaded = !entry.link && !entry.in_bundle && entry.version.is_some();
+    downloaded.then_some(folder)
 }
 
 /// npm's omit rules, for a package with these flags: `devOptional`
