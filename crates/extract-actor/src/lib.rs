@@ -50,12 +50,13 @@ mod unpack;
 
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use bytes::Bytes;
+use tempfile::TempDir;
 use utoo_package_cache::{CacheLayout, EntryIndex, SealedIndex};
 use utoo_telemetry::{queue, sample_queue, span};
 
@@ -167,7 +168,7 @@ impl ExtractActor {
         let dir = self
             .cache
             .entry_dir(&msg.name, &msg.version, &msg.cache_key);
-        if CacheLayout::is_complete(&dir) && (!msg.replace_damaged || is_intact(&dir)) {
+        if is_usable(&dir, msg.replace_damaged) {
             return Ok(CacheEntry {
                 dir,
                 stats: UnpackStats::default(),
@@ -199,41 +200,70 @@ impl ExtractActor {
         if let Some(parent) = dir.parent() {
             fs::create_dir_all(parent).map_err(io_err(&parent.to_path_buf()))?;
         }
-        if dir.exists() {
-            // An earlier extraction died before its index, or the entry is
-            // damaged: move it aside (renames are atomic) and start over.
-            let discarded = tempfile::Builder::new()
-                .prefix("discard-")
-                .tempdir_in(&staging_root)
-                .map_err(io_err(&staging_root))?;
-            match fs::rename(&dir, discarded.path().join("entry")) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(UnpackError::Io(dir, e)),
+        let ours = self.publish(staging, &dir, msg.replace_damaged)?;
+        Ok(CacheEntry {
+            dir,
+            stats,
+            reused: !ours,
+        })
+    }
+
+    /// Renames the staged entry to `dir`; says whether ours is the one in
+    /// place. A usable entry found there was finished by another install
+    /// meanwhile and may be in use, so it stays and ours is dropped. Anything
+    /// else there (an extraction that died before its index, a damaged entry
+    /// being replaced) is moved aside first.
+    fn publish(
+        &self,
+        staging: TempDir,
+        dir: &Path,
+        replace_damaged: bool,
+    ) -> Result<bool, UnpackError> {
+        let mut attempts = 0;
+        loop {
+            let renamed = fs::rename(staging.path(), dir);
+            let occupied = fs::symlink_metadata(dir).is_ok();
+            match renamed {
+                Ok(()) => {
+                    // The staged folder is the entry now, not to be deleted.
+                    let _entry = staging.keep();
+                    return Ok(true);
+                }
+                Err(e) if !occupied || attempts == PUBLISH_ATTEMPTS => {
+                    return Err(UnpackError::Io(dir.to_path_buf(), e))
+                }
+                Err(_) if is_usable(dir, replace_damaged) => return Ok(false),
+                Err(_) => self.move_aside(dir)?,
             }
-        }
-        let staged = staging.keep();
-        match fs::rename(&staged, &dir) {
-            Ok(()) => Ok(CacheEntry {
-                dir,
-                stats,
-                reused: false,
-            }),
-            // Another install finished the same entry first; theirs is as good as ours.
-            Err(_) if CacheLayout::is_complete(&dir) => {
-                fs::remove_dir_all(&staged).map_err(io_err(&staged))?;
-                Ok(CacheEntry {
-                    dir,
-                    stats,
-                    reused: true,
-                })
-            }
-            Err(e) => {
-                let _ = fs::remove_dir_all(&staged);
-                Err(UnpackError::Io(dir, e))
-            }
+            attempts += 1;
         }
     }
+
+    /// Moves `dir` into a staging folder that is deleted on return (renames
+    /// are atomic, so no install sees it half deleted).
+    fn move_aside(&self, dir: &Path) -> Result<(), UnpackError> {
+        let staging_root = self.cache.staging_root();
+        let discarded = tempfile::Builder::new()
+            .prefix("discard-")
+            .tempdir_in(&staging_root)
+            .map_err(|e| UnpackError::Io(staging_root, e))?;
+        match fs::rename(dir, discarded.path().join("entry")) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(UnpackError::Io(dir.to_path_buf(), e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How often publishing moves aside an unusable entry that another install
+/// put back in its place before it gives up.
+const PUBLISH_ATTEMPTS: usize = 3;
+
+/// Whether the entry at `dir` may be linked from: complete and, when a
+/// damaged entry is being replaced, intact (another install repaired it).
+fn is_usable(dir: &Path, replace_damaged: bool) -> bool {
+    CacheLayout::is_complete(dir) && (!replace_damaged || is_intact(dir))
 }
 
 /// Whether every file of a complete entry is as extracted.

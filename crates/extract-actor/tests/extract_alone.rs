@@ -512,3 +512,59 @@ async fn a_repeated_entry_takes_the_later_content_and_mode() {
         "the later, executable entry wins; got {cli_mode:o}"
     );
 }
+
+/// Installs sharing one cache extract the same package at once. The first
+/// entry renamed into place is the one every install links from, so it must
+/// stay: an install that finishes later drops its own copy instead of
+/// moving the finished entry aside under the others' feet.
+#[test]
+fn a_finished_entry_stays_while_other_installs_finish_the_same_package() {
+    use std::os::unix::fs::MetadataExt;
+    const INSTALLS: usize = 4;
+    for round in 0..20 {
+        let sandbox = tempfile::tempdir().expect("tempdir");
+        let layout = CacheLayout::new(sandbox.path().join("cache"));
+        let start = std::sync::Barrier::new(INSTALLS);
+        let entries: Vec<(PathBuf, u64)> = std::thread::scope(|scope| {
+            let installs: Vec<_> = (0..INSTALLS)
+                .map(|_| {
+                    let (layout, start) = (layout.clone(), &start);
+                    scope.spawn(move || {
+                        let extractor = ExtractActor::new(layout);
+                        start.wait();
+                        let entry = extractor
+                            .extract(&Extract {
+                                name: "demo".to_string(),
+                                version: "1.0.0".to_string(),
+                                cache_key: "sha512-demo".to_string(),
+                                tarball: Bytes::from(normal_tarball()),
+                                replace_damaged: false,
+                            })
+                            .expect("extraction");
+                        let inode = fs::metadata(&entry.dir).expect("entry").ino();
+                        (entry.dir, inode)
+                    })
+                })
+                .collect();
+            installs
+                .into_iter()
+                .map(|install| install.join().expect("install thread"))
+                .collect()
+        });
+        let (dir, _) = &entries[0];
+        let in_place = fs::metadata(dir).expect("entry").ino();
+        for (their_dir, inode) in &entries {
+            assert_eq!(their_dir, dir);
+            assert_eq!(
+                *inode, in_place,
+                "round {round}: an entry an install was given was replaced"
+            );
+        }
+        assert!(layout
+            .staging_root()
+            .read_dir()
+            .expect("staging")
+            .next()
+            .is_none());
+    }
+}
