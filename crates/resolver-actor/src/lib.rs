@@ -65,7 +65,9 @@ pub use error::ResolveError;
 pub use finish::{finish, PackageKind, ResolvedPackage, ResolvedTree};
 pub use load::ManifestSource;
 pub use local::{find_workspaces, FolderError, LocalPackage, WorkspaceError};
-pub use lock::{lockfile_from_tree, manifest_from_entry, project_tree, tree_from_lockfile};
+pub use lock::{
+    is_locked_as, lockfile_from_tree, manifest_from_entry, project_tree, tree_from_lockfile,
+};
 pub use overrides::{OverrideError, Overrides};
 pub use packuments::{Loaded, PackumentLoadError, PackumentLoader};
 pub use pick::pick_manifest;

@@ -1,7 +1,7 @@
 //! Between trees and `package-lock.json`: a lockfile as the starting tree,
 //! and a resolved tree written back as npm 11 writes it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -203,6 +203,53 @@ pub fn lockfile_from_tree(
     project: &Project,
     tree: &ResolvedTree,
 ) -> Lockfile {
+    let mut lock = lockfile_without_packages(package_json, project, tree);
+    lock.packages.extend(
+        tree.packages
+            .iter()
+            .map(|package| (package.path.clone(), locked_entry(package))),
+    );
+    lock
+}
+
+/// Whether `lockfile` has the entries and fields [`lockfile_from_tree`]
+/// gives `tree`, found entry by entry without building that lockfile: it
+/// takes megabytes, and a warm install whose lockfile is unchanged would
+/// hold two. The lockfile version is not compared: the caller sets it.
+pub fn is_locked_as(
+    lockfile: &Lockfile,
+    package_json: &Value,
+    project: &Project,
+    tree: &ResolvedTree,
+) -> bool {
+    let expected = lockfile_without_packages(package_json, project, tree);
+    let Lockfile {
+        name,
+        version,
+        lockfile_version: _,
+        packages,
+        other,
+        overridden_specs,
+    } = lockfile;
+    let paths: HashSet<&str> = tree.packages.iter().map(|p| p.path.as_str()).collect();
+    expected.name == *name
+        && expected.version == *version
+        && expected.other == *other
+        && expected.overridden_specs == *overridden_specs
+        && expected.packages.get("") == packages.get("")
+        && packages.len() == paths.len() + 1
+        && tree
+            .packages
+            .iter()
+            .all(|package| packages.get(&package.path) == Some(&locked_entry(package)))
+}
+
+/// The lockfile's fields and root entry, without the tree's packages.
+fn lockfile_without_packages(
+    package_json: &Value,
+    project: &Project,
+    tree: &ResolvedTree,
+) -> Lockfile {
     let mut lock = Lockfile {
         name: Some(project.manifest.name.clone()),
         version: package_json
@@ -216,20 +263,21 @@ pub fn lockfile_from_tree(
         String::new(),
         LockEntry::root_from_package_json(package_json),
     );
-    for package in &tree.packages {
-        let entry = match &package.kind {
-            PackageKind::Tarball | PackageKind::Bundled => entry_from_package(package),
-            // npm puts a link's flags on the folder's entry, not the link's.
-            PackageKind::Link { target } => LockEntry {
-                resolved: Some(target.clone()),
-                link: true,
-                ..LockEntry::default()
-            },
-            PackageKind::Folder { package_json } => folder_entry(package, package_json),
-        };
-        lock.packages.insert(package.path.clone(), entry);
-    }
     lock
+}
+
+/// A package's entry.
+fn locked_entry(package: &ResolvedPackage) -> LockEntry {
+    match &package.kind {
+        PackageKind::Tarball | PackageKind::Bundled => entry_from_package(package),
+        // npm puts a link's flags on the folder's entry, not the link's.
+        PackageKind::Link { target } => LockEntry {
+            resolved: Some(target.clone()),
+            link: true,
+            ..LockEntry::default()
+        },
+        PackageKind::Folder { package_json } => folder_entry(package, package_json),
+    }
 }
 
 /// A folder's entry: its `package.json` as for the root, `name` only when

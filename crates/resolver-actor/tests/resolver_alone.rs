@@ -12,8 +12,8 @@ use utoo_lockfile::Lockfile;
 use utoo_npm_types::{NodeVersion, Platform};
 use utoo_registry_client::{ClientConfig, RegistryClient};
 use utoo_resolver_actor::{
-    lockfile_from_tree, PackagePlaced, Project, Resolution, Resolve, ResolveError, ResolvedTree,
-    ResolverActor,
+    is_locked_as, lockfile_from_tree, PackagePlaced, Project, Resolution, Resolve, ResolveError,
+    ResolvedTree, ResolverActor,
 };
 use utoo_test_registry::{Fault, Fixtures, TestRegistry};
 
@@ -221,6 +221,70 @@ async fn a_satisfying_lockfile_needs_no_packuments() {
             fresh.manifest.dist.integrity
         );
     }
+}
+
+/// `is_locked_as` tells without building a lockfile what comparing with
+/// the one `lockfile_from_tree` builds tells: any field of any entry, an
+/// entry more or less, or a top-level field makes them differ.
+#[actix::test]
+async fn a_lockfile_is_locked_as_its_tree_only_when_all_of_it_is_the_same() {
+    let setup = Setup::new(CONFLICT);
+    let package_json = json!({"name": "app", "version": "1.0.0", "dependencies": {"aa": "^1.0.0"}});
+    let project = Project::from_package_json(&package_json, "app");
+    let resolution = setup
+        .resolve(&package_json, None)
+        .await
+        .expect("resolution");
+    let tree = &resolution.tree;
+    let locked = lockfile_from_tree(&package_json, &project, tree);
+    assert!(is_locked_as(&locked, &package_json, &project, tree));
+    let nested = "node_modules/bb/node_modules/cc";
+    assert!(
+        locked.packages.contains_key(nested),
+        "{:?}",
+        locked.packages.keys()
+    );
+
+    type Change = fn(&mut Lockfile);
+    let changes: [(&str, Change); 6] = [
+        ("an entry's integrity", |lock| {
+            lock.packages
+                .get_mut("node_modules/bb/node_modules/cc")
+                .unwrap()
+                .integrity = None;
+        }),
+        ("an entry's flag", |lock| {
+            lock.packages.get_mut("node_modules/dd").unwrap().dev = true;
+        }),
+        ("an entry less", |lock| {
+            lock.packages.remove("node_modules/bb/node_modules/cc");
+        }),
+        ("an entry more", |lock| {
+            let extra = lock.packages["node_modules/dd"].clone();
+            lock.packages.insert("node_modules/zz".to_string(), extra);
+        }),
+        ("the root entry", |lock| {
+            lock.packages.get_mut("").unwrap().dependencies.clear();
+        }),
+        ("a top-level field", |lock| {
+            lock.other.insert("extra".to_string(), json!(true));
+        }),
+    ];
+    for (change, make) in changes {
+        let mut changed = locked.clone();
+        make(&mut changed);
+        assert_ne!(changed, locked, "{change}");
+        assert!(
+            !is_locked_as(&changed, &package_json, &project, tree),
+            "{change} went unnoticed"
+        );
+    }
+    let mut other_version = locked.clone();
+    other_version.lockfile_version = 2;
+    assert!(
+        is_locked_as(&other_version, &package_json, &project, tree),
+        "the version is the caller's to compare"
+    );
 }
 
 /// The link npm makes to break `a@1 → b@1 → a@2 → b@2 → a@1` is read back

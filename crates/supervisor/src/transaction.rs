@@ -13,7 +13,7 @@ use utoo_atomic_write::write_atomic_unflushed;
 use utoo_clone_actor::LinkBins;
 use utoo_lockfile::{write_atomic, JsonFormat, Lockfile};
 use utoo_package_cache::CacheLayout;
-use utoo_resolver_actor::{lockfile_from_tree, Resolution};
+use utoo_resolver_actor::{is_locked_as, lockfile_from_tree, Resolution};
 use utoo_telemetry::span;
 
 use crate::messages::{Install, InstallError, PlacedPackage};
@@ -137,29 +137,13 @@ fn check(request: &Install, resolution: Resolution) -> Result<Checked, InstallEr
         .iter()
         .map(ToString::to_string)
         .collect();
-    let (lockfile, text) = tracing::info_span!(span::LOCKFILE).in_scope(|| {
-        let settings = &request.lockfile_settings;
-        let mut lockfile =
-            lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
-        if settings.omit_registry_resolved {
-            lockfile.omit_registry_resolved();
-        }
-        lockfile.lockfile_version = settings.version;
-        let text = lockfile.to_json(&lockfile_format(request));
-        (lockfile, text)
-    });
-    if request.frozen_lockfile {
-        let old = request.lockfile.as_ref().map(|(lock, _)| &**lock);
-        let differences = lock_differences(old, &lockfile);
-        if !differences.is_empty() {
-            let path = request.lockfile_settings.path.clone();
-            return Err(InstallError::FrozenLockfile { path, differences });
-        }
-    }
-    let lockfile = match &request.lockfile {
-        Some((old, old_text)) if *old_text == text && **old == lockfile => Arc::clone(old),
-        _ => Arc::new(lockfile),
-    };
+    let (lockfile, text) =
+        tracing::info_span!(span::LOCKFILE).in_scope(|| {
+            match unchanged_lockfile(request, &resolution) {
+                Some((old, old_text)) => Ok((Arc::clone(old), old_text.clone())),
+                None => new_lockfile(request, &resolution),
+            }
+        })?;
     let mut checked = Checked {
         lockfile,
         text,
@@ -196,6 +180,59 @@ fn check(request: &Install, resolution: Resolution) -> Result<Checked, InstallEr
     checked.warnings = warnings;
     checked.planned = planned;
     Ok(checked)
+}
+
+/// The lockfile read from disk and its text, when the install would write
+/// both as they are. Found without building a second lockfile where it
+/// can be: not when npm's `omit-lockfile-registry-resolved` is on, as which
+/// `resolved` fields it leaves out depends on the whole lockfile.
+fn unchanged_lockfile<'a>(
+    request: &'a Install,
+    resolution: &Resolution,
+) -> Option<&'a (Arc<Lockfile>, String)> {
+    let settings = &request.lockfile_settings;
+    request.lockfile.as_ref().filter(|(old, old_text)| {
+        !settings.omit_registry_resolved
+            && old.lockfile_version == settings.version
+            && is_locked_as(
+                old,
+                &request.package_json,
+                &request.project,
+                &resolution.tree,
+            )
+            && old.to_json(&lockfile_format(request)) == *old_text
+    })
+}
+
+/// The lockfile the install writes and its text, built from the tree (the
+/// one read when they are equal, so that one copy is held); with
+/// `--frozen-lockfile`, an error saying how it differs from the one read.
+fn new_lockfile(
+    request: &Install,
+    resolution: &Resolution,
+) -> Result<(Arc<Lockfile>, String), InstallError> {
+    let settings = &request.lockfile_settings;
+    let mut lockfile =
+        lockfile_from_tree(&request.package_json, &request.project, &resolution.tree);
+    if settings.omit_registry_resolved {
+        lockfile.omit_registry_resolved();
+    }
+    lockfile.lockfile_version = settings.version;
+    let text = lockfile.to_json(&lockfile_format(request));
+    if request.frozen_lockfile {
+        let old = request.lockfile.as_ref().map(|(lock, _)| &**lock);
+        let differences = lock_differences(old, &lockfile);
+        if !differences.is_empty() {
+            let path = settings.path.clone();
+            return Err(InstallError::FrozenLockfile { path, differences });
+        }
+    }
+    match &request.lockfile {
+        Some((old, old_text)) if *old_text == text && **old == lockfile => {
+            Ok((Arc::clone(old), text))
+        }
+        _ => Ok((Arc::new(lockfile), text)),
+    }
 }
 
 /// Whether the plan has each package placed early, as it was placed, at its path.
