@@ -1,3 +1,4 @@
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -159,19 +160,53 @@ async fn build_tree(
     let mut builder = TreeBuilder::new(start, source, options);
     builder.start();
     loop {
-        let more = builder.step().await?;
-        let picked = source.take_picked();
-        for manifest in picked.into_iter().chain(builder.take_placed()) {
-            if let Some(notify) = &msg.notify {
-                notify
-                    .send(PackagePlaced { manifest })
-                    .await
-                    .map_err(|_| ResolveError::Stopped)?;
-            }
-        }
+        let more = announcing_picks(builder.step(), source, msg.notify.as_ref()).await?;
+        let placed = source
+            .take_picked()
+            .into_iter()
+            .chain(builder.take_placed());
+        announce(placed, msg.notify.as_ref()).await?;
         if !more {
             break;
         }
     }
     Ok(builder.into_parts())
+}
+
+/// Runs one step of the builder, announcing the versions picked meanwhile
+/// as they are picked: a step can wait for many packuments (the project's
+/// own dependencies, on a slow network for seconds), and the downloads of
+/// what the prefetcher picked need not wait with it.
+async fn announcing_picks(
+    step: impl Future<Output = Result<bool, ResolveError>>,
+    source: &RegistrySource,
+    notify: Option<&Recipient<PackagePlaced>>,
+) -> Result<bool, ResolveError> {
+    let Some(notify) = notify else {
+        return step.await;
+    };
+    let mut step = std::pin::pin!(step);
+    loop {
+        tokio::select! {
+            biased;
+            more = &mut step => return more,
+            () = source.newly_picked() => announce(source.take_picked(), Some(notify)).await?,
+        }
+    }
+}
+
+async fn announce(
+    manifests: impl IntoIterator<Item = Arc<Manifest>>,
+    notify: Option<&Recipient<PackagePlaced>>,
+) -> Result<(), ResolveError> {
+    let Some(notify) = notify else {
+        return Ok(());
+    };
+    for manifest in manifests {
+        notify
+            .send(PackagePlaced { manifest })
+            .await
+            .map_err(|_| ResolveError::Stopped)?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use nodejs_semver::Version;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use utoo_npm_types::{
     validate_package_name, GitSpec, Integrity, Manifest, NodeVersion, Packument, Registries, Spec,
 };
@@ -96,6 +96,8 @@ pub struct RegistrySource {
     prefetched: RefCell<HashSet<(String, String)>>,
     /// Registry versions picked since the last [`RegistrySource::take_picked`].
     picked: RefCell<Vec<Arc<Manifest>>>,
+    /// Woken when `picked` gains a version.
+    newly_picked: Notify,
     /// What each bundler's tarball (by URL) ships, read once.
     bundles: RefCell<HashMap<String, Arc<Vec<BundledPackage>>>>,
     in_flight: Rc<Cell<u64>>,
@@ -145,6 +147,7 @@ impl RegistrySource {
             picks: RefCell::new(HashMap::new()),
             prefetched: RefCell::new(HashSet::new()),
             picked: RefCell::new(Vec::new()),
+            newly_picked: Notify::new(),
             bundles: RefCell::new(HashMap::new()),
             in_flight: Rc::new(Cell::new(0)),
         })
@@ -189,6 +192,14 @@ impl RegistrySource {
     /// downloads can start now.
     pub fn take_picked(&self) -> Vec<Arc<Manifest>> {
         std::mem::take(&mut self.picked.borrow_mut())
+    }
+
+    /// Waits until a version is picked that [`RegistrySource::take_picked`]
+    /// has not given yet.
+    pub async fn newly_picked(&self) {
+        if self.picked.borrow().is_empty() {
+            self.newly_picked.notified().await;
+        }
     }
 
     /// How many distinct packuments were requested.
@@ -529,6 +540,7 @@ impl ManifestSource for Rc<RegistrySource> {
         );
         if from_registry && !self.picks.borrow().contains_key(&key) {
             self.picked.borrow_mut().push(manifest.clone());
+            self.newly_picked.notify_one();
         }
         let manifest = self
             .picks

@@ -570,3 +570,40 @@ async fn one_resolution_runs_at_a_time_and_the_mailbox_bounds_the_rest() {
     );
     assert!(setup.resolver.try_send(request()).is_err());
 }
+
+/// A step of the builder waits for all of a package's dependencies. What
+/// was picked meanwhile is announced at once, so its download can start
+/// while a slow packument keeps the step waiting.
+#[actix::test]
+async fn a_version_is_announced_when_picked_not_when_its_step_ends() {
+    let setup = Setup::new(
+        "
+        aa@1.0.0
+        bb@1.0.0
+        ",
+    );
+    let slow = Duration::from_millis(1500);
+    setup.registry.inject("/bb", Fault::Delay(slow), None);
+    let package_json = json!({"name": "app", "dependencies": {"aa": "1", "bb": "1"}});
+    let started = std::time::Instant::now();
+    let aa_announced = async {
+        while !setup
+            .placed
+            .lock()
+            .expect("collector lock")
+            .contains(&"aa@1.0.0".to_string())
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        started.elapsed()
+    };
+
+    let (resolution, aa_announced) = tokio::join!(setup.resolve(&package_json, None), aa_announced);
+
+    resolution.expect("resolution");
+    assert!(started.elapsed() >= slow);
+    assert!(
+        aa_announced < slow / 2,
+        "aa was announced after {aa_announced:?}, with bb's packument delayed by {slow:?}"
+    );
+}

@@ -134,7 +134,9 @@ async fn install(
     };
     let clone = SyncArbiter::start(2, || CloneActor::new(SharedStrategy::default()));
     let actors = Actors {
-        resolver: ResolverActor::new(client, 16).start().recipient(),
+        // Every packument requested at once, so that the versions, announced
+        // as they are picked, all come within one round trip.
+        resolver: ResolverActor::new(client, 64).start().recipient(),
         fetch: fetch.recipient(),
         extract: extract.recipient(),
         clone: clone.clone().recipient(),
