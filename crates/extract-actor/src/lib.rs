@@ -221,20 +221,19 @@ impl ExtractActor {
     ) -> Result<bool, UnpackError> {
         let mut attempts = 0;
         loop {
-            let renamed = fs::rename(staging.path(), dir);
+            let Err(e) = fs::rename(staging.path(), dir) else {
+                // The staged folder is the entry now, not to be deleted.
+                let _entry = staging.keep();
+                return Ok(true);
+            };
             let occupied = fs::symlink_metadata(dir).is_ok();
-            match renamed {
-                Ok(()) => {
-                    // The staged folder is the entry now, not to be deleted.
-                    let _entry = staging.keep();
-                    return Ok(true);
-                }
-                Err(e) if !occupied || attempts == PUBLISH_ATTEMPTS => {
-                    return Err(UnpackError::Io(dir.to_path_buf(), e))
-                }
-                Err(_) if is_usable(dir, replace_damaged) => return Ok(false),
-                Err(_) => self.move_aside(dir)?,
+            if !occupied || attempts == PUBLISH_ATTEMPTS {
+                return Err(UnpackError::Io(dir.to_path_buf(), e));
             }
+            if is_usable(dir, replace_damaged) {
+                return Ok(false);
+            }
+            self.move_aside(dir)?;
             attempts += 1;
         }
     }
@@ -267,7 +266,7 @@ fn is_usable(dir: &Path, replace_damaged: bool) -> bool {
 }
 
 /// Whether every file of a complete entry is as extracted.
-fn is_intact(dir: &std::path::Path) -> bool {
+fn is_intact(dir: &Path) -> bool {
     SealedIndex::read(dir).is_ok_and(|sealed| sealed.check_all(dir).is_ok())
 }
 
