@@ -159,6 +159,15 @@ impl PackumentCache {
         packs.read(url)
     }
 
+    /// Whether [`PackumentCache::read`] could find `url`: `false` only once
+    /// the packs' index has been read and has no entry for it. A caller can
+    /// then skip handing the lookup to a blocking thread.
+    pub fn may_have(&self, url: &str) -> bool {
+        lock(&self.shared.packs)
+            .as_ref()
+            .is_none_or(|packs| packs.contains(url))
+    }
+
     /// Adds the packument from `url` to this install's pack, which later
     /// installs see once [`PackumentCache::finish`] has sealed it. A pack
     /// that can't be written is reported by `finish`.
@@ -283,6 +292,21 @@ mod tests {
         let b = later.read("http://r.example/b").unwrap().unwrap();
         assert_eq!(b.validators, CachedValidators::default());
         assert_eq!(later.read("http://other/@s%2fa").unwrap(), None);
+    }
+
+    #[test]
+    fn a_url_may_be_cached_until_the_index_read_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        install(dir.path(), &[(URL, "\"abc\"", b"{}")]);
+        let cache = opened(dir.path());
+        assert!(cache.may_have("http://other/b"), "index not read yet");
+        assert!(cache.read("http://other/b").unwrap().is_none());
+        assert!(!cache.may_have("http://other/b"));
+        assert!(cache.may_have(URL));
+
+        cache.add("http://other/b", &CachedValidators::default(), b"{}");
+        assert!(cache.finish().is_empty());
+        assert!(cache.may_have("http://other/b"), "read afresh after finish");
     }
 
     #[test]

@@ -184,7 +184,7 @@ impl PackumentLoader {
     /// The cached packument and its validators: `Ok(None)` when there is
     /// none, `Err` when the file can't be used (then it is fetched again).
     async fn read_cached(&self, url: &str) -> Result<CachedRead, PackumentLoadError> {
-        let Some(cache) = self.cache.clone() else {
+        let Some(cache) = self.cache.clone().filter(|cache| cache.may_have(url)) else {
             return Ok(Ok(None));
         };
         let url = url.to_string();

@@ -70,6 +70,10 @@ impl Packs {
         }
     }
 
+    pub(crate) fn contains(&self, url: &str) -> bool {
+        self.entries.contains_key(url)
+    }
+
     pub(crate) fn read(&self, url: &str) -> Result<Option<CachedPackument>, PackumentCacheError> {
         let Some(location) = self.entries.get(url) else {
             return Ok(None);
