@@ -165,6 +165,8 @@ pub struct CloneActor {
     strategy: SharedStrategy,
     /// Clones under way across the workers.
     active: Arc<AtomicUsize>,
+    /// The cores this process may use, asked once: each asking reads cgroup files.
+    cores: usize,
 }
 
 impl CloneActor {
@@ -172,6 +174,7 @@ impl CloneActor {
         CloneActor {
             strategy,
             active: Arc::new(AtomicUsize::new(0)),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 
@@ -179,7 +182,7 @@ impl CloneActor {
     /// the only clone under way, else its own.
     fn spare_placers(&self) -> usize {
         match self.active.load(Ordering::SeqCst) {
-            1 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            1 => self.cores,
             _ => 1,
         }
     }

@@ -93,6 +93,8 @@ pub struct ExtractActor {
     cache: CacheLayout,
     active: Arc<AtomicU64>,
     max_unpacked_bytes: u64,
+    /// The cores this process may use, asked once: each asking reads cgroup files.
+    cores: usize,
 }
 
 /// The most one package may unpack to, unless set otherwise (1 GiB: the
@@ -123,6 +125,7 @@ impl ExtractActor {
             cache,
             active: Arc::new(AtomicU64::new(0)),
             max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 
@@ -136,7 +139,7 @@ impl ExtractActor {
     /// it is the only extraction under way, else its own.
     fn spare_writers(&self) -> usize {
         match self.active.load(Ordering::SeqCst) {
-            1 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            1 => self.cores,
             _ => 1,
         }
     }
@@ -180,12 +183,7 @@ impl ExtractActor {
             let path = path.clone();
             move |e: io::Error| UnpackError::Io(path, e)
         };
-        fs::create_dir_all(&staging_root).map_err(io_err(&staging_root))?;
-        // Removed on drop, so a failed extraction leaves nothing behind.
-        let staging = tempfile::Builder::new()
-            .prefix("extract-")
-            .tempdir_in(&staging_root)
-            .map_err(io_err(&staging_root))?;
+        let staging = staging_dir(&staging_root).map_err(io_err(&staging_root))?;
         let mut index = EntryIndex::new(msg.cache_key.as_str());
         let stats = unpack(
             &msg.tarball,
@@ -261,6 +259,24 @@ const PUBLISH_ATTEMPTS: usize = 3;
 
 /// Whether the entry at `dir` may be linked from: complete and, when a
 /// damaged entry is being replaced, intact (another install repaired it).
+/// A new folder in `staging_root` to extract into, removed on drop so that
+/// a failed extraction leaves nothing behind. `staging_root` is made only
+/// when it is missing, not probed before every extraction.
+fn staging_dir(staging_root: &Path) -> io::Result<TempDir> {
+    let make = || {
+        tempfile::Builder::new()
+            .prefix("extract-")
+            .tempdir_in(staging_root)
+    };
+    match make() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(staging_root)?;
+            make()
+        }
+        made => made,
+    }
+}
+
 fn is_usable(dir: &Path, replace_damaged: bool) -> bool {
     CacheLayout::is_complete(dir) && (!replace_damaged || is_intact(dir))
 }

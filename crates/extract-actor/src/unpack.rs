@@ -21,7 +21,7 @@ pub struct UnpackStats {
     pub bytes: u64,
 }
 
-/// Unpacks a `.tgz` into `dest`, dropping the first path component (`package/`
+/// Unpacks a `.tgz` into the existing folder `dest`, dropping the first path component (`package/`
 /// in npm tarballs). Files get mode 0o644, or 0o755 when any exec bit was set,
 /// as npm does. Hard and symbolic links are skipped as npm skips them, but one
 /// pointing outside `dest` is an error, as are `..` and absolute paths, and
@@ -188,7 +188,6 @@ fn unpack_tar(
     // `index.files` after `first_file`: a path listed twice keeps its last entry.
     let mut listed: HashMap<PathBuf, usize> = HashMap::new();
     let first_file = index.files.len();
-    fs::create_dir_all(dest).map_err(|e| UnpackError::Io(dest.to_path_buf(), e))?;
     made_dirs.insert(PathBuf::new());
     // One file's bytes at a time, so that each file is written with one `write`.
     let mut contents = Vec::new();

@@ -168,6 +168,10 @@ fn relative_path(bytes: &[u8]) -> Option<PathBuf> {
     plain.then(|| path.to_path_buf())
 }
 
+/// The most room made up front for an index, whatever size the file
+/// claims; a larger one (none is near it) grows as it is read.
+const PREALLOCATED_MAX: usize = 16 << 20;
+
 impl SealedIndex {
     /// Reads the index of `entry_dir`.
     pub fn read(entry_dir: &Path) -> Result<SealedIndex, IndexError> {
@@ -176,13 +180,17 @@ impl SealedIndex {
             path: path.clone(),
             source,
         };
-        let mut file = File::open(&path).map_err(io_error)?;
-        let sealed_at = file
-            .metadata()
-            .and_then(|meta| meta.modified())
+        let file = File::open(&path).map_err(io_error)?;
+        let meta = file.metadata().map_err(io_error)?;
+        let sealed_at = meta.modified().map_err(io_error)?;
+        // Read through `take`, sized by the `fstat` above: `File`'s own
+        // `read_to_end` asks the size again (`fstat` and `lseek`).
+        let size =
+            usize::try_from(meta.len()).map_or(PREALLOCATED_MAX, |size| size.min(PREALLOCATED_MAX));
+        let mut bytes = Vec::with_capacity(size + 1);
+        file.take(u64::MAX)
+            .read_to_end(&mut bytes)
             .map_err(io_error)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io_error)?;
         let index = EntryIndex::parse(&bytes).ok_or_else(|| IndexError::Malformed(path.clone()))?;
         Ok(SealedIndex { index, sealed_at })
     }
