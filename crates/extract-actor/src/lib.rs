@@ -257,8 +257,6 @@ impl ExtractActor {
 /// put back in its place before it gives up.
 const PUBLISH_ATTEMPTS: usize = 3;
 
-/// Whether the entry at `dir` may be linked from: complete and, when a
-/// damaged entry is being replaced, intact (another install repaired it).
 /// A new folder in `staging_root` to extract into, removed on drop so that
 /// a failed extraction leaves nothing behind. `staging_root` is made only
 /// when it is missing, not probed before every extraction.
@@ -277,6 +275,8 @@ fn staging_dir(staging_root: &Path) -> io::Result<TempDir> {
     }
 }
 
+/// Whether the entry at `dir` may be linked from: complete and, when a
+/// damaged entry is being replaced, intact (another install repaired it).
 fn is_usable(dir: &Path, replace_damaged: bool) -> bool {
     CacheLayout::is_complete(dir) && (!replace_damaged || is_intact(dir))
 }

@@ -21,11 +21,12 @@ pub struct UnpackStats {
     pub bytes: u64,
 }
 
-/// Unpacks a `.tgz` into the existing folder `dest`, dropping the first path component (`package/`
-/// in npm tarballs). Files get mode 0o644, or 0o755 when any exec bit was set,
-/// as npm does. Hard and symbolic links are skipped as npm skips them, but one
-/// pointing outside `dest` is an error, as are `..` and absolute paths, and
-/// unpacking more than `max_bytes` (a decompression bomb). Every folder and
+/// Unpacks a `.tgz` into the existing folder `dest`, dropping the first
+/// path component (`package/` in npm tarballs). Files get mode 0o644, or
+/// 0o755 when any exec bit was set, as npm does. Hard and symbolic links
+/// are skipped as npm skips them, but one pointing outside `dest` is an
+/// error, as are `..` and absolute paths, and unpacking more than
+/// `max_bytes` (a decompression bomb). Every folder and
 /// file written is recorded in `index`; a top-level entry named like the
 /// index itself is skipped. A tarball small enough to inflate whole has its
 /// files written once every folder exists, by up to `writers()` threads
